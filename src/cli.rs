@@ -1,0 +1,262 @@
+//! The command line: flags exactly as typed ([`Cli`]), turned into a validated [`Config`] once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::{
+    default_user_agent, Config, FetchOptions, Format, InputSource, LinkOptions, OutputTarget,
+    DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT, DEFAULT_MAX_BODY,
+    DEFAULT_MAX_REDIRECTS, DEFAULT_OUTPUT, DEFAULT_PER_HOST, DEFAULT_TIMEOUT_SECS,
+};
+
+/// Fetch every URL of a list concurrently and write the links found on each page.
+///
+/// Reads one URL per line from INPUT, fetches the pages through one shared HTTP client with
+/// bounded concurrency, and writes `source_url<TAB>parsed_url` records for every distinct link
+/// of every page. Logs and the end-of-run summary go to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "areq", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// File with one URL per line (`#` starts a comment); `-` reads stdin
+    #[arg(value_name = "INPUT", default_value = DEFAULT_INPUT)]
+    pub input: PathBuf,
+
+    /// Output file (created or truncated); `-` writes to stdout
+    #[arg(short, long, value_name = "FILE", default_value = DEFAULT_OUTPUT)]
+    pub output: PathBuf,
+
+    /// Record format
+    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
+    pub format: FormatArg,
+
+    /// Do not write the `source_url<TAB>parsed_url` header line
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Requests in flight overall
+    #[arg(short, long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
+          value_parser = parse_count)]
+    pub concurrency: usize,
+
+    /// Requests in flight to one host
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PER_HOST,
+          value_parser = parse_count)]
+    pub per_host: usize,
+
+    /// Whole-request timeout in seconds, body included
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS as f64,
+          value_parser = parse_seconds)]
+    pub timeout: f64,
+
+    /// Connect timeout in seconds
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS as f64,
+          value_parser = parse_seconds)]
+    pub connect_timeout: f64,
+
+    /// Redirects followed before a page fails
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_REDIRECTS)]
+    pub max_redirects: usize,
+
+    /// Largest body read from one page, in bytes after decompression; the rest is not read
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_body: u64,
+
+    /// User-Agent header [default: areq/VERSION]
+    #[arg(short = 'A', long, value_name = "STRING")]
+    pub user_agent: Option<String>,
+
+    /// Extra request header, repeatable
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+
+    /// Keep links of every scheme (mailto:, tel:, ftp:, javascript:, …), not only http(s)
+    #[arg(long)]
+    pub all_schemes: bool,
+
+    /// Remove #fragments from links, so `page#a` and `page#b` are one link
+    #[arg(long)]
+    pub strip_fragments: bool,
+
+    /// Exit with status 3 if any page failed
+    #[arg(long)]
+    pub fail_on_error: bool,
+
+    /// More log output: -v a line per page, -vv debug, -vvv trace
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Errors only: no warnings, no summary
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  areq urls.txt -o foundurls.txt
+  areq urls.txt -o - -c 16 --per-host 2 | cut -f2 | sort -u
+  grep example.org urls.txt | areq - -o links.jsonl --format jsonl";
+
+/// The record formats accepted by `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Tab-separated `source_url<TAB>parsed_url`
+    Tsv,
+    /// JSON lines: `{"source":…,"url":…}`
+    Jsonl,
+}
+
+impl Cli {
+    /// Log verbosity: -1 quiet, 0 default, 1.. more.
+    pub fn verbosity(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            self.verbose.min(3) as i8
+        }
+    }
+
+    /// Validates the flags into a [`Config`]. Errors are clap errors so they print as usage
+    /// errors and exit 2.
+    pub fn into_config(self) -> Result<Config, clap::Error> {
+        let headers = parse_headers(&self.headers)?;
+        let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
+        if HeaderValue::from_str(&user_agent).is_err() {
+            return Err(usage_error(format!(
+                "invalid value '{user_agent}' for '--user-agent': not a valid header value"
+            )));
+        }
+        Ok(Config {
+            input: if self.input.as_os_str() == "-" {
+                InputSource::Stdin
+            } else {
+                InputSource::File(self.input)
+            },
+            output: if self.output.as_os_str() == "-" {
+                OutputTarget::Stdout
+            } else {
+                OutputTarget::File(self.output)
+            },
+            format: match self.format {
+                FormatArg::Tsv => Format::Tsv,
+                FormatArg::Jsonl => Format::Jsonl,
+            },
+            header: !self.no_header,
+            concurrency: self.concurrency,
+            per_host: self.per_host,
+            links: LinkOptions {
+                all_schemes: self.all_schemes,
+                strip_fragments: self.strip_fragments,
+            },
+            fetch: FetchOptions {
+                timeout: Duration::from_secs_f64(self.timeout),
+                connect_timeout: Duration::from_secs_f64(self.connect_timeout),
+                max_redirects: self.max_redirects,
+                user_agent,
+                headers,
+                max_body: self.max_body,
+            },
+            fail_on_error: self.fail_on_error,
+        })
+    }
+}
+
+/// Parses a count that must be at least 1.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_COUNT}")),
+    }
+}
+
+/// The largest `-c`/`--per-host` accepted: far above what any machine's sockets allow.
+const MAX_COUNT: usize = 1_000_000;
+
+/// Parses a positive number of seconds (fractions allowed).
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
+        _ => Err("expected a number of seconds greater than 0 and at most 86400".into()),
+    }
+}
+
+/// Parses repeated `-H 'Name: value'` flags.
+fn parse_headers(raw: &[String]) -> Result<HeaderMap, clap::Error> {
+    let mut headers = HeaderMap::new();
+    for line in raw {
+        let invalid =
+            |why: &str| usage_error(format!("invalid value '{line}' for '--header': {why}"));
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| invalid("expected 'NAME: VALUE'"))?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| invalid("not a valid header name"))?;
+        let value =
+            HeaderValue::from_str(value.trim()).map_err(|_| invalid("not a valid header value"))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+fn usage_error(message: String) -> clap::Error {
+    Cli::command().error(ErrorKind::InvalidValue, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let mut argv = vec!["areq"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)?.into_config()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.input, InputSource::File("urls.txt".into()));
+        assert_eq!(config.output, OutputTarget::File("foundurls.txt".into()));
+        assert_eq!(config.concurrency, 64);
+        assert_eq!(config.per_host, 8);
+        assert_eq!(config.fetch.timeout, Duration::from_secs(30));
+        assert_eq!(
+            config.fetch.user_agent,
+            format!("areq/{}", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(config.header);
+    }
+
+    #[test]
+    fn dash_means_standard_streams() {
+        let config = parse(&["-", "-o", "-"]).unwrap();
+        assert_eq!(config.input, InputSource::Stdin);
+        assert_eq!(config.output, OutputTarget::Stdout);
+    }
+
+    #[test]
+    fn headers_are_parsed_and_bad_ones_are_usage_errors() {
+        let config = parse(&["-H", "X-Token: abc", "-H", "Accept:text/html"]).unwrap();
+        assert_eq!(config.fetch.headers["x-token"], "abc");
+        assert_eq!(config.fetch.headers["accept"], "text/html");
+        let err = parse(&["-H", "no colon"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidValue);
+        assert!(err.to_string().contains("--header"));
+    }
+
+    #[test]
+    fn zero_concurrency_and_timeouts_are_rejected() {
+        assert!(parse(&["-c", "0"]).is_err());
+        assert!(parse(&["--per-host", "0"]).is_err());
+        assert!(parse(&["--timeout", "0"]).is_err());
+        assert!(parse(&["--timeout", "abc"]).is_err());
+        assert_eq!(
+            parse(&["--timeout", "0.5"]).unwrap().fetch.timeout,
+            Duration::from_millis(500)
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Validated settings for one run. Built once from the command line by `cli`; no clap types
+//! travel past this module.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+/// Default number of requests in flight overall.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+/// Default number of requests in flight to one host.
+pub const DEFAULT_PER_HOST: usize = 8;
+/// Default whole-request timeout in seconds, body included.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Default connect timeout in seconds.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Default number of redirects followed before a page fails.
+pub const DEFAULT_MAX_REDIRECTS: usize = 10;
+/// Default cap on the decompressed body size read from one page.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// Default input list.
+pub const DEFAULT_INPUT: &str = "urls.txt";
+/// Default output file.
+pub const DEFAULT_OUTPUT: &str = "foundurls.txt";
+
+/// The `User-Agent` sent when none is given.
+pub fn default_user_agent() -> String {
+    format!("areq/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Where the URL list comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSource {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl InputSource {
+    /// The name used in messages: `-` or the path as given.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputSource::Stdin => "-".into(),
+            InputSource::File(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// Where the link records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// Standard output (`-`).
+    Stdout,
+    /// A file, created or truncated.
+    File(PathBuf),
+}
+
+impl OutputTarget {
+    /// The name used in messages: `-` or the path as given.
+    pub fn display_name(&self) -> String {
+        match self {
+            OutputTarget::Stdout => "-".into(),
+            OutputTarget::File(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// The record format of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `source_url<TAB>parsed_url` lines, after a header line.
+    #[default]
+    Tsv,
+    /// One `{"source":…,"url":…}` object per line.
+    Jsonl,
+}
+
+/// Which links a page yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkOptions {
+    /// Keep every scheme (mailto:, tel:, javascript:, …), not only http and https.
+    pub all_schemes: bool,
+    /// Remove `#fragment` from links, so `a#x` and `a#y` are one link.
+    pub strip_fragments: bool,
+}
+
+/// How pages are fetched.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Whole-request timeout, body included.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Redirects followed before the page fails.
+    pub max_redirects: usize,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Extra headers sent with every request.
+    pub headers: HeaderMap,
+    /// Cap on the decompressed body bytes read from one page.
+    pub max_body: u64,
+}
+
+/// Everything one run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The URL list.
+    pub input: InputSource,
+    /// Where records go.
+    pub output: OutputTarget,
+    /// Record format.
+    pub format: Format,
+    /// Write the TSV header line.
+    pub header: bool,
+    /// Requests in flight overall (at least 1).
+    pub concurrency: usize,
+    /// Requests in flight per host (at least 1).
+    pub per_host: usize,
+    /// Which links to keep.
+    pub links: LinkOptions,
+    /// How to fetch.
+    pub fetch: FetchOptions,
+    /// Exit with status 3 when any page failed.
+    pub fail_on_error: bool,
+}

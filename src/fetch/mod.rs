@@ -1,0 +1,166 @@
+//! The one shared HTTP client, and fetching one page with it.
+
+pub mod body;
+
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::redirect;
+use url::Url;
+
+use crate::config::FetchOptions;
+use crate::error::{FatalError, FetchError};
+
+/// What browsers ask for; `-H 'Accept: …'` replaces it.
+const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+
+/// Never trust a Content-Length for more up-front allocation than this.
+const MAX_PREALLOCATION: u64 = 1024 * 1024;
+
+/// A fetched HTML page, its body not yet decoded.
+#[derive(Debug)]
+pub struct Page {
+    /// The URL after redirects: the base for relative links.
+    pub final_url: Url,
+    /// The final status (2xx).
+    pub status: u16,
+    /// The `charset` parameter of Content-Type, if any.
+    pub charset: Option<String>,
+    /// The body, at most `--max-body` bytes after decompression.
+    pub body: Vec<u8>,
+    /// The body was longer than `--max-body` and was cut there.
+    pub truncated: bool,
+}
+
+/// The result of a successful request.
+#[derive(Debug)]
+pub enum Fetched {
+    /// An HTML page to parse.
+    Html(Page),
+    /// A 2xx response that is not HTML; its body is not read.
+    NotHtml {
+        /// The media type that was served.
+        content_type: String,
+    },
+}
+
+/// Fetches pages through one shared, pooled client.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body: u64,
+}
+
+impl Fetcher {
+    /// Builds the client: rustls, compression, the timeouts, redirect limit and headers.
+    pub fn new(options: &FetchOptions) -> Result<Fetcher, FatalError> {
+        let mut headers = options.headers.clone();
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
+        }
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(options.user_agent.clone())
+            .default_headers(headers)
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .redirect(redirect_policy(options.max_redirects))
+            .build()
+            .map_err(|err| FatalError::Client(err.to_string()))?;
+        Ok(Fetcher {
+            client,
+            max_body: options.max_body,
+        })
+    }
+
+    /// GETs `url`, following redirects. Non-2xx final statuses are errors; HTML bodies are read
+    /// up to the size cap.
+    pub async fn fetch(&self, url: &Url) -> Result<Fetched, FetchError> {
+        let mut response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|err| FetchError::from_reqwest(&err))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        if let Some(content_type) = &content_type {
+            if !is_html(content_type) {
+                return Ok(Fetched::NotHtml {
+                    content_type: media_type(content_type).to_owned(),
+                });
+            }
+        }
+        let final_url = response.url().clone();
+        let capacity = response.content_length().unwrap_or(0).min(self.max_body);
+        let mut body = Vec::with_capacity(capacity.min(MAX_PREALLOCATION) as usize);
+        let mut truncated = false;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| FetchError::from_reqwest(&err))?
+        {
+            let room = self.max_body - body.len() as u64;
+            if chunk.len() as u64 > room {
+                body.extend_from_slice(&chunk[..room as usize]);
+                truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Html(Page {
+            final_url,
+            status: status.as_u16(),
+            charset: content_type
+                .as_deref()
+                .and_then(body::charset_param)
+                .map(str::to_owned),
+            body,
+            truncated,
+        }))
+    }
+}
+
+/// Follows up to `max` redirects and fails at once on a loop.
+fn redirect_policy(max: usize) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            attempt.error(format!("more than {max} redirects"))
+        } else if attempt.previous().contains(attempt.url()) {
+            attempt.error("redirect loop")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The media type of a Content-Type value, lowercased, without parameters.
+fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// Only HTML and XHTML are parsed. A response without Content-Type is treated as HTML, as
+/// browsers sniff it.
+fn is_html(content_type: &str) -> bool {
+    let media = media_type(content_type);
+    media.eq_ignore_ascii_case("text/html") || media.eq_ignore_ascii_case("application/xhtml+xml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_media_types_are_recognised() {
+        assert!(is_html("text/html"));
+        assert!(is_html("Text/HTML; charset=utf-8"));
+        assert!(is_html("application/xhtml+xml"));
+        assert!(!is_html("text/plain"));
+        assert!(!is_html("application/json; charset=utf-8"));
+        assert_eq!(media_type("image/png ; q=1"), "image/png");
+    }
+}

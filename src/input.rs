@@ -1,0 +1,259 @@
+//! The URL list: streamed line by line from a file or stdin, so memory does not grow with it.
+//!
+//! Each line is trimmed (a UTF-8 BOM and CRLF are fine); blank lines and `#` comments are
+//! skipped; anything that is not an absolute http(s) URL is warned about with `FILE:LINE` and
+//! counted as invalid.
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use url::Url;
+
+use crate::config::InputSource;
+use crate::error::FatalError;
+
+/// Lines longer than this are not URLs anyone means; they are skipped as invalid without
+/// being held in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One URL to fetch, as read from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seed {
+    /// 1-based line number in the input.
+    pub line: u64,
+    /// The line as written, trimmed: the SOURCE column of the output.
+    pub source: String,
+    /// The parsed URL.
+    pub url: Url,
+}
+
+/// What one input line holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// Blank or a `#` comment.
+    Skip,
+    /// An absolute http(s) URL.
+    Url(Url),
+    /// Anything else, with the reason.
+    Invalid(String),
+}
+
+/// Classifies one input line (without its line terminator).
+pub fn parse_line(raw: &[u8]) -> Line {
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return Line::Invalid("not valid UTF-8".into());
+    };
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty() || text.starts_with('#') {
+        return Line::Skip;
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Line::Invalid("contains whitespace or control characters".into());
+    }
+    let url = match Url::parse(text) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Line::Invalid("not an absolute URL".into())
+        }
+        Err(err) => return Line::Invalid(format!("not a valid URL: {err}")),
+    };
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Line::Url(url),
+        "http" | "https" => Line::Invalid("URL has no host".into()),
+        other => Line::Invalid(format!("scheme {other}: is not http or https")),
+    }
+}
+
+/// Counts of what the input held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct InputCounts {
+    /// Lines that were neither blank nor comments.
+    pub read: u64,
+    /// Of those, lines that were not usable URLs.
+    pub invalid: u64,
+}
+
+/// Streams [`Seed`]s from the input, warning about invalid lines as it goes.
+pub struct InputReader {
+    name: String,
+    reader: Box<dyn AsyncBufRead + Unpin + Send>,
+    line_no: u64,
+    buf: Vec<u8>,
+    counts: InputCounts,
+}
+
+impl InputReader {
+    /// Opens the input. A missing, unreadable or directory path is a fatal error.
+    pub async fn open(source: &InputSource) -> Result<InputReader, FatalError> {
+        let name = source.display_name();
+        let reader: Box<dyn AsyncBufRead + Unpin + Send> = match source {
+            InputSource::Stdin => Box::new(BufReader::new(tokio::io::stdin())),
+            InputSource::File(path) => {
+                let input_error = |source| FatalError::Input {
+                    path: name.clone(),
+                    source,
+                };
+                let meta = tokio::fs::metadata(path).await.map_err(input_error)?;
+                if meta.is_dir() {
+                    return Err(FatalError::InputIsDirectory(path.clone()));
+                }
+                let file = tokio::fs::File::open(path).await.map_err(input_error)?;
+                Box::new(BufReader::with_capacity(64 * 1024, file))
+            }
+        };
+        Ok(InputReader {
+            name,
+            reader,
+            line_no: 0,
+            buf: Vec::new(),
+            counts: InputCounts::default(),
+        })
+    }
+
+    /// What has been read so far.
+    pub fn counts(&self) -> InputCounts {
+        self.counts
+    }
+
+    /// The next usable URL, or `None` at the end of the input.
+    pub async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
+        loop {
+            let Some(too_long) = self.read_line().await? else {
+                return Ok(None);
+            };
+            let line = if too_long {
+                Line::Invalid(format!("longer than {MAX_LINE_BYTES} bytes"))
+            } else {
+                parse_line(&self.buf)
+            };
+            match line {
+                Line::Skip => continue,
+                Line::Invalid(why) => {
+                    self.counts.read += 1;
+                    self.counts.invalid += 1;
+                    tracing::warn!("{}:{}: skipped: {why}", self.name, self.line_no);
+                }
+                Line::Url(url) => {
+                    self.counts.read += 1;
+                    let source = String::from_utf8_lossy(&self.buf)
+                        .trim_start_matches('\u{feff}')
+                        .trim()
+                        .to_owned();
+                    return Ok(Some(Seed {
+                        line: self.line_no,
+                        source,
+                        url,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Reads the next line into `self.buf` (without its `\n`). Returns `None` at the end of
+    /// input, `Some(true)` when the line was longer than [`MAX_LINE_BYTES`] (its bytes past the
+    /// cap are dropped unread into memory).
+    async fn read_line(&mut self) -> Result<Option<bool>, FatalError> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut saw_any = false;
+        loop {
+            let chunk = self
+                .reader
+                .fill_buf()
+                .await
+                .map_err(|source| FatalError::Input {
+                    path: self.name.clone(),
+                    source,
+                })?;
+            if chunk.is_empty() {
+                break;
+            }
+            saw_any = true;
+            let (part, found_newline) = match memchr_newline(chunk) {
+                Some(at) => (&chunk[..at], true),
+                None => (chunk, false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
+            if part.len() > room {
+                too_long = true;
+            }
+            self.buf.extend_from_slice(&part[..part.len().min(room)]);
+            let used = part.len() + usize::from(found_newline);
+            self.reader.consume(used);
+            if found_newline {
+                break;
+            }
+        }
+        if !saw_any {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        Ok(Some(too_long))
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(raw: &str) -> String {
+        match parse_line(raw.as_bytes()) {
+            Line::Invalid(why) => why,
+            other => panic!("{raw:?} should be invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn blank_lines_and_comments_are_skipped() {
+        for raw in ["", "   ", "\r", "# a comment", "  #indented", "\u{feff}"] {
+            assert_eq!(parse_line(raw.as_bytes()), Line::Skip, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn urls_are_trimmed_of_bom_crlf_and_spaces() {
+        let want = Url::parse("https://example.com/a").unwrap();
+        for raw in [
+            "https://example.com/a",
+            "\u{feff}https://example.com/a\r",
+            "  https://example.com/a \t",
+        ] {
+            assert_eq!(
+                parse_line(raw.as_bytes()),
+                Line::Url(want.clone()),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_http_relative_and_spaced_lines_are_invalid_with_a_reason() {
+        assert_eq!(invalid("/relative/path"), "not an absolute URL");
+        assert_eq!(
+            invalid("ftp://example.com/"),
+            "scheme ftp: is not http or https"
+        );
+        assert_eq!(
+            invalid("mailto:a@example.com"),
+            "scheme mailto: is not http or https"
+        );
+        assert_eq!(
+            invalid("https://exa mple.com/"),
+            "contains whitespace or control characters"
+        );
+        assert_eq!(
+            invalid("https://a.com/\tb"),
+            "contains whitespace or control characters"
+        );
+        assert!(invalid("http://[::1").starts_with("not a valid URL"));
+        assert_eq!(
+            match parse_line(b"\xff\xfe garbage") {
+                Line::Invalid(why) => why,
+                other => panic!("{other:?}"),
+            },
+            "not valid UTF-8"
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! The `areq` binary: parse the command line, set up logging, run on a current-thread runtime,
+//! map the result to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use areq::cli::Cli;
+
+/// Exit status when pages failed and `--fail-on-error` was given.
+const EXIT_PAGES_FAILED: u8 = 3;
+/// Exit status after Ctrl-C, as shells report death by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbosity = cli.verbosity();
+    let config = cli.into_config().unwrap_or_else(|err| err.exit());
+    areq::logging::init(verbosity);
+    let fail_on_error = config.fail_on_error;
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(blocking_threads())
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("areq: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let result = runtime.block_on(async {
+        tokio::spawn(stop_on_ctrl_c(shutdown.clone()));
+        areq::run(config, shutdown).await
+    });
+    match result {
+        Ok(summary) => {
+            if verbosity >= 0 {
+                eprint!("{summary}");
+            }
+            if summary.interrupted {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if fail_on_error && summary.pages_failed() > 0 {
+                ExitCode::from(EXIT_PAGES_FAILED)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(err) => {
+            eprintln!("areq: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parsing runs on blocking threads: about one per core, plus room for file I/O.
+fn blocking_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from) + 2
+}
+
+/// The first Ctrl-C stops the run gracefully; a second one exits at once.
+async fn stop_on_ctrl_c(shutdown: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    tracing::warn!("interrupted: finishing the pages already written; Ctrl-C again to quit now");
+    shutdown.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    }
+}

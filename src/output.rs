@@ -1,0 +1,218 @@
+//! The output: record formatting (pure) and the writer task, the sole owner of the sink.
+//!
+//! Each page's records arrive as one buffer and are written with whole-page boundaries, so
+//! pages never interleave and no line is ever partial. A reader that goes away (`| head`) ends
+//! the writer quietly; the crawler sees the closed channel and stops.
+
+use std::io;
+
+use serde::Serialize;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::config::{Format, OutputTarget};
+use crate::error::FatalError;
+
+/// The TSV header line.
+pub const TSV_HEADER: &str = "source_url\tparsed_url\n";
+
+/// Pages queued for the writer beyond those being written; bounds memory when output is slow.
+const QUEUED_PAGES: usize = 64;
+
+/// Buffers smaller than this are gathered into one write.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    source: &'a str,
+    url: &'a str,
+}
+
+/// Appends the records of one page to `buf`; returns how many were written.
+///
+/// A field holding a tab or line break would break the format; the URL parser never produces
+/// one and input lines holding one are rejected, so such a record cannot occur, and is
+/// skipped if it ever did.
+pub fn format_page(format: Format, source: &str, links: &[Url], buf: &mut Vec<u8>) -> usize {
+    if has_separator(source) {
+        return 0;
+    }
+    let mut written = 0;
+    for link in links.iter().map(Url::as_str) {
+        if has_separator(link) {
+            continue;
+        }
+        match format {
+            Format::Tsv => {
+                buf.extend_from_slice(source.as_bytes());
+                buf.push(b'\t');
+                buf.extend_from_slice(link.as_bytes());
+            }
+            Format::Jsonl => {
+                let record = JsonRecord { source, url: link };
+                // Writing into a Vec cannot fail and the record has only string fields.
+                serde_json::to_writer(&mut *buf, &record).expect("serialising to memory");
+            }
+        }
+        buf.push(b'\n');
+        written += 1;
+    }
+    written
+}
+
+fn has_separator(field: &str) -> bool {
+    field.contains(['\t', '\n', '\r'])
+}
+
+/// An opened output, ready for [`spawn_writer`].
+pub struct Sink {
+    name: String,
+    writer: Box<dyn AsyncWrite + Unpin + Send>,
+}
+
+impl Sink {
+    /// Creates (or truncates) the output file, or takes stdout. Fails before any fetching if
+    /// the path cannot be written.
+    pub async fn open(target: &OutputTarget) -> Result<Sink, FatalError> {
+        let writer: Box<dyn AsyncWrite + Unpin + Send> = match target {
+            OutputTarget::Stdout => Box::new(tokio::io::stdout()),
+            OutputTarget::File(path) => {
+                let file = tokio::fs::File::create(path).await.map_err(|source| {
+                    FatalError::OutputOpen {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Box::new(file)
+            }
+        };
+        Ok(Sink {
+            name: target.display_name(),
+            writer,
+        })
+    }
+}
+
+/// How the writer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterEnd {
+    /// Every page sent was written and flushed.
+    Complete,
+    /// The reader of the output went away (broken pipe); later pages were dropped.
+    ReaderGone,
+}
+
+/// Starts the writer task. Send each page's formatted records as one buffer; drop every
+/// sender to finish, then await the handle.
+pub fn spawn_writer(
+    sink: Sink,
+    header: Option<&'static str>,
+) -> (
+    mpsc::Sender<Vec<u8>>,
+    JoinHandle<Result<WriterEnd, FatalError>>,
+) {
+    let (pages_tx, pages_rx) = mpsc::channel(QUEUED_PAGES);
+    let handle = tokio::spawn(write_pages(sink, header, pages_rx));
+    (pages_tx, handle)
+}
+
+async fn write_pages(
+    mut sink: Sink,
+    header: Option<&'static str>,
+    mut pages: mpsc::Receiver<Vec<u8>>,
+) -> Result<WriterEnd, FatalError> {
+    let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
+    if let Some(header) = header {
+        batch.extend_from_slice(header.as_bytes());
+    }
+    loop {
+        let more = match pages.recv().await {
+            Some(page) => {
+                batch.extend_from_slice(&page);
+                while batch.len() < WRITE_BATCH_BYTES {
+                    match pages.try_recv() {
+                        Ok(page) => batch.extend_from_slice(&page),
+                        Err(_) => break,
+                    }
+                }
+                true
+            }
+            None => false,
+        };
+        let written = async {
+            sink.writer.write_all(&batch).await?;
+            if !more {
+                sink.writer.flush().await?;
+            }
+            io::Result::Ok(())
+        };
+        match written.await {
+            Ok(()) => batch.clear(),
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                tracing::debug!(output = %sink.name, "output reader went away");
+                return Ok(WriterEnd::ReaderGone);
+            }
+            Err(source) => {
+                return Err(FatalError::OutputWrite {
+                    path: sink.name,
+                    source,
+                })
+            }
+        }
+        if !more {
+            return Ok(WriterEnd::Complete);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(list: &[&str]) -> Vec<Url> {
+        list.iter().map(|u| Url::parse(u).unwrap()).collect()
+    }
+
+    #[test]
+    fn tsv_is_source_tab_link_per_line() {
+        let mut buf = Vec::new();
+        let n = format_page(
+            Format::Tsv,
+            "http://s/",
+            &urls(&["http://a/", "http://b/x"]),
+            &mut buf,
+        );
+        assert_eq!(n, 2);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "http://s/\thttp://a/\nhttp://s/\thttp://b/x\n"
+        );
+    }
+
+    #[test]
+    fn jsonl_is_one_object_per_line_with_escaping() {
+        let mut buf = Vec::new();
+        format_page(
+            Format::Jsonl,
+            "http://s/\"q\"",
+            &urls(&["http://a/"]),
+            &mut buf,
+        );
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"source\":\"http://s/\\\"q\\\"\",\"url\":\"http://a/\"}\n"
+        );
+    }
+
+    #[test]
+    fn a_source_with_a_tab_writes_nothing() {
+        let mut buf = Vec::new();
+        assert_eq!(
+            format_page(Format::Tsv, "a\tb", &urls(&["http://a/"]), &mut buf),
+            0
+        );
+        assert!(buf.is_empty());
+    }
+}

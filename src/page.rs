@@ -1,0 +1,26 @@
+//! The CPU work for one fetched page: decode the body, find the links, format the records.
+//! Pure and synchronous, so the crawler runs it on a blocking thread, off the event loop.
+
+use crate::config::{Format, LinkOptions};
+use crate::extract::extract_links;
+use crate::fetch::body::decode_html;
+use crate::fetch::Page;
+use crate::output::format_page;
+
+/// A page's records, formatted and ready for the writer.
+#[derive(Debug, Default)]
+pub struct Records {
+    /// The formatted records, whole lines.
+    pub bytes: Vec<u8>,
+    /// How many records `bytes` holds.
+    pub count: usize,
+}
+
+/// Decodes `page`, extracts its links and formats them as records with `source` as SOURCE.
+pub fn page_records(page: &Page, source: &str, links: &LinkOptions, format: Format) -> Records {
+    let (html, encoding) = decode_html(&page.body, page.charset.as_deref());
+    let found = extract_links(&html, &page.final_url, encoding, links);
+    let mut bytes = Vec::with_capacity(found.len() * (source.len() + 64));
+    let count = format_page(format, source, &found, &mut bytes);
+    Records { bytes, count }
+}

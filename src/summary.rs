@@ -1,0 +1,138 @@
+//! The end-of-run report: counters and failure reasons, printed on stderr.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::FetchError;
+
+/// What happened in one run.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Summary {
+    /// Input lines that were neither blank nor comments.
+    pub urls_read: u64,
+    /// Of those, lines that were not usable URLs.
+    pub urls_invalid: u64,
+    /// Of those, URLs already read on an earlier line (fetched once).
+    pub urls_duplicate: u64,
+    /// HTML pages fetched and parsed.
+    pub pages_ok: u64,
+    /// Of those, pages cut at `--max-body`.
+    pub pages_truncated: u64,
+    /// Pages that failed, by reason (`http 404`, `timeout`, ...).
+    pub failures: BTreeMap<String, u64>,
+    /// 2xx responses that were not HTML.
+    pub skipped_not_html: u64,
+    /// Records written to the output.
+    pub links_written: u64,
+    /// HTML body bytes read (after decompression).
+    pub bytes_read: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// The run was stopped by Ctrl-C or a closed output before the input was done.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Counts one failed page.
+    pub fn record_failure(&mut self, err: &FetchError) {
+        *self.failures.entry(err.reason()).or_default() += 1;
+    }
+
+    /// How many pages failed, all reasons together.
+    pub fn pages_failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    /// Pages fetched per second of wall time (ok, failed and skipped alike).
+    pub fn pages_per_second(&self) -> f64 {
+        let pages = self.pages_ok + self.pages_failed() + self.skipped_not_html;
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            pages as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "summary{state}: {} URLs read, {} invalid, {} duplicate",
+            self.urls_read, self.urls_invalid, self.urls_duplicate
+        )?;
+        writeln!(
+            f,
+            "  pages: {} ok, {} failed, {} skipped (not HTML), {} truncated",
+            self.pages_ok,
+            self.pages_failed(),
+            self.skipped_not_html,
+            self.pages_truncated
+        )?;
+        if !self.failures.is_empty() {
+            let reasons: Vec<String> = self
+                .failures
+                .iter()
+                .map(|(reason, count)| format!("{reason}: {count}"))
+                .collect();
+            writeln!(f, "  failed: {}", reasons.join(", "))?;
+        }
+        writeln!(
+            f,
+            "  output: {} links written, {} read in {:.2} s ({:.1} pages/s)",
+            self.links_written,
+            human_bytes(self.bytes_read),
+            self.elapsed.as_secs_f64(),
+            self.pages_per_second()
+        )
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_counted_by_reason_and_shown_in_order() {
+        let mut summary = Summary::default();
+        summary.record_failure(&FetchError::Status(404));
+        summary.record_failure(&FetchError::Timeout);
+        summary.record_failure(&FetchError::Status(404));
+        summary.record_failure(&FetchError::Status(500));
+        assert_eq!(summary.pages_failed(), 4);
+        let text = summary.to_string();
+        assert!(
+            text.contains("  failed: http 404: 2, http 500: 1, timeout: 1\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bytes_are_human_sized() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+}
