@@ -1,2 +1,5 @@
-//! Integration tests: the built `areq` binary against servers on 127.0.0.1.
+//! Integration tests: the built `areq` binary, run as a user runs it, against HTTP servers
+//! the tests start on 127.0.0.1.
+
+mod cases;
 mod support;

@@ -1,3 +1,4 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the integration tests: a loopback HTTP server and a runner for the binary.
 
+pub mod cmd;
 pub mod server;

@@ -342,8 +342,12 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
 
     let reply = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&req)))
         .unwrap_or_else(|_| Reply::status(500));
-    let graceful = send(&mut stream, reply, req.method.eq_ignore_ascii_case("HEAD"));
-    drop(guard);
+    let graceful = send(
+        &mut stream,
+        reply,
+        req.method.eq_ignore_ascii_case("HEAD"),
+        guard,
+    );
     if graceful {
         finish(stream);
     }
@@ -394,7 +398,11 @@ fn parse_head(head: &[u8]) -> Option<Request> {
 }
 
 /// Carries out `reply`; returns whether the socket should be closed gracefully.
-fn send(stream: &mut TcpStream, reply: Reply, head_only: bool) -> bool {
+///
+/// A `Full` reply stops counting as in flight just *before* it is written: once the client can
+/// see the response it may start its next request, and that one must not overlap this one in
+/// the count, or the measured maximum could exceed the client's real concurrency.
+fn send(stream: &mut TcpStream, reply: Reply, head_only: bool, in_flight: InFlight<'_>) -> bool {
     match reply {
         Reply::Full {
             status,
@@ -418,11 +426,12 @@ fn send(stream: &mut TcpStream, reply: Reply, head_only: bool) -> bool {
             if !head_only {
                 bytes.extend_from_slice(&body);
             }
+            drop(in_flight);
             put(stream, &bytes)
         }
         Reply::Delayed(delay, inner) => {
             thread::sleep(delay);
-            send(stream, *inner, head_only)
+            send(stream, *inner, head_only, in_flight)
         }
         Reply::Raw(bytes) => put(stream, &bytes),
         Reply::Trickle {

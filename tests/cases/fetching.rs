@@ -1,0 +1,183 @@
+//! Fetching: failed pages, non-HTML, headers sent, timeouts, redirects, the summary, exit codes.
+
+use std::time::Duration;
+
+use crate::cases::site;
+use crate::support::cmd::Areq;
+use crate::support::server::{Reply, TestServer};
+
+#[test]
+fn not_found_and_server_errors_give_no_lines_and_the_run_goes_on() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[
+        server.url("/missing.html"),
+        server.url("/boom"),
+        server.url("/site/dir/base.html"),
+    ]);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    run.assert_success();
+    let out = areq.read("out.tsv");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out
+        .lines()
+        .all(|l| l.starts_with(&server.url("/site/dir/base.html"))));
+    assert!(run.stderr.contains("HTTP 404 Not Found"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("HTTP 500 Internal Server Error"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("failed: http 404: 1, http 500: 1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn non_html_responses_are_skipped_unread() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/site/notes.txt")]);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    run.assert_success();
+    assert_eq!(areq.read("out.tsv"), "");
+    assert!(
+        run.stderr.contains("0 ok, 0 failed, 1 skipped (not HTML)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_summary_counts_every_kind_of_outcome() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.write(
+        "urls.txt",
+        format!(
+            "{}\n{}\n{}\n{}\nnot a url\n{}\n",
+            server.url("/site/dir/links.html"),
+            server.url("/site/dir/base.html"),
+            server.url("/site/notes.txt"),
+            server.url("/missing"),
+            server.url("/site/dir/base.html"),
+        ),
+    );
+    let run = areq.run(&["urls.txt", "-o", "out.tsv"]);
+    run.assert_success();
+    let links = 11 + 2;
+    for want in [
+        "summary: 6 URLs read, 1 invalid, 1 duplicate".to_string(),
+        "pages: 2 ok, 1 failed, 1 skipped (not HTML), 0 truncated".to_string(),
+        "failed: http 404: 1".to_string(),
+        format!("output: {links} links written"),
+    ] {
+        assert!(
+            run.stderr.contains(&want),
+            "missing {want:?} in:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(areq.read("out.tsv").lines().count(), 1 + links);
+}
+
+#[test]
+fn fail_on_error_exits_3_when_a_page_failed() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/missing"), server.url("/site/dir/base.html")]);
+    assert_eq!(areq.run(&["urls.txt", "-o", "out.tsv"]).code(), 0);
+    assert_eq!(
+        areq.run(&["urls.txt", "-o", "out.tsv", "--fail-on-error"])
+            .code(),
+        3
+    );
+    areq.input(&[server.url("/site/dir/base.html")]);
+    assert_eq!(
+        areq.run(&["urls.txt", "-o", "out.tsv", "--fail-on-error"])
+            .code(),
+        0
+    );
+}
+
+#[test]
+fn user_agent_and_extra_headers_are_sent() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/site/dir/base.html")]);
+    areq.run(&["urls.txt", "-o", "out.tsv"]).assert_success();
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out.tsv",
+        "-A",
+        "probe/1.0",
+        "-H",
+        "X-Token: secret",
+    ])
+    .assert_success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let default_agent = format!("areq/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        requests[0].header("user-agent"),
+        Some(default_agent.as_str())
+    );
+    assert_eq!(requests[1].header("user-agent"), Some("probe/1.0"));
+    assert_eq!(requests[1].header("x-token"), Some("secret"));
+    assert!(requests[0]
+        .header("accept")
+        .unwrap()
+        .starts_with("text/html"));
+}
+
+#[test]
+fn a_server_that_never_answers_fails_at_the_timeout_while_the_rest_goes_on() {
+    let server = TestServer::fixtures_with(|request| {
+        (request.path == "/hang").then(|| Reply::Hang(Duration::from_secs(20)))
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/hang"), server.url("/site/dir/base.html")]);
+    let started = std::time::Instant::now();
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--timeout", "1"]);
+    run.assert_success();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded by --timeout"
+    );
+    assert!(run.stderr.contains("failed: timeout: 1"), "{}", run.stderr);
+    assert_eq!(areq.read("out.tsv").lines().count(), 3);
+}
+
+#[test]
+fn redirect_loops_and_long_chains_fail_as_redirects() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/loop"), server.url("/chain/3")]);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--max-redirects", "2"]);
+    run.assert_success();
+    assert!(
+        run.stderr.contains("failed: redirects: 2"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.hits("/loop") <= 2, "a loop is caught at once");
+
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--max-redirects", "4"]);
+    assert!(run.stderr.contains("1 ok, 1 failed"), "{}", run.stderr);
+}
+
+#[test]
+fn a_refused_connection_is_a_connect_failure() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let areq = Areq::new();
+    areq.input(&[format!("http://127.0.0.1:{port}/")]);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv"]);
+    run.assert_success();
+    assert!(run.stderr.contains("failed: connect: 1"), "{}", run.stderr);
+}

@@ -1,0 +1,118 @@
+//! The URL list: comments, bad lines, duplicates, stdin, and inputs that cannot be read.
+
+use crate::cases::site;
+use crate::support::cmd::Areq;
+
+#[test]
+fn bad_lines_are_warned_with_file_and_line_and_the_run_goes_on() {
+    let server = site::start();
+    let areq = Areq::new();
+    let good = server.url("/site/dir/base.html");
+    areq.write(
+        "urls.txt",
+        format!(
+            "\u{feff}# a comment\r\n\r\n{good}\r\n/relative/path\nftp://example.com/x\n\
+             mailto:a@example.com\nhttp://exa mple.com/\n  {good}  \n"
+        ),
+    );
+    let run = areq.run(&["urls.txt", "-o", "out.tsv"]);
+    run.assert_success();
+    for (line, why) in [
+        (4, "not an absolute URL"),
+        (5, "scheme ftp: is not http or https"),
+        (6, "scheme mailto: is not http or https"),
+        (7, "contains whitespace or control characters"),
+    ] {
+        let want = format!("urls.txt:{line}: skipped: {why}");
+        assert!(
+            run.stderr.contains(&want),
+            "missing {want:?} in:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr.contains("6 URLs read, 4 invalid, 1 duplicate"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        server.hits("/site/dir/base.html"),
+        1,
+        "a duplicate is fetched once"
+    );
+    assert_eq!(areq.read("out.tsv").lines().count(), 3);
+}
+
+#[test]
+fn dash_reads_the_list_from_stdin() {
+    let server = site::start();
+    let areq = Areq::new();
+    let stdin = format!("{}\n", server.url("/site/dir/base.html"));
+    let run = areq.run_with_stdin(&["-", "-o", "-", "--no-header"], stdin.as_bytes());
+    run.assert_success();
+    assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_input_exits_1_and_leaves_an_existing_output_untouched() {
+    let areq = Areq::new();
+    areq.write("foundurls.txt", "precious\n");
+    let run = areq.run(&["missing.txt"]);
+    assert_eq!(run.code(), 1);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(run.stderr.contains("missing.txt"), "{}", run.stderr);
+    assert_eq!(areq.read("foundurls.txt"), "precious\n");
+}
+
+#[test]
+fn a_missing_input_does_not_create_the_output() {
+    let areq = Areq::new();
+    let run = areq.run(&["missing.txt", "-o", "out.tsv"]);
+    assert_eq!(run.code(), 1);
+    assert!(!areq.path("out.tsv").exists());
+}
+
+#[test]
+fn a_directory_as_input_exits_1_with_one_line() {
+    let areq = Areq::new();
+    std::fs::create_dir(areq.path("list")).unwrap();
+    let run = areq.run(&["list", "-o", "out.tsv"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr.contains("list: is a directory"),
+        "{}",
+        run.stderr
+    );
+    assert!(!areq.path("out.tsv").exists());
+}
+
+#[test]
+fn an_output_in_a_missing_directory_exits_1_before_fetching() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/site/dir/base.html")]);
+    let run = areq.run(&["urls.txt", "-o", "no/such/dir/out.tsv"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr
+            .contains("cannot create output no/such/dir/out.tsv"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.total_hits(), 0);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let areq = Areq::new();
+    for args in [
+        &["-c", "0"][..],
+        &["--header", "no colon here"],
+        &["--timeout", "soon"],
+        &["--format", "xml"],
+        &["--no-such-flag"],
+    ] {
+        let run = areq.run(args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr);
+    }
+}
