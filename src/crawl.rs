@@ -106,7 +106,8 @@ pub async fn crawl(
             }
         };
         let (host, host_limit) = hosts.limit_for(&job.url);
-        let span = tracing::info_span!("page", url = %job.url);
+        // At error level so every event of the page carries its URL, whatever the verbosity.
+        let span = tracing::error_span!("page", url = %job.url);
         let task = run_page(Arc::clone(&context), job, permit, host_limit);
         tasks.spawn(async move { (host, task.await) }.instrument(span));
     }
@@ -192,12 +193,12 @@ async fn run_page(
             return Outcome::NotHtml;
         }
         Err(err) => {
-            tracing::warn!(url = %job.url, error = %err, "page failed");
+            tracing::warn!(error = %err, "page failed");
             return Outcome::Failed(err);
         }
     };
     if page.truncated {
-        tracing::warn!(url = %job.url, bytes = page.body.len(), "body cut at --max-body");
+        tracing::warn!(bytes = page.body.len(), "body cut at --max-body");
     }
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);

@@ -39,8 +39,9 @@ pub enum FatalError {
     Client(String),
 }
 
-/// Why one page produced no links. Each variant is one line of the summary.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Why one page produced no links. The variant is the summary's failure reason; the text is
+/// the most specific message the HTTP stack gave, for the log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchError {
     /// The final response had a non-2xx status.
     Status(u16),
@@ -48,42 +49,43 @@ pub enum FetchError {
     /// `--connect-timeout`.
     Timeout,
     /// The host name did not resolve.
-    Dns,
+    Dns(String),
     /// TCP connect failed (refused, unreachable, reset while connecting).
-    Connect,
+    Connect(String),
     /// The TLS handshake failed (bad certificate, protocol error).
-    Tls,
+    Tls(String),
     /// More redirects than `--max-redirects`, or a redirect loop.
-    Redirects,
+    Redirects(String),
     /// The connection broke or the server spoke broken HTTP while sending the response.
     Protocol(String),
 }
 
 impl FetchError {
-    /// Classifies a reqwest error by walking its source chain.
+    /// Classifies a reqwest error by its kind and source chain.
     pub(crate) fn from_reqwest(err: &reqwest::Error) -> FetchError {
+        let detail = innermost_message(err);
         if err.is_timeout() {
             return FetchError::Timeout;
         }
         if err.is_redirect() {
-            return FetchError::Redirects;
+            return FetchError::Redirects(detail);
         }
-        let chain = error_chain(err);
-        let lower = chain.to_ascii_lowercase();
-        if lower.contains("dns error") || lower.contains("failed to lookup address") {
-            return FetchError::Dns;
-        }
-        if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake")
-            || lower.contains("invalidcontenttype")
+        let chain = error_chain(err).to_ascii_lowercase();
+        if chain.contains("dns error") || chain.contains("failed to lookup address") {
+            FetchError::Dns(detail)
+        } else if chain.contains("certificate")
+            || chain.contains("tls handshake")
+            || chain.contains("invalidcontenttype")
+            || chain.contains("peer sent no certificates")
+            || chain.contains("received fatal alert")
+            || (err.is_connect() && chain.contains("tls"))
         {
-            return FetchError::Tls;
+            FetchError::Tls(detail)
+        } else if err.is_connect() {
+            FetchError::Connect(detail)
+        } else {
+            FetchError::Protocol(detail)
         }
-        if err.is_connect() {
-            return FetchError::Connect;
-        }
-        FetchError::Protocol(innermost_message(err))
     }
 
     /// The short reason used as a summary key (`http 404`, `timeout`, ...).
@@ -91,10 +93,10 @@ impl FetchError {
         match self {
             FetchError::Status(code) => format!("http {code}"),
             FetchError::Timeout => "timeout".into(),
-            FetchError::Dns => "dns".into(),
-            FetchError::Connect => "connect".into(),
-            FetchError::Tls => "tls".into(),
-            FetchError::Redirects => "redirects".into(),
+            FetchError::Dns(_) => "dns".into(),
+            FetchError::Connect(_) => "connect".into(),
+            FetchError::Tls(_) => "tls".into(),
+            FetchError::Redirects(_) => "redirects".into(),
             FetchError::Protocol(_) => "protocol".into(),
         }
     }
@@ -111,10 +113,10 @@ impl fmt::Display for FetchError {
                 write!(f, "HTTP {code} {reason}")
             }
             FetchError::Timeout => f.write_str("timed out"),
-            FetchError::Dns => f.write_str("host name did not resolve"),
-            FetchError::Connect => f.write_str("could not connect"),
-            FetchError::Tls => f.write_str("TLS handshake failed"),
-            FetchError::Redirects => f.write_str("too many redirects"),
+            FetchError::Dns(detail) => write!(f, "host name did not resolve: {detail}"),
+            FetchError::Connect(detail) => write!(f, "could not connect: {detail}"),
+            FetchError::Tls(detail) => write!(f, "TLS failed: {detail}"),
+            FetchError::Redirects(detail) => write!(f, "redirects: {detail}"),
             FetchError::Protocol(detail) => write!(f, "broken response: {detail}"),
         }
     }

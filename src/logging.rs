@@ -1,5 +1,7 @@
 //! Log setup: tracing to stderr, level from -v/-q, `RUST_LOG` wins when set.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// The filter for a verbosity: -1 errors only, 0 warnings, 1 a line per page, 2 debug,
@@ -23,6 +25,7 @@ pub fn init(verbosity: i8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();
