@@ -1,0 +1,2 @@
+//! The crawl benchmark (placeholder until the harness lands).
+fn main() {}
