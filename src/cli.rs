@@ -10,7 +10,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::{
     default_user_agent, Config, FetchOptions, Format, InputSource, LinkOptions, OutputTarget,
     DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT, DEFAULT_MAX_BODY,
-    DEFAULT_MAX_REDIRECTS, DEFAULT_OUTPUT, DEFAULT_PER_HOST, DEFAULT_TIMEOUT_SECS,
+    DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT, DEFAULT_PER_HOST,
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
@@ -65,6 +66,15 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_body: u64,
+
+    /// Retries after a transient failure: connect error, reset, timeout, 429, 502, 503, 504
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RETRIES)]
+    pub retries: u32,
+
+    /// Longest wait before one retry, in seconds; caps the server's Retry-After too
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_RETRY_WAIT_SECS as f64,
+          value_parser = parse_seconds)]
+    pub max_retry_wait: f64,
 
     /// User-Agent header [default: areq/VERSION]
     #[arg(short = 'A', long, value_name = "STRING")]
@@ -159,6 +169,8 @@ impl Cli {
                 user_agent,
                 headers,
                 max_body: self.max_body,
+                retries: self.retries,
+                max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
             },
             fail_on_error: self.fail_on_error,
         })

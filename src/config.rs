@@ -18,6 +18,10 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 /// Default cap on the decompressed body size read from one page.
 pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// Default number of retries after a transient failure.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// Default cap in seconds on one wait before a retry, `Retry-After` included.
+pub const DEFAULT_MAX_RETRY_WAIT_SECS: u64 = 30;
 /// Default input list.
 pub const DEFAULT_INPUT: &str = "urls.txt";
 /// Default output file.
@@ -100,6 +104,10 @@ pub struct FetchOptions {
     pub headers: HeaderMap,
     /// Cap on the decompressed body bytes read from one page.
     pub max_body: u64,
+    /// Retries after a transient failure (connect error, reset, timeout, 429, 502, 503, 504).
+    pub retries: u32,
+    /// Cap on one wait before a retry, `Retry-After` included.
+    pub max_retry_wait: Duration,
 }
 
 /// Everything one run needs, validated.

@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use crate::config::{Format, LinkOptions};
 use crate::error::{FatalError, FetchError};
+use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{Fetched, Fetcher};
 use crate::frontier::{Frontier, Job};
 use crate::input::InputReader;
@@ -32,6 +33,8 @@ pub struct PageContext {
     pub format: Format,
     /// The writer's queue.
     pub output: mpsc::Sender<Vec<u8>>,
+    /// When to try a failed request again.
+    pub retry: RetryPolicy,
 }
 
 /// The limits the scheduler enforces.
@@ -170,23 +173,16 @@ fn record(
     }
 }
 
-/// Fetches, parses and writes one page. Holds `_permit` (global) throughout, and the host's
-/// permit while the request is in flight.
+/// Fetches, parses and writes one page. Holds `_permit` (global) throughout, and a host
+/// permit while each attempt is in flight (not while waiting to retry).
 async fn run_page(
     context: Arc<PageContext>,
     job: Job,
     _permit: OwnedSemaphorePermit,
     host_limit: Arc<Semaphore>,
 ) -> Outcome {
-    // The host semaphores are never closed.
-    let host_permit = host_limit
-        .acquire_owned()
-        .await
-        .expect("host semaphore closed");
     let started = Instant::now();
-    let fetched = context.fetcher.fetch(&job.url).await;
-    drop(host_permit);
-    let page = match fetched {
+    let page = match fetch_with_retries(&context, &job, &host_limit).await {
         Ok(Fetched::Html(page)) => page,
         Ok(Fetched::NotHtml { content_type }) => {
             tracing::info!(content_type, "skipped: not HTML");
@@ -225,6 +221,32 @@ async fn run_page(
         links_written,
         bytes,
         truncated,
+    }
+}
+
+/// One fetch, retried by the policy while the failure is transient.
+async fn fetch_with_retries(
+    context: &PageContext,
+    job: &Job,
+    host_limit: &Arc<Semaphore>,
+) -> Result<Fetched, FetchError> {
+    let mut retry = 0;
+    loop {
+        let attempt = {
+            // The host semaphores are never closed.
+            let _host = host_limit.acquire().await.expect("host semaphore closed");
+            context.fetcher.fetch(&job.url).await
+        };
+        let failure = match attempt {
+            Ok(fetched) => return Ok(fetched),
+            Err(failure) => failure,
+        };
+        retry += 1;
+        let Some(wait) = context.retry.delay(retry, &failure) else {
+            return Err(failure.error);
+        };
+        tracing::debug!(error = %failure.error, retry, wait_ms = wait.as_millis() as u64, "retry scheduled");
+        tokio::time::sleep(wait).await;
     }
 }
 

@@ -54,6 +54,8 @@ pub enum FetchError {
     Connect(String),
     /// The TLS handshake failed (bad certificate, protocol error).
     Tls(String),
+    /// The connection was reset or closed before a response arrived.
+    Reset(String),
     /// More redirects than `--max-redirects`, or a redirect loop.
     Redirects(String),
     /// The connection broke or the server spoke broken HTTP while sending the response.
@@ -83,6 +85,10 @@ impl FetchError {
             FetchError::Tls(detail)
         } else if err.is_connect() {
             FetchError::Connect(detail)
+        } else if chain.contains("connection reset")
+            || chain.contains("connection closed before message completed")
+        {
+            FetchError::Reset(detail)
         } else {
             FetchError::Protocol(detail)
         }
@@ -96,6 +102,7 @@ impl FetchError {
             FetchError::Dns(_) => "dns".into(),
             FetchError::Connect(_) => "connect".into(),
             FetchError::Tls(_) => "tls".into(),
+            FetchError::Reset(_) => "reset".into(),
             FetchError::Redirects(_) => "redirects".into(),
             FetchError::Protocol(_) => "protocol".into(),
         }
@@ -116,6 +123,7 @@ impl fmt::Display for FetchError {
             FetchError::Dns(detail) => write!(f, "host name did not resolve: {detail}"),
             FetchError::Connect(detail) => write!(f, "could not connect: {detail}"),
             FetchError::Tls(detail) => write!(f, "TLS failed: {detail}"),
+            FetchError::Reset(detail) => write!(f, "connection reset: {detail}"),
             FetchError::Redirects(detail) => write!(f, "redirects: {detail}"),
             FetchError::Protocol(detail) => write!(f, "broken response: {detail}"),
         }

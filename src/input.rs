@@ -117,6 +117,9 @@ impl InputReader {
     pub async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
         loop {
             let Some(too_long) = self.read_line().await? else {
+                if self.counts.read == 0 {
+                    tracing::warn!("{}: no URLs to fetch", self.name);
+                }
                 return Ok(None);
             };
             let line = if too_long {

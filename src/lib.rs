@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, Format};
 use crate::crawl::{crawl, Limits, PageContext};
 use crate::error::FatalError;
+use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
 use crate::frontier::MemoryFrontier;
 use crate::input::InputReader;
@@ -53,6 +54,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary,
         links: config.links,
         format: config.format,
         output,
+        retry: RetryPolicy {
+            retries: config.fetch.retries,
+            max_wait: config.fetch.max_retry_wait,
+        },
     });
     let limits = Limits {
         concurrency: config.concurrency,

@@ -13,6 +13,9 @@ const EXIT_PAGES_FAILED: u8 = 3;
 /// Exit status after Ctrl-C, as shells report death by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 
+/// How long a second Ctrl-C waits for a batch being written before quitting anyway.
+const FORCED_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbosity = cli.verbosity();
@@ -69,6 +72,9 @@ async fn stop_on_ctrl_c(shutdown: CancellationToken) {
     tracing::warn!("interrupted: finishing the pages already written; Ctrl-C again to quit now");
     shutdown.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
+        // Quit now, but not in the middle of a page: wait for the batch being written, if
+        // any, unless the output itself is stuck.
+        let _boundary = tokio::time::timeout(FORCED_EXIT_GRACE, areq::output::page_boundary()).await;
         std::process::exit(i32::from(EXIT_INTERRUPTED));
     }
 }

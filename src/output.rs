@@ -8,7 +8,7 @@ use std::io;
 
 use serde::Serialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -23,6 +23,16 @@ const QUEUED_PAGES: usize = 64;
 
 /// Buffers smaller than this are gathered into one write.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// Held by the writer while a batch is being written and flushed, so the output only ever
+/// ends on a page boundary when it is not held. See [`page_boundary`].
+static WRITE_GATE: Mutex<()> = Mutex::const_new(());
+
+/// Waits until no batch is being written and keeps it so while the guard lives: the output
+/// then ends on a complete page. A forced exit (second Ctrl-C) takes this first.
+pub async fn page_boundary() -> MutexGuard<'static, ()> {
+    WRITE_GATE.lock().await
+}
 
 #[derive(Serialize)]
 struct JsonRecord<'a> {
@@ -123,46 +133,49 @@ async fn write_pages(
     header: Option<&'static str>,
     mut pages: mpsc::Receiver<Vec<u8>>,
 ) -> Result<WriterEnd, FatalError> {
-    let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
     if let Some(header) = header {
-        batch.extend_from_slice(header.as_bytes());
+        if !sink.write_batch(header.as_bytes()).await? {
+            return Ok(WriterEnd::ReaderGone);
+        }
     }
-    loop {
-        let more = match pages.recv().await {
-            Some(page) => {
-                batch.extend_from_slice(&page);
-                while batch.len() < WRITE_BATCH_BYTES {
-                    match pages.try_recv() {
-                        Ok(page) => batch.extend_from_slice(&page),
-                        Err(_) => break,
-                    }
-                }
-                true
-            }
-            None => false,
-        };
-        let written = async {
-            sink.writer.write_all(&batch).await?;
-            if !more {
-                sink.writer.flush().await?;
-            }
-            io::Result::Ok(())
-        };
-        match written.await {
-            Ok(()) => batch.clear(),
-            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                tracing::debug!(output = %sink.name, "output reader went away");
-                return Ok(WriterEnd::ReaderGone);
-            }
-            Err(source) => {
-                return Err(FatalError::OutputWrite {
-                    path: sink.name,
-                    source,
-                })
+    let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
+    while let Some(page) = pages.recv().await {
+        batch.extend_from_slice(&page);
+        while batch.len() < WRITE_BATCH_BYTES {
+            match pages.try_recv() {
+                Ok(page) => batch.extend_from_slice(&page),
+                Err(_) => break,
             }
         }
-        if !more {
-            return Ok(WriterEnd::Complete);
+        if !sink.write_batch(&batch).await? {
+            return Ok(WriterEnd::ReaderGone);
+        }
+        batch.clear();
+    }
+    Ok(WriterEnd::Complete)
+}
+
+impl Sink {
+    /// Writes and flushes whole pages under the write gate. Returns `false` when the reader
+    /// of the output went away.
+    async fn write_batch(&mut self, batch: &[u8]) -> Result<bool, FatalError> {
+        let written = async {
+            let _writing = WRITE_GATE.lock().await;
+            self.writer.write_all(batch).await?;
+            // A file's write completes in the background; flushing waits for it, so the
+            // gate is released only when the batch is really written.
+            self.writer.flush().await
+        };
+        match written.await {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                tracing::debug!(output = %self.name, "output reader went away");
+                Ok(false)
+            }
+            Err(source) => Err(FatalError::OutputWrite {
+                path: self.name.clone(),
+                source,
+            }),
         }
     }
 }

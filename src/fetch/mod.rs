@@ -1,6 +1,7 @@
 //! The one shared HTTP client, and fetching one page with it.
 
 pub mod body;
+pub mod retry;
 
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::redirect;
@@ -8,6 +9,7 @@ use url::Url;
 
 use crate::config::FetchOptions;
 use crate::error::{FatalError, FetchError};
+use crate::fetch::retry::{retry_after, Failure};
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -71,9 +73,9 @@ impl Fetcher {
         })
     }
 
-    /// GETs `url`, following redirects. Non-2xx final statuses are errors; HTML bodies are read
-    /// up to the size cap.
-    pub async fn fetch(&self, url: &Url) -> Result<Fetched, FetchError> {
+    /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
+    /// server's `Retry-After`); HTML bodies are read up to the size cap.
+    pub async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
         let mut response = self
             .client
             .get(url.clone())
@@ -82,7 +84,10 @@ impl Fetcher {
             .map_err(|err| FetchError::from_reqwest(&err))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(FetchError::Status(status.as_u16()));
+            return Err(Failure {
+                error: FetchError::Status(status.as_u16()),
+                retry_after: retry_after(response.headers()),
+            });
         }
         let content_type = response
             .headers()

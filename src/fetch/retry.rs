@@ -1,0 +1,173 @@
+//! Which failures are worth another try, and how long to wait before it: exponential backoff
+//! with jitter, or the server's `Retry-After` when it gives one, never longer than
+//! `--max-retry-wait`.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use crate::error::FetchError;
+
+/// The first backoff; each retry doubles it.
+const BASE_DELAY: Duration = Duration::from_millis(500);
+
+/// A failed attempt: the error, and the server's `Retry-After` if it sent one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Why the attempt failed.
+    pub error: FetchError,
+    /// How long the server asked us to wait, if it did.
+    pub retry_after: Option<Duration>,
+}
+
+impl From<FetchError> for Failure {
+    fn from(error: FetchError) -> Failure {
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// Cap on one wait.
+    pub max_wait: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1 for the first retry) after `failure`, or `None`
+    /// when the failure is final.
+    pub fn delay(&self, retry: u32, failure: &Failure) -> Option<Duration> {
+        if retry > self.retries || !is_retryable(&failure.error) {
+            return None;
+        }
+        let wait = match failure.retry_after {
+            Some(asked) => asked,
+            None => jitter(backoff(retry)),
+        };
+        Some(wait.min(self.max_wait))
+    }
+}
+
+/// Transient failures: the same request may well succeed a moment later. Other 4xx and 5xx
+/// answers, DNS, TLS and redirect failures will not change.
+pub fn is_retryable(error: &FetchError) -> bool {
+    match error {
+        FetchError::Status(code) => matches!(code, 429 | 502 | 503 | 504),
+        FetchError::Timeout | FetchError::Connect(_) | FetchError::Reset(_) => true,
+        FetchError::Dns(_)
+        | FetchError::Tls(_)
+        | FetchError::Redirects(_)
+        | FetchError::Protocol(_) => false,
+    }
+}
+
+/// `BASE_DELAY` doubled for each retry after the first.
+fn backoff(retry: u32) -> Duration {
+    BASE_DELAY.saturating_mul(1 << retry.saturating_sub(1).min(16))
+}
+
+/// A uniform pick in `[delay/2, delay]`, so clients that failed together do not retry together.
+fn jitter(delay: Duration) -> Duration {
+    delay.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
+/// The `Retry-After` header as a wait: delay-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    parse_retry_after(value, SystemTime::now())
+}
+
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: RetryPolicy = RetryPolicy {
+        retries: 2,
+        max_wait: Duration::from_secs(30),
+    };
+
+    fn failure(error: FetchError) -> Failure {
+        Failure::from(error)
+    }
+
+    #[test]
+    fn transient_failures_are_retried_up_to_the_limit() {
+        for error in [
+            FetchError::Status(429),
+            FetchError::Status(503),
+            FetchError::Timeout,
+            FetchError::Connect("refused".into()),
+            FetchError::Reset("reset".into()),
+        ] {
+            assert!(POLICY.delay(1, &failure(error.clone())).is_some(), "{error:?}");
+            assert!(POLICY.delay(2, &failure(error.clone())).is_some(), "{error:?}");
+            assert!(POLICY.delay(3, &failure(error.clone())).is_none(), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn permanent_failures_are_never_retried() {
+        for error in [
+            FetchError::Status(404),
+            FetchError::Status(400),
+            FetchError::Status(500),
+            FetchError::Dns("x".into()),
+            FetchError::Tls("x".into()),
+            FetchError::Redirects("x".into()),
+            FetchError::Protocol("x".into()),
+        ] {
+            assert_eq!(POLICY.delay(1, &failure(error.clone())), None, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_within_half_to_full() {
+        for retry in 1..=4 {
+            let full = backoff(retry);
+            assert_eq!(full, BASE_DELAY * 2u32.pow(retry - 1));
+            for _ in 0..100 {
+                let waited = POLICY.delay(1, &failure(FetchError::Timeout)).unwrap();
+                assert!(waited >= BASE_DELAY / 2 && waited <= BASE_DELAY, "{waited:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let asked = Failure {
+            error: FetchError::Status(429),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(POLICY.delay(1, &asked), Some(Duration::from_secs(7)));
+        let greedy = Failure {
+            retry_after: Some(Duration::from_secs(3600)),
+            ..asked
+        };
+        assert_eq!(POLICY.delay(1, &greedy), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}
