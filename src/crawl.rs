@@ -20,7 +20,8 @@ use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{Fetched, Fetcher};
 use crate::frontier::{Frontier, Job};
 use crate::input::InputReader;
-use crate::page::{page_records, Records};
+use crate::output::Records;
+use crate::page::page_records;
 use crate::summary::Summary;
 
 /// What every page task shares.
@@ -32,7 +33,7 @@ pub struct PageContext {
     /// Record format.
     pub format: Format,
     /// The writer's queue.
-    pub output: mpsc::Sender<Vec<u8>>,
+    pub output: mpsc::Sender<Records>,
     /// When to try a failed request again.
     pub retry: RetryPolicy,
 }
@@ -49,11 +50,7 @@ pub struct Limits {
 /// How one page ended.
 #[derive(Debug)]
 enum Outcome {
-    Parsed {
-        links_written: usize,
-        bytes: u64,
-        truncated: bool,
-    },
+    Parsed { bytes: u64, truncated: bool },
     NotHtml,
     Failed(FetchError),
 }
@@ -115,15 +112,20 @@ pub async fn crawl(
         tasks.spawn(async move { (host, task.await) }.instrument(span));
     }
 
+    // Drain: let running pages finish, unless the run is being stopped, in which case pages
+    // in flight are dropped (nothing of theirs was written) and only finished ones count.
+    let mut aborted = false;
     loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled(), if !tasks.is_empty() => {
+            () = shutdown.cancelled(), if !aborted => {
                 stopped = true;
+                aborted = true;
                 tasks.abort_all();
             }
-            () = context.output.closed(), if !tasks.is_empty() => {
+            () = context.output.closed(), if !aborted => {
                 stopped = true;
+                aborted = true;
                 tasks.abort_all();
             }
             done = tasks.join_next() => match done {
@@ -158,14 +160,9 @@ fn record(
     };
     hosts.release_if_idle(&host);
     match outcome {
-        Outcome::Parsed {
-            links_written,
-            bytes,
-            truncated,
-        } => {
+        Outcome::Parsed { bytes, truncated } => {
             summary.pages_ok += 1;
             summary.pages_truncated += u64::from(truncated);
-            summary.links_written += links_written as u64;
             summary.bytes_read += bytes;
         }
         Outcome::NotHtml => summary.skipped_not_html += 1,
@@ -205,23 +202,18 @@ async fn run_page(
                 tracing::error!(error = %err, "parsing panicked");
                 Records::default()
             });
-    let links_written = if records.count > 0 && context.output.send(records.bytes).await.is_ok() {
-        records.count
-    } else {
-        0
-    };
+    let links = records.count;
+    if links > 0 && context.output.send(records).await.is_err() {
+        tracing::debug!("output closed; page dropped");
+    }
     tracing::info!(
         status,
-        links = links_written,
+        links,
         bytes,
         ms = started.elapsed().as_millis() as u64,
         "page done"
     );
-    Outcome::Parsed {
-        links_written,
-        bytes,
-        truncated,
-    }
+    Outcome::Parsed { bytes, truncated }
 }
 
 /// One fetch, retried by the policy while the failure is transient.

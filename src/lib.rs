@@ -36,7 +36,7 @@ use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
 use crate::frontier::MemoryFrontier;
 use crate::input::InputReader;
-use crate::output::{spawn_writer, Sink, WriterEnd, TSV_HEADER};
+use crate::output::{spawn_writer, Sink, TSV_HEADER};
 use crate::summary::Summary;
 
 /// Runs one crawl as configured. The input is opened first, then the output, so a bad input
@@ -82,7 +82,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary,
         })
     });
     let mut summary = crawled?;
-    if written? == WriterEnd::ReaderGone {
+    let written = written?;
+    summary.links_written = written.records;
+    if written.reader_gone {
         // A reader that stops early (`| head`) is a normal way to end a run.
         summary.interrupted = false;
     }

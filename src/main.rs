@@ -69,12 +69,15 @@ async fn stop_on_ctrl_c(shutdown: CancellationToken) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
-    tracing::warn!("interrupted: finishing the pages already written; Ctrl-C again to quit now");
+    tracing::warn!(
+        "interrupted: stopping after the pages already done; Ctrl-C again to quit at once"
+    );
     shutdown.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
         // Quit now, but not in the middle of a page: wait for the batch being written, if
         // any, unless the output itself is stuck.
-        let _boundary = tokio::time::timeout(FORCED_EXIT_GRACE, areq::output::page_boundary()).await;
+        let _boundary =
+            tokio::time::timeout(FORCED_EXIT_GRACE, areq::output::page_boundary()).await;
         std::process::exit(i32::from(EXIT_INTERRUPTED));
     }
 }

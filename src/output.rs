@@ -34,6 +34,15 @@ pub async fn page_boundary() -> MutexGuard<'static, ()> {
     WRITE_GATE.lock().await
 }
 
+/// A page's records, formatted and ready for the writer.
+#[derive(Debug, Default)]
+pub struct Records {
+    /// The formatted records, whole lines.
+    pub bytes: Vec<u8>,
+    /// How many records `bytes` holds.
+    pub count: usize,
+}
+
 #[derive(Serialize)]
 struct JsonRecord<'a> {
     source: &'a str,
@@ -105,13 +114,13 @@ impl Sink {
     }
 }
 
-/// How the writer ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriterEnd {
-    /// Every page sent was written and flushed.
-    Complete,
+/// What the writer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterReport {
+    /// Records written and flushed.
+    pub records: u64,
     /// The reader of the output went away (broken pipe); later pages were dropped.
-    ReaderGone,
+    pub reader_gone: bool,
 }
 
 /// Starts the writer task. Send each page's formatted records as one buffer; drop every
@@ -120,8 +129,8 @@ pub fn spawn_writer(
     sink: Sink,
     header: Option<&'static str>,
 ) -> (
-    mpsc::Sender<Vec<u8>>,
-    JoinHandle<Result<WriterEnd, FatalError>>,
+    mpsc::Sender<Records>,
+    JoinHandle<Result<WriterReport, FatalError>>,
 ) {
     let (pages_tx, pages_rx) = mpsc::channel(QUEUED_PAGES);
     let handle = tokio::spawn(write_pages(sink, header, pages_rx));
@@ -131,28 +140,36 @@ pub fn spawn_writer(
 async fn write_pages(
     mut sink: Sink,
     header: Option<&'static str>,
-    mut pages: mpsc::Receiver<Vec<u8>>,
-) -> Result<WriterEnd, FatalError> {
+    mut pages: mpsc::Receiver<Records>,
+) -> Result<WriterReport, FatalError> {
+    let mut report = WriterReport::default();
     if let Some(header) = header {
         if !sink.write_batch(header.as_bytes()).await? {
-            return Ok(WriterEnd::ReaderGone);
+            report.reader_gone = true;
+            return Ok(report);
         }
     }
     let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
     while let Some(page) = pages.recv().await {
-        batch.extend_from_slice(&page);
+        let mut records = page.count;
+        batch.extend_from_slice(&page.bytes);
         while batch.len() < WRITE_BATCH_BYTES {
             match pages.try_recv() {
-                Ok(page) => batch.extend_from_slice(&page),
+                Ok(page) => {
+                    records += page.count;
+                    batch.extend_from_slice(&page.bytes);
+                }
                 Err(_) => break,
             }
         }
         if !sink.write_batch(&batch).await? {
-            return Ok(WriterEnd::ReaderGone);
+            report.reader_gone = true;
+            return Ok(report);
         }
+        report.records += records as u64;
         batch.clear();
     }
-    Ok(WriterEnd::Complete)
+    Ok(report)
 }
 
 impl Sink {

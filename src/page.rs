@@ -5,16 +5,7 @@ use crate::config::{Format, LinkOptions};
 use crate::extract::extract_links;
 use crate::fetch::body::decode_html;
 use crate::fetch::Page;
-use crate::output::format_page;
-
-/// A page's records, formatted and ready for the writer.
-#[derive(Debug, Default)]
-pub struct Records {
-    /// The formatted records, whole lines.
-    pub bytes: Vec<u8>,
-    /// How many records `bytes` holds.
-    pub count: usize,
-}
+use crate::output::{format_page, Records};
 
 /// Decodes `page`, extracts its links and formats them as records with `source` as SOURCE.
 pub fn page_records(page: &Page, source: &str, links: &LinkOptions, format: Format) -> Records {

@@ -112,9 +112,18 @@ mod tests {
             FetchError::Connect("refused".into()),
             FetchError::Reset("reset".into()),
         ] {
-            assert!(POLICY.delay(1, &failure(error.clone())).is_some(), "{error:?}");
-            assert!(POLICY.delay(2, &failure(error.clone())).is_some(), "{error:?}");
-            assert!(POLICY.delay(3, &failure(error.clone())).is_none(), "{error:?}");
+            assert!(
+                POLICY.delay(1, &failure(error.clone())).is_some(),
+                "{error:?}"
+            );
+            assert!(
+                POLICY.delay(2, &failure(error.clone())).is_some(),
+                "{error:?}"
+            );
+            assert!(
+                POLICY.delay(3, &failure(error.clone())).is_none(),
+                "{error:?}"
+            );
         }
     }
 
@@ -140,7 +149,10 @@ mod tests {
             assert_eq!(full, BASE_DELAY * 2u32.pow(retry - 1));
             for _ in 0..100 {
                 let waited = POLICY.delay(1, &failure(FetchError::Timeout)).unwrap();
-                assert!(waited >= BASE_DELAY / 2 && waited <= BASE_DELAY, "{waited:?}");
+                assert!(
+                    waited >= BASE_DELAY / 2 && waited <= BASE_DELAY,
+                    "{waited:?}"
+                );
             }
         }
     }
@@ -162,12 +174,18 @@ mod tests {
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {
         let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 }

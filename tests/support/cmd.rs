@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,15 @@ pub struct Run {
 }
 
 impl Run {
+    /// The exit code, or 128 + the signal number if killed by a signal (as shells report it).
+    pub fn shell_code(&self) -> i32 {
+        use std::os::unix::process::ExitStatusExt;
+        self.status
+            .code()
+            .or_else(|| self.status.signal().map(|s| 128 + s))
+            .expect("an exit code or a signal")
+    }
+
     /// The exit code (panics if killed by a signal).
     pub fn code(&self) -> i32 {
         self.status.code().expect("areq was killed by a signal")
@@ -83,7 +92,21 @@ impl Areq {
 
     /// Runs areq with `args`, feeding `stdin`.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_areq"))
+        let mut child = self.spawn(args);
+        let mut input = child.stdin.take().expect("stdin");
+        let stdin = stdin.to_vec();
+        let feeder = thread::spawn(move || {
+            let _ = input.write_all(&stdin);
+        });
+        let run = finish(child);
+        let _ = feeder.join();
+        run
+    }
+
+    /// Starts areq with `args` (all three standard streams piped) and returns at once; pair
+    /// with [`finish`].
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_areq"))
             .args(args)
             .current_dir(self.dir())
             .env_clear()
@@ -91,31 +114,58 @@ impl Areq {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start areq");
-        let mut input = child.stdin.take().expect("stdin");
-        let stdin = stdin.to_vec();
-        let feeder = thread::spawn(move || {
-            let _ = input.write_all(&stdin);
-        });
-        let stdout = drain(child.stdout.take().expect("stdout"));
-        let stderr = drain(child.stderr.take().expect("stderr"));
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for areq") {
-                break status;
+            .expect("start areq")
+    }
+
+    /// Runs areq with `args`, reads `lines` lines of its stdout, then closes the pipe as
+    /// `| head -n LINES` does. Returns the lines read and how the run ended.
+    pub fn run_reading_lines(&self, args: &[&str], lines: usize) -> (Vec<String>, Run) {
+        let mut child = self.spawn(args);
+        drop(child.stdin.take());
+        let stdout = child.stdout.take().expect("stdout");
+        let mut read = Vec::new();
+        let mut reader = BufReader::new(stdout);
+        while read.len() < lines {
+            let mut line = String::new();
+            if reader.read_line(&mut line).expect("read stdout") == 0 {
+                break;
             }
-            if started.elapsed() > RUN_LIMIT {
-                let _ = child.kill();
-                panic!("areq ran longer than {RUN_LIMIT:?} with {args:?}");
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        let _ = feeder.join();
-        Run {
-            status,
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
+            read.push(line);
         }
+        drop(reader);
+        (read, finish(child))
+    }
+}
+
+/// Sends `signal` (e.g. `INT`) to a running areq.
+pub fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits (at most [`RUN_LIMIT`]) for a spawned areq and collects what it printed.
+pub fn finish(mut child: Child) -> Run {
+    let stdout = child.stdout.take().map(drain);
+    let stderr = drain(child.stderr.take().expect("stderr"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for areq") {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            panic!("areq ran longer than {RUN_LIMIT:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        status,
+        stdout: stdout.map_or_else(String::new, |s| s.join().expect("stdout reader")),
+        stderr: stderr.join().expect("stderr reader"),
     }
 }
 

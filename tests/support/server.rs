@@ -80,6 +80,17 @@ pub enum Reply {
     Hang(Duration),
     /// Close the connection at once without writing anything.
     Close,
+    /// Abort the connection with a TCP reset (RST) instead of an orderly close.
+    Reset,
+    /// Write `head`, then `chunk` `times` times: a large body that is never all in memory.
+    Repeat {
+        /// Bytes written first (status line, headers, blank line).
+        head: Vec<u8>,
+        /// The body piece written over and over.
+        chunk: Vec<u8>,
+        /// How many times.
+        times: usize,
+    },
 }
 
 impl Reply {
@@ -472,6 +483,20 @@ fn send(stream: &mut TcpStream, reply: Reply, head_only: bool, in_flight: InFlig
             }
         }
         Reply::Close => false,
+        Reply::Reset => {
+            reset_on_close(stream);
+            false
+        }
+        Reply::Repeat { head, chunk, times } => {
+            let mut ok = put(stream, &head);
+            for _ in 0..times {
+                if !ok {
+                    break;
+                }
+                ok = put(stream, &chunk);
+            }
+            ok
+        }
     }
 }
 
@@ -520,4 +545,35 @@ fn serve_file(req: &Request) -> Reply {
         _ => "application/octet-stream",
     };
     Reply::with_type(200, content_type, body)
+}
+
+/// Sets SO_LINGER to zero seconds, so closing the socket sends RST instead of FIN.
+fn reset_on_close(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+
+    #[repr(C)]
+    struct Linger {
+        l_onoff: i32,
+        l_linger: i32,
+    }
+    extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const Linger, len: u32) -> i32;
+    }
+    const SOL_SOCKET: i32 = 1;
+    const SO_LINGER: i32 = 13;
+    let linger = Linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the fd is a live socket owned by `stream`, and `linger` is a valid, correctly
+    // sized `struct linger` for the duration of the call.
+    unsafe {
+        setsockopt(
+            stream.as_raw_fd(),
+            SOL_SOCKET,
+            SO_LINGER,
+            &linger,
+            std::mem::size_of::<Linger>() as u32,
+        );
+    }
 }
