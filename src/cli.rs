@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
+use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{
-    default_user_agent, Config, FetchOptions, Format, InputSource, LinkOptions, OutputTarget,
-    DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT, DEFAULT_MAX_BODY,
-    DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT, DEFAULT_PER_HOST,
-    DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
+    default_user_agent, Config, CrawlOptions, FetchOptions, Format, InputSource, LinkOptions,
+    OutputTarget, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
+    DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
+    DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
+use crate::scope::{Scope, ScopeRules};
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
 ///
@@ -84,6 +86,42 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
 
+    /// Follow links this many levels below the input pages (0: only the input pages)
+    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    pub depth: u32,
+
+    /// Which links a recursive crawl follows, relative to the input URL they descend from
+    #[arg(long, value_enum, default_value_t = ScopeArg::Host)]
+    pub scope: ScopeArg,
+
+    /// Follow only links whose URL matches this regex (repeatable: any may match)
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+
+    /// Never follow links whose URL matches this regex (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// Fetch at most this many pages in the whole run
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
+
+    /// Do not fetch or obey robots.txt (it is obeyed by default when --depth > 0)
+    #[arg(long)]
+    pub ignore_robots: bool,
+
+    /// At most this many requests per second to one host
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Wait at least this many milliseconds between requests to one host
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay: u64,
+
+    /// Write the host-to-host link graph to FILE in Graphviz DOT
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+
     /// Keep links of every scheme (mailto:, tel:, ftp:, javascript:, …), not only http(s)
     #[arg(long)]
     pub all_schemes: bool,
@@ -111,6 +149,17 @@ Examples:
   areq urls.txt -o - -c 16 --per-host 2 | cut -f2 | sort -u
   grep example.org urls.txt | areq - -o links.jsonl --format jsonl";
 
+/// The scopes accepted by `--scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// The same host as the input URL
+    Host,
+    /// The same registrable domain (public suffix list)
+    Domain,
+    /// Anywhere
+    Any,
+}
+
 /// The record formats accepted by `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -134,6 +183,11 @@ impl Cli {
     /// errors and exit 2.
     pub fn into_config(self) -> Result<Config, clap::Error> {
         let headers = parse_headers(&self.headers)?;
+        let include = parse_patterns("--include", &self.include)?;
+        let exclude = parse_patterns("--exclude", &self.exclude)?;
+        let rate_gap = self
+            .rate
+            .map_or(Duration::ZERO, |rate| Duration::from_secs_f64(1.0 / rate));
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         if HeaderValue::from_str(&user_agent).is_err() {
             return Err(usage_error(format!(
@@ -172,6 +226,22 @@ impl Cli {
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
             },
+            crawl: CrawlOptions {
+                depth: self.depth,
+                scope: ScopeRules {
+                    scope: match self.scope {
+                        ScopeArg::Host => Scope::Host,
+                        ScopeArg::Domain => Scope::Domain,
+                        ScopeArg::Any => Scope::Any,
+                    },
+                    include,
+                    exclude,
+                },
+                max_pages: self.max_pages,
+                robots: self.depth > 0 && !self.ignore_robots,
+                host_gap: rate_gap.max(Duration::from_millis(self.delay)),
+                graph: self.graph,
+            },
             fail_on_error: self.fail_on_error,
         })
     }
@@ -194,6 +264,32 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
         _ => Err("expected a number of seconds greater than 0 and at most 86400".into()),
     }
+}
+
+/// Parses a positive request rate.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.001 => Ok(rate),
+        _ => Err("expected requests per second, at least 0.001".into()),
+    }
+}
+
+/// Compiles repeated regex flags, naming the flag and pattern in the error.
+fn parse_patterns(flag: &str, patterns: &[String]) -> Result<Vec<Regex>, clap::Error> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            Regex::new(pattern).map_err(|err| {
+                let why = err
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .to_owned();
+                usage_error(format!("invalid value '{pattern}' for '{flag}': {why}"))
+            })
+        })
+        .collect()
 }
 
 /// Parses repeated `-H 'Name: value'` flags.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
+use crate::scope::ScopeRules;
+
 /// Default number of requests in flight overall.
 pub const DEFAULT_CONCURRENCY: usize = 64;
 /// Default number of requests in flight to one host.
@@ -110,6 +112,23 @@ pub struct FetchOptions {
     pub max_retry_wait: Duration,
 }
 
+/// How a recursive crawl spreads (all inert at depth 0, except the politeness gap).
+#[derive(Debug, Clone, Default)]
+pub struct CrawlOptions {
+    /// Follow links this many levels below the input pages (0: only the input pages).
+    pub depth: u32,
+    /// Which links are followed.
+    pub scope: ScopeRules,
+    /// Stop starting pages after this many, in the whole run.
+    pub max_pages: Option<u64>,
+    /// Obey robots.txt (recursive mode without `--ignore-robots`).
+    pub robots: bool,
+    /// Minimum gap between request starts to one host (`--delay`, `--rate`).
+    pub host_gap: Duration,
+    /// Write the host-level link graph here, in Graphviz DOT.
+    pub graph: Option<PathBuf>,
+}
+
 /// Everything one run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -129,6 +148,8 @@ pub struct Config {
     pub links: LinkOptions,
     /// How to fetch.
     pub fetch: FetchOptions,
+    /// How a recursive crawl spreads.
+    pub crawl: CrawlOptions,
     /// Exit with status 3 when any page failed.
     pub fail_on_error: bool,
 }

@@ -1,27 +1,32 @@
-//! The scheduler: feeds jobs from the input through the frontier to page tasks, behind a global
-//! and a per-host limit, and keeps the [`Summary`].
+//! The scheduler: takes seeds from the input and links from fetched pages into the frontier,
+//! starts page tasks behind a global semaphore as the frontier's politeness allows, and keeps
+//! the [`Summary`].
 //!
-//! A global permit is taken *before* the next URL is read, so at most `--concurrency` pages are
-//! in progress (fetching, parsing or waiting for the writer) and memory stays O(concurrency)
-//! however long the input is.
+//! At most `--concurrency` pages are in progress (fetching, parsing or waiting for the
+//! writer), and seeds are read only while the frontier holds fewer than a few times that, so
+//! a single-pass run's memory stays O(concurrency) however long the input is.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use url::Url;
 
 use crate::config::{Format, LinkOptions};
-use crate::error::{FatalError, FetchError};
+use crate::error::FetchError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{Fetched, Fetcher};
-use crate::frontier::{Frontier, Job};
-use crate::input::InputReader;
-use crate::output::Records;
+use crate::frontier::{Frontier, Job, Next, SeenSet};
+use crate::graph::HostGraph;
+use crate::input::Seed;
+use crate::output::{PageMeta, Records};
 use crate::page::page_records;
+use crate::robots::RobotsCache;
+use crate::scope::{Refusal, ScopeRules};
 use crate::summary::Summary;
 
 /// What every page task shares.
@@ -36,15 +41,23 @@ pub struct PageContext {
     pub output: mpsc::Sender<Records>,
     /// When to try a failed request again.
     pub retry: RetryPolicy,
+    /// robots.txt rules, when they are obeyed.
+    pub robots: Option<RobotsCache>,
 }
 
-/// The limits the scheduler enforces.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
+/// How the crawl spreads and how much of it runs at once.
+#[derive(Debug, Clone)]
+pub struct Plan {
     /// Pages in progress overall.
     pub concurrency: usize,
-    /// Requests in flight per host.
-    pub per_host: usize,
+    /// Follow links this many levels below the seeds.
+    pub max_depth: u32,
+    /// Which links are followed.
+    pub scope: ScopeRules,
+    /// Pages started in the whole run, at most.
+    pub max_pages: Option<u64>,
+    /// Build the host graph.
+    pub graph: bool,
 }
 
 /// How one page ended.
@@ -53,141 +66,276 @@ enum Outcome {
     Parsed { bytes: u64, truncated: bool },
     NotHtml,
     Failed(FetchError),
+    Robots,
 }
 
-/// Runs the crawl until the input is exhausted and every page is done, or until `shutdown`
-/// fires or the output's reader goes away.
+/// What a page task hands back to the scheduler.
+struct PageResult {
+    job: Job,
+    outcome: Outcome,
+    /// The links found, when the scheduler needs them (following, graph).
+    links: Vec<Url>,
+    /// The host's robots.txt `Crawl-delay`, learned by this task.
+    crawl_delay: Option<Duration>,
+}
+
+/// Runs the crawl until the seeds and the frontier are exhausted and every page is done, the
+/// page budget is spent, `shutdown` fires, or the output's reader goes away.
 pub async fn crawl(
-    input: &mut InputReader,
+    mut seeds: mpsc::Receiver<Seed>,
     frontier: &mut impl Frontier,
     context: Arc<PageContext>,
-    limits: Limits,
+    plan: Plan,
     shutdown: CancellationToken,
-) -> Result<Summary, FatalError> {
+) -> (Summary, Option<HostGraph>) {
     let started = Instant::now();
-    let global = Arc::new(Semaphore::new(limits.concurrency));
-    let mut hosts = HostLimits::new(limits.per_host);
-    let mut tasks: JoinSet<(String, Outcome)> = JoinSet::new();
-    let mut summary = Summary::default();
-
+    let mut scheduler = Scheduler {
+        plan,
+        summary: Summary::default(),
+        graph: HostGraph::default(),
+        hosts: HashSet::new(),
+        refused: SeenSet::default(),
+        pages_started: 0,
+    };
+    scheduler.summary.recursive = scheduler.plan.max_depth > 0;
+    let global = Arc::new(Semaphore::new(scheduler.plan.concurrency));
+    let lookahead = scheduler.plan.concurrency.saturating_mul(4).max(16);
+    let mut tasks: JoinSet<PageResult> = JoinSet::new();
+    let mut seeds_done = false;
     let mut stopped = false;
-    'feed: loop {
-        while let Some(done) = tasks.try_join_next() {
-            record(&mut summary, &mut hosts, done);
-        }
-        // Take the permit before taking more work.
-        let permit = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => { stopped = true; break 'feed }
-            () = context.output.closed() => { stopped = true; break 'feed }
-            permit = global.clone().acquire_owned() => {
-                // The semaphore is never closed.
-                permit.expect("global semaphore closed")
-            }
-        };
-        let job = loop {
-            if let Some(job) = frontier.pop() {
-                break job;
-            }
-            let seed = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => { stopped = true; break 'feed }
-                seed = input.next_seed() => seed?,
-            };
-            let Some(seed) = seed else { break 'feed };
-            let job = Job {
-                source: seed.source,
-                url: seed.url,
-            };
-            let url = job.url.clone();
-            if !frontier.push(job) {
-                summary.urls_duplicate += 1;
-                tracing::debug!(url = %url, line = seed.line, "duplicate URL skipped");
-            }
-        };
-        let (host, host_limit) = hosts.limit_for(&job.url);
-        // At error level so every event of the page carries its URL, whatever the verbosity.
-        let span = tracing::error_span!("page", url = %job.url);
-        let task = run_page(Arc::clone(&context), job, permit, host_limit);
-        tasks.spawn(async move { (host, task.await) }.instrument(span));
-    }
 
-    // Drain: let running pages finish, unless the run is being stopped, in which case pages
-    // in flight are dropped (nothing of theirs was written) and only finished ones count.
-    let mut aborted = false;
     loop {
+        let wake_at = scheduler.start_ready(frontier, &global, &context, &mut tasks);
+        let budget_spent = scheduler.budget_spent();
+        if tasks.is_empty() && (budget_spent || (seeds_done && frontier.is_empty())) {
+            break;
+        }
+        let want_seeds = !seeds_done && !budget_spent && frontier.len() < lookahead;
+        let wait = async move {
+            match wake_at {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
-            () = shutdown.cancelled(), if !aborted => {
-                stopped = true;
-                aborted = true;
-                tasks.abort_all();
+            () = shutdown.cancelled() => { stopped = true; break }
+            () = context.output.closed() => { stopped = true; break }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                scheduler.record(done, frontier);
             }
-            () = context.output.closed(), if !aborted => {
-                stopped = true;
-                aborted = true;
-                tasks.abort_all();
-            }
-            done = tasks.join_next() => match done {
-                Some(done) => record(&mut summary, &mut hosts, done),
-                None => break,
+            seed = seeds.recv(), if want_seeds => match seed {
+                Some(seed) => scheduler.add_seed(seed, frontier),
+                None => seeds_done = true,
             },
+            () = wait => {}
         }
     }
 
-    let counts = input.counts();
-    summary.urls_read = counts.read;
-    summary.urls_invalid = counts.invalid;
+    if stopped {
+        // Pages in flight are dropped (nothing of theirs was written); finished ones count.
+        tasks.abort_all();
+    }
+    while let Some(done) = tasks.join_next().await {
+        scheduler.record(done, frontier);
+    }
+    let Scheduler {
+        plan,
+        mut summary,
+        graph,
+        hosts,
+        ..
+    } = scheduler;
+    summary.skipped_budget = frontier.len() as u64;
+    summary.hosts = hosts.len() as u64;
     summary.interrupted = stopped;
     summary.elapsed = started.elapsed();
-    Ok(summary)
+    (summary, plan.graph.then_some(graph))
 }
 
-/// Adds a finished task to the summary and lets go of its host's limit when idle.
-fn record(
-    summary: &mut Summary,
-    hosts: &mut HostLimits,
-    done: Result<(String, Outcome), tokio::task::JoinError>,
-) {
-    let (host, outcome) = match done {
-        Ok(done) => done,
-        Err(err) if err.is_cancelled() => return,
-        Err(err) => {
-            tracing::error!(error = %err, "page task panicked");
-            *summary.failures.entry("internal error".into()).or_default() += 1;
-            return;
+/// The scheduler's own state; owned by the crawl loop alone, so no locks.
+struct Scheduler {
+    plan: Plan,
+    summary: Summary,
+    graph: HostGraph,
+    /// Fingerprints of the hosts fetched from.
+    hosts: HashSet<u64>,
+    /// Links refused by scope, to count each once.
+    refused: SeenSet,
+    pages_started: u64,
+}
+
+impl Scheduler {
+    fn budget_spent(&self) -> bool {
+        self.plan
+            .max_pages
+            .is_some_and(|max| self.pages_started >= max)
+    }
+
+    /// Starts every job the frontier and the global limit allow now. Returns when the
+    /// frontier next has something to start, if it is waiting on a politeness gap.
+    fn start_ready(
+        &mut self,
+        frontier: &mut impl Frontier,
+        global: &Arc<Semaphore>,
+        context: &Arc<PageContext>,
+        tasks: &mut JoinSet<PageResult>,
+    ) -> Option<Instant> {
+        while !self.budget_spent() {
+            let Ok(permit) = Arc::clone(global).try_acquire_owned() else {
+                return None;
+            };
+            match frontier.pop(Instant::now()) {
+                Next::Ready(job) => {
+                    self.pages_started += 1;
+                    // At error level so every event of the page carries its URL, whatever
+                    // the verbosity.
+                    let span = tracing::error_span!("page", url = %job.url);
+                    let keep_links = job.depth < self.plan.max_depth || self.plan.graph;
+                    let task = run_page(Arc::clone(context), job, permit, keep_links);
+                    tasks.spawn(task.instrument(span));
+                }
+                Next::WaitUntil(at) => return Some(at),
+                Next::Busy | Next::Empty => return None,
+            }
         }
-    };
-    hosts.release_if_idle(&host);
-    match outcome {
-        Outcome::Parsed { bytes, truncated } => {
-            summary.pages_ok += 1;
-            summary.pages_truncated += u64::from(truncated);
-            summary.bytes_read += bytes;
+        None
+    }
+
+    fn add_seed(&mut self, seed: Seed, frontier: &mut impl Frontier) {
+        let job = Job {
+            origin: self.plan.scope.origin_of(&seed.url),
+            source: seed.source,
+            url: seed.url,
+            depth: 0,
+        };
+        if !frontier.push(job) {
+            self.summary.urls_duplicate += 1;
+            tracing::debug!(line = seed.line, "duplicate URL skipped");
         }
-        Outcome::NotHtml => summary.skipped_not_html += 1,
-        Outcome::Failed(err) => summary.record_failure(&err),
+    }
+
+    /// Counts a finished task, frees its host slot, and queues the links it found.
+    fn record(
+        &mut self,
+        done: Result<PageResult, tokio::task::JoinError>,
+        frontier: &mut impl Frontier,
+    ) {
+        let result = match done {
+            Ok(result) => result,
+            Err(err) if err.is_cancelled() => return,
+            Err(err) => {
+                tracing::error!(error = %err, "page task panicked");
+                *self
+                    .summary
+                    .failures
+                    .entry("internal error".into())
+                    .or_default() += 1;
+                return;
+            }
+        };
+        let PageResult {
+            job,
+            outcome,
+            links,
+            crawl_delay,
+        } = result;
+        let host = job.host();
+        frontier.finished(host);
+        if let Some(gap) = crawl_delay {
+            frontier.slow_down(host, gap);
+        }
+        let summary = &mut self.summary;
+        match outcome {
+            Outcome::Robots => {
+                summary.skipped_robots += 1;
+                return;
+            }
+            Outcome::Parsed { bytes, truncated } => {
+                summary.pages_ok += 1;
+                summary.pages_truncated += u64::from(truncated);
+                summary.bytes_read += bytes;
+            }
+            Outcome::NotHtml => summary.skipped_not_html += 1,
+            Outcome::Failed(err) => summary.record_failure(&err),
+        }
+        *summary.pages_by_depth.entry(job.depth).or_default() += 1;
+        self.hosts.insert(host_fingerprint(host));
+        if self.plan.graph {
+            self.graph.add_page(host, &links);
+        }
+        if job.depth < self.plan.max_depth {
+            self.follow(&job, links, frontier);
+        }
+    }
+
+    /// Queues the in-scope links of a page at the next depth.
+    fn follow(&mut self, parent: &Job, links: Vec<Url>, frontier: &mut impl Frontier) {
+        for mut link in links {
+            link.set_fragment(None);
+            match self.plan.scope.check(&link, &parent.origin) {
+                Ok(()) => {
+                    let job = Job {
+                        source: link.to_string(),
+                        url: link,
+                        depth: parent.depth + 1,
+                        origin: Arc::clone(&parent.origin),
+                    };
+                    frontier.push(job);
+                }
+                Err(Refusal::Scope | Refusal::Pattern) => {
+                    if self.refused.insert(&link) {
+                        self.summary.skipped_scope += 1;
+                        tracing::debug!(link = %link, "out of scope");
+                    }
+                }
+                Err(Refusal::NotHtml) => {}
+            }
+        }
     }
 }
 
-/// Fetches, parses and writes one page. Holds `_permit` (global) throughout, and a host
-/// permit while each attempt is in flight (not while waiting to retry).
+fn host_fingerprint(host: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    host.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Fetches, parses and writes one page. Holds `_permit` (global) throughout; the frontier
+/// counts the page against its host until the scheduler records the result.
 async fn run_page(
     context: Arc<PageContext>,
     job: Job,
     _permit: OwnedSemaphorePermit,
-    host_limit: Arc<Semaphore>,
-) -> Outcome {
+    keep_links: bool,
+) -> PageResult {
+    let mut result = PageResult {
+        outcome: Outcome::NotHtml,
+        links: Vec::new(),
+        crawl_delay: None,
+        job,
+    };
+    if let Some(robots) = &context.robots {
+        let rules = robots.rules_for(&result.job.url).await;
+        result.crawl_delay = rules.crawl_delay();
+        if !rules.allows(&result.job.url) {
+            tracing::info!("skipped: disallowed by robots.txt");
+            result.outcome = Outcome::Robots;
+            return result;
+        }
+    }
     let started = Instant::now();
-    let page = match fetch_with_retries(&context, &job, &host_limit).await {
+    let page = match fetch_with_retries(&context, &result.job.url).await {
         Ok(Fetched::Html(page)) => page,
         Ok(Fetched::NotHtml { content_type }) => {
             tracing::info!(content_type, "skipped: not HTML");
-            return Outcome::NotHtml;
+            return result;
         }
         Err(err) => {
             tracing::warn!(error = %err, "page failed");
-            return Outcome::Failed(err);
+            result.outcome = Outcome::Failed(err);
+            return result;
         }
     };
     if page.truncated {
@@ -195,41 +343,43 @@ async fn run_page(
     }
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
-    let records =
-        tokio::task::spawn_blocking(move || page_records(&page, &job.source, &links, format))
-            .await
-            .unwrap_or_else(|err| {
-                tracing::error!(error = %err, "parsing panicked");
-                Records::default()
-            });
-    let links = records.count;
-    if links > 0 && context.output.send(records).await.is_err() {
+    let (source, depth) = (result.job.source.clone(), result.job.depth);
+    let parsed = tokio::task::spawn_blocking(move || {
+        let meta = PageMeta {
+            source: &source,
+            depth,
+            status,
+        };
+        page_records(&page, meta, &links, format)
+    })
+    .await;
+    let (records, found) = parsed.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "parsing panicked");
+        Default::default()
+    });
+    let count = records.count;
+    if count > 0 && context.output.send(records).await.is_err() {
         tracing::debug!("output closed; page dropped");
     }
     tracing::info!(
         status,
-        links,
+        links = count,
         bytes,
         ms = started.elapsed().as_millis() as u64,
         "page done"
     );
-    Outcome::Parsed { bytes, truncated }
+    if keep_links {
+        result.links = found;
+    }
+    result.outcome = Outcome::Parsed { bytes, truncated };
+    result
 }
 
 /// One fetch, retried by the policy while the failure is transient.
-async fn fetch_with_retries(
-    context: &PageContext,
-    job: &Job,
-    host_limit: &Arc<Semaphore>,
-) -> Result<Fetched, FetchError> {
+async fn fetch_with_retries(context: &PageContext, url: &Url) -> Result<Fetched, FetchError> {
     let mut retry = 0;
     loop {
-        let attempt = {
-            // The host semaphores are never closed.
-            let _host = host_limit.acquire().await.expect("host semaphore closed");
-            context.fetcher.fetch(&job.url).await
-        };
-        let failure = match attempt {
+        let failure = match context.fetcher.fetch(url).await {
             Ok(fetched) => return Ok(fetched),
             Err(failure) => failure,
         };
@@ -237,44 +387,12 @@ async fn fetch_with_retries(
         let Some(wait) = context.retry.delay(retry, &failure) else {
             return Err(failure.error);
         };
-        tracing::debug!(error = %failure.error, retry, wait_ms = wait.as_millis() as u64, "retry scheduled");
+        tracing::debug!(
+            error = %failure.error,
+            retry,
+            wait_ms = wait.as_millis() as u64,
+            "retry scheduled"
+        );
         tokio::time::sleep(wait).await;
-    }
-}
-
-/// One semaphore per host, created on first use and dropped when no task holds it, so the map
-/// stays as small as the set of hosts in progress.
-struct HostLimits {
-    per_host: usize,
-    hosts: HashMap<String, Arc<Semaphore>>,
-}
-
-impl HostLimits {
-    fn new(per_host: usize) -> HostLimits {
-        HostLimits {
-            per_host,
-            hosts: HashMap::new(),
-        }
-    }
-
-    /// The host key of `url` and its semaphore.
-    fn limit_for(&mut self, url: &url::Url) -> (String, Arc<Semaphore>) {
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let limit = self
-            .hosts
-            .entry(host.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)));
-        (host, Arc::clone(limit))
-    }
-
-    /// Forgets `host`'s semaphore when no task holds a handle to it.
-    fn release_if_idle(&mut self, host: &str) {
-        if self
-            .hosts
-            .get(host)
-            .is_some_and(|limit| Arc::strong_count(limit) == 1)
-        {
-            self.hosts.remove(host);
-        }
     }
 }

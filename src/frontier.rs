@@ -1,50 +1,217 @@
 //! The frontier: what to fetch next and what was already seen.
 //!
 //! The crawler talks to it only through [`Frontier`], so the in-memory version here can later
-//! be joined by others (per-host queues, a shared store for several machines) without touching
-//! the scheduler.
+//! be joined by others (a shared store for several machines) without touching the scheduler.
+//! [`MemoryFrontier`] keeps one FIFO queue per host and serves the hosts round-robin, so one
+//! large host cannot starve the others, while holding each host to its politeness rules:
+//! at most `per_host` requests in flight and a minimum gap between request starts.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
 /// One page to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    /// What the output's SOURCE column says for this page: the input line as written.
+    /// What the output's SOURCE column says for this page: the input line as written, or the
+    /// link as first discovered.
     pub source: String,
     /// The URL to GET.
     pub url: Url,
+    /// 0 for input URLs, k + 1 for links found on a page at depth k.
+    pub depth: u32,
+    /// The scope key of the seed this job descends from (its host or registrable domain).
+    pub origin: Arc<str>,
+}
+
+impl Job {
+    /// The host key politeness is counted by.
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+}
+
+/// What [`Frontier::pop`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A job that may start now; its host's slot is taken until [`Frontier::finished`].
+    Ready(Job),
+    /// Jobs are queued, but their hosts may not start one before this instant.
+    WaitUntil(Instant),
+    /// Jobs are queued, but every such host has all its requests in flight.
+    Busy,
+    /// Nothing is queued.
+    Empty,
 }
 
 /// What to fetch next, and what was seen already.
 pub trait Frontier {
     /// Queues `job` unless its URL (fragment aside) was seen before. Returns whether it was new.
     fn push(&mut self, job: Job) -> bool;
-    /// The next job to fetch, if any is queued.
-    fn pop(&mut self) -> Option<Job>;
+    /// The next job whose host may start a request at `now`.
+    fn pop(&mut self, now: Instant) -> Next;
+    /// A job of `host` ended: its request slot is free again.
+    fn finished(&mut self, host: &str);
+    /// Raises the minimum gap between request starts to `host` (robots.txt `Crawl-delay`).
+    fn slow_down(&mut self, host: &str, gap: Duration);
+    /// How many jobs are queued.
+    fn len(&self) -> usize;
+    /// Whether no job is queued.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
-/// A FIFO queue plus a set of URL fingerprints, all in memory.
-#[derive(Debug, Default)]
+/// Per-host politeness rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Politeness {
+    /// Requests in flight per host.
+    pub per_host: usize,
+    /// Minimum gap between two request starts to one host (from `--delay` and `--rate`).
+    pub gap: Duration,
+    /// Send one request to a new host and wait for it to end before sending more, so what
+    /// it teaches (robots.txt `Crawl-delay`) applies from the second request on.
+    pub probe_first: bool,
+}
+
+/// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
+#[derive(Debug)]
 pub struct MemoryFrontier {
-    queue: VecDeque<Job>,
+    politeness: Politeness,
+    hosts: HashMap<String, HostState>,
+    /// Hosts with queued jobs, in serving order; each appears once.
+    rotation: VecDeque<String>,
+    queued: usize,
     seen: SeenSet,
+}
+
+#[derive(Debug)]
+struct HostState {
+    queue: VecDeque<Job>,
+    in_flight: usize,
+    /// A request to this host has ended (see [`Politeness::probe_first`]).
+    probed: bool,
+    gap: Duration,
+    next_start: Option<Instant>,
+}
+
+impl MemoryFrontier {
+    /// An empty frontier enforcing `politeness`.
+    pub fn new(politeness: Politeness) -> MemoryFrontier {
+        MemoryFrontier {
+            politeness,
+            hosts: HashMap::new(),
+            rotation: VecDeque::new(),
+            queued: 0,
+            seen: SeenSet::default(),
+        }
+    }
+
+    fn host_state(&mut self, host: &str) -> &mut HostState {
+        let gap = self.politeness.gap;
+        self.hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| HostState {
+                queue: VecDeque::new(),
+                in_flight: 0,
+                probed: false,
+                gap,
+                next_start: None,
+            })
+    }
+
+    /// Forgets a host with nothing queued, nothing in flight and no pending gap, so the map
+    /// stays as small as the set of hosts in progress.
+    fn forget_if_idle(&mut self, host: &str, now: Instant) {
+        let idle = self.hosts.get(host).is_some_and(|state| {
+            state.queue.is_empty()
+                && state.in_flight == 0
+                && state.next_start.is_none_or(|at| at <= now)
+        });
+        if idle {
+            self.hosts.remove(host);
+        }
+    }
 }
 
 impl Frontier for MemoryFrontier {
     fn push(&mut self, job: Job) -> bool {
-        let new = self.seen.insert(&job.url);
-        if new {
-            self.queue.push_back(job);
+        if !self.seen.insert(&job.url) {
+            return false;
         }
-        new
+        let host = job.host().to_owned();
+        let state = self.host_state(&host);
+        let was_empty = state.queue.is_empty();
+        state.queue.push_back(job);
+        if was_empty {
+            self.rotation.push_back(host);
+        }
+        self.queued += 1;
+        true
     }
 
-    fn pop(&mut self) -> Option<Job> {
-        self.queue.pop_front()
+    fn pop(&mut self, now: Instant) -> Next {
+        let Politeness {
+            per_host,
+            probe_first,
+            ..
+        } = self.politeness;
+        let mut earliest: Option<Instant> = None;
+        for _ in 0..self.rotation.len() {
+            let host = self.rotation.pop_front().expect("rotation is not empty");
+            let state = self
+                .hosts
+                .get_mut(&host)
+                .expect("a rotating host has state");
+            let limit = if probe_first && !state.probed {
+                1
+            } else {
+                per_host
+            };
+            let full = state.in_flight >= limit;
+            let waiting_for = state.next_start.filter(|at| *at > now);
+            if full || waiting_for.is_some() {
+                if let (false, Some(at)) = (full, waiting_for) {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
+                self.rotation.push_back(host);
+                continue;
+            }
+            let job = state.queue.pop_front().expect("a rotating host has jobs");
+            state.in_flight += 1;
+            state.next_start = (!state.gap.is_zero()).then(|| now + state.gap);
+            if !state.queue.is_empty() {
+                self.rotation.push_back(host);
+            }
+            self.queued -= 1;
+            return Next::Ready(job);
+        }
+        match earliest {
+            _ if self.rotation.is_empty() => Next::Empty,
+            Some(at) => Next::WaitUntil(at),
+            None => Next::Busy,
+        }
+    }
+
+    fn finished(&mut self, host: &str) {
+        if let Some(state) = self.hosts.get_mut(host) {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            state.probed = true;
+        }
+        self.forget_if_idle(host, Instant::now());
+    }
+
+    fn slow_down(&mut self, host: &str, gap: Duration) {
+        let state = self.host_state(host);
+        state.gap = state.gap.max(gap);
+    }
+
+    fn len(&self) -> usize {
+        self.queued
     }
 }
 
@@ -90,23 +257,132 @@ fn fingerprint(url: &Url) -> u128 {
 mod tests {
     use super::*;
 
+    const OPEN: Politeness = Politeness {
+        per_host: 100,
+        gap: Duration::ZERO,
+        probe_first: false,
+    };
+
     fn job(url: &str) -> Job {
         Job {
             source: url.into(),
             url: Url::parse(url).unwrap(),
+            depth: 0,
+            origin: "".into(),
+        }
+    }
+
+    fn ready(next: Next) -> String {
+        match next {
+            Next::Ready(job) => job.url.to_string(),
+            other => panic!("expected a job, got {other:?}"),
         }
     }
 
     #[test]
     fn each_url_is_queued_once_in_order() {
-        let mut frontier = MemoryFrontier::default();
+        let mut frontier = MemoryFrontier::new(OPEN);
+        let now = Instant::now();
         assert!(frontier.push(job("http://a/1")));
         assert!(frontier.push(job("http://a/2")));
         assert!(!frontier.push(job("http://a/1")));
-        assert_eq!(frontier.pop().unwrap().url.as_str(), "http://a/1");
-        assert_eq!(frontier.pop().unwrap().url.as_str(), "http://a/2");
-        assert_eq!(frontier.pop(), None);
+        assert_eq!(frontier.len(), 2);
+        assert_eq!(ready(frontier.pop(now)), "http://a/1");
+        assert_eq!(ready(frontier.pop(now)), "http://a/2");
+        assert_eq!(frontier.pop(now), Next::Empty);
         assert!(!frontier.push(job("http://a/2")), "seen stays after pop");
+    }
+
+    #[test]
+    fn hosts_are_served_round_robin() {
+        let mut frontier = MemoryFrontier::new(OPEN);
+        for url in [
+            "http://a/1",
+            "http://a/2",
+            "http://a/3",
+            "http://b/1",
+            "http://c/1",
+            "http://b/2",
+        ] {
+            frontier.push(job(url));
+        }
+        let now = Instant::now();
+        let order: Vec<String> = (0..6).map(|_| ready(frontier.pop(now))).collect();
+        assert_eq!(
+            order,
+            [
+                "http://a/1",
+                "http://b/1",
+                "http://c/1",
+                "http://a/2",
+                "http://b/2",
+                "http://a/3"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_host_does_not_block_the_others() {
+        let mut frontier = MemoryFrontier::new(Politeness {
+            per_host: 1,
+            ..OPEN
+        });
+        for url in ["http://a/1", "http://a/2", "http://b/1"] {
+            frontier.push(job(url));
+        }
+        let now = Instant::now();
+        assert_eq!(ready(frontier.pop(now)), "http://a/1");
+        assert_eq!(ready(frontier.pop(now)), "http://b/1");
+        assert_eq!(frontier.pop(now), Next::Busy);
+        frontier.finished("a");
+        assert_eq!(ready(frontier.pop(now)), "http://a/2");
+    }
+
+    #[test]
+    fn the_gap_between_starts_is_kept_and_reported() {
+        let gap = Duration::from_millis(500);
+        let mut frontier = MemoryFrontier::new(Politeness { gap, ..OPEN });
+        frontier.push(job("http://a/1"));
+        frontier.push(job("http://a/2"));
+        let now = Instant::now();
+        assert_eq!(ready(frontier.pop(now)), "http://a/1");
+        assert_eq!(frontier.pop(now), Next::WaitUntil(now + gap));
+        assert_eq!(ready(frontier.pop(now + gap)), "http://a/2");
+    }
+
+    #[test]
+    fn slow_down_only_ever_raises_the_gap() {
+        let mut frontier = MemoryFrontier::new(Politeness {
+            gap: Duration::from_secs(1),
+            ..OPEN
+        });
+        frontier.push(job("http://a/1"));
+        frontier.push(job("http://a/2"));
+        frontier.slow_down("a", Duration::from_secs(3));
+        frontier.slow_down("a", Duration::from_millis(10));
+        let now = Instant::now();
+        ready(frontier.pop(now));
+        assert_eq!(
+            frontier.pop(now),
+            Next::WaitUntil(now + Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn probing_a_new_host_sends_one_request_first() {
+        let mut frontier = MemoryFrontier::new(Politeness {
+            probe_first: true,
+            ..OPEN
+        });
+        frontier.push(job("http://a/1"));
+        frontier.push(job("http://a/2"));
+        frontier.push(job("http://a/3"));
+        let now = Instant::now();
+        assert_eq!(ready(frontier.pop(now)), "http://a/1");
+        assert_eq!(frontier.pop(now), Next::Busy);
+        frontier.finished("a");
+        assert_eq!(ready(frontier.pop(now)), "http://a/2");
+        assert_eq!(ready(frontier.pop(now)), "http://a/3");
     }
 
     #[test]

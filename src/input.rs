@@ -4,7 +4,12 @@
 //! skipped; anything that is not an absolute http(s) URL is warned about with `FILE:LINE` and
 //! counted as invalid.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::config::InputSource;
@@ -77,7 +82,24 @@ pub struct InputReader {
     reader: Box<dyn AsyncBufRead + Unpin + Send>,
     line_no: u64,
     buf: Vec<u8>,
-    counts: InputCounts,
+    counts: Arc<InputCounters>,
+}
+
+/// Live counts, readable while the reader runs in its own task.
+#[derive(Debug, Default)]
+pub struct InputCounters {
+    read: AtomicU64,
+    invalid: AtomicU64,
+}
+
+impl InputCounters {
+    /// What has been read so far.
+    pub fn snapshot(&self) -> InputCounts {
+        InputCounts {
+            read: self.read.load(Ordering::Relaxed),
+            invalid: self.invalid.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl InputReader {
@@ -104,20 +126,39 @@ impl InputReader {
             reader,
             line_no: 0,
             buf: Vec::new(),
-            counts: InputCounts::default(),
+            counts: Arc::default(),
         })
     }
 
-    /// What has been read so far.
-    pub fn counts(&self) -> InputCounts {
-        self.counts
+    /// The live counts of what this reader has read.
+    pub fn counters(&self) -> Arc<InputCounters> {
+        Arc::clone(&self.counts)
+    }
+
+    /// Moves the reader into a task that sends seeds through a channel of `capacity`, so
+    /// reading waits while the crawler is busy. The task ends at the end of the input or when
+    /// the receiver is dropped.
+    pub fn spawn(
+        mut self,
+        capacity: usize,
+    ) -> (mpsc::Receiver<Seed>, JoinHandle<Result<(), FatalError>>) {
+        let (seeds_tx, seeds_rx) = mpsc::channel(capacity.max(1));
+        let task = tokio::spawn(async move {
+            while let Some(seed) = self.next_seed().await? {
+                if seeds_tx.send(seed).await.is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        (seeds_rx, task)
     }
 
     /// The next usable URL, or `None` at the end of the input.
     pub async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
         loop {
             let Some(too_long) = self.read_line().await? else {
-                if self.counts.read == 0 {
+                if self.counts.read.load(Ordering::Relaxed) == 0 {
                     tracing::warn!("{}: no URLs to fetch", self.name);
                 }
                 return Ok(None);
@@ -130,12 +171,12 @@ impl InputReader {
             match line {
                 Line::Skip => continue,
                 Line::Invalid(why) => {
-                    self.counts.read += 1;
-                    self.counts.invalid += 1;
+                    self.counts.read.fetch_add(1, Ordering::Relaxed);
+                    self.counts.invalid.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!("{}:{}: skipped: {why}", self.name, self.line_no);
                 }
                 Line::Url(url) => {
-                    self.counts.read += 1;
+                    self.counts.read.fetch_add(1, Ordering::Relaxed);
                     let source = String::from_utf8_lossy(&self.buf)
                         .trim_start_matches('\u{feff}')
                         .trim()

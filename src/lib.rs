@@ -3,12 +3,14 @@
 //! Layout, in the order a URL travels:
 //!
 //! - [`input`]: streams URLs from a file or stdin, warning about bad lines with `FILE:LINE`.
-//! - [`frontier`]: what to fetch next and what was seen (fingerprints, so each URL once).
-//! - [`crawl`]: the scheduler; global and per-host limits, one task per page, the summary.
+//! - [`frontier`]: what to fetch next (per-host queues, politeness) and what was seen.
+//! - [`crawl`]: the scheduler; global limit, one task per page, following links, the summary.
+//! - [`scope`], [`robots`]: which links a recursive crawl follows, and what robots.txt allows.
 //! - [`fetch`]: the one shared HTTP client; capped body reads and charset decoding.
 //! - [`extract`]: pure HTML → absolute links, as browsers parse and resolve them.
 //! - [`page`]: decode + extract + format for one page, run off the event loop.
 //! - [`output`]: record formats and the single writer task.
+//! - [`graph`]: the host-level link graph (`--graph`).
 //! - [`summary`], [`error`], [`config`], [`cli`], [`logging`]: the rest.
 #![warn(missing_docs)]
 
@@ -19,10 +21,13 @@ pub mod error;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
+pub mod graph;
 pub mod input;
 pub mod logging;
 pub mod output;
 pub mod page;
+pub mod robots;
+pub mod scope;
 pub mod summary;
 
 use std::sync::Arc;
@@ -30,25 +35,32 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Format};
-use crate::crawl::{crawl, Limits, PageContext};
+use crate::crawl::{crawl, PageContext, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
-use crate::frontier::MemoryFrontier;
+use crate::frontier::{MemoryFrontier, Politeness};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
+use crate::robots::RobotsCache;
 use crate::summary::Summary;
 
 /// Runs one crawl as configured. The input is opened first, then the output, so a bad input
 /// never touches the output file. `shutdown` stops the run early (Ctrl-C); the pages already
 /// complete are written and the summary says `interrupted`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary, FatalError> {
-    let mut input = InputReader::open(&config.input).await?;
+    let input = InputReader::open(&config.input).await?;
     let fetcher = Fetcher::new(&config.fetch)?;
     let sink = Sink::open(&config.output).await?;
     let header = (config.header && config.format == Format::Tsv).then_some(TSV_HEADER);
     let (output, writer) = spawn_writer(sink, header);
+    let input_counts = input.counters();
+    let (seeds, reader) = input.spawn(config.concurrency);
 
+    let robots = config
+        .crawl
+        .robots
+        .then(|| RobotsCache::new(&config.fetch.user_agent, fetcher.clone()));
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
@@ -58,35 +70,55 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary,
             retries: config.fetch.retries,
             max_wait: config.fetch.max_retry_wait,
         },
+        robots,
     });
-    let limits = Limits {
-        concurrency: config.concurrency,
+    let mut frontier = MemoryFrontier::new(Politeness {
         per_host: config.per_host,
+        gap: config.crawl.host_gap,
+        probe_first: config.crawl.robots,
+    });
+    let plan = Plan {
+        concurrency: config.concurrency,
+        max_depth: config.crawl.depth,
+        scope: config.crawl.scope.clone(),
+        max_pages: config.crawl.max_pages,
+        graph: config.crawl.graph.is_some(),
     };
-    let mut frontier = MemoryFrontier::default();
-    let crawled = crawl(
-        &mut input,
-        &mut frontier,
-        Arc::clone(&context),
-        limits,
-        shutdown,
-    )
-    .await;
+    let (mut summary, graph) =
+        crawl(seeds, &mut frontier, Arc::clone(&context), plan, shutdown).await;
     drop(context);
-    // The writer ends once every sender is gone; wait for it even when the crawl failed, so
-    // what was written is flushed.
+
+    // The reader ends at the end of the input, or is stopped when the crawl stopped early
+    // (it may be waiting on a terminal). A read error ends the run.
+    if !reader.is_finished() {
+        reader.abort();
+    }
+    if let Ok(Err(err)) = reader.await {
+        return Err(err);
+    }
+    let counts = input_counts.snapshot();
+    summary.urls_read = counts.read;
+    summary.urls_invalid = counts.invalid;
+
+    // The writer ends once every sender is gone; wait for it so what was written is flushed.
     let written = writer.await.unwrap_or_else(|err| {
         Err(FatalError::OutputWrite {
             path: config.output.display_name(),
             source: std::io::Error::other(err),
         })
-    });
-    let mut summary = crawled?;
-    let written = written?;
+    })?;
     summary.links_written = written.records;
     if written.reader_gone {
         // A reader that stops early (`| head`) is a normal way to end a run.
         summary.interrupted = false;
+    }
+    if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
+        tokio::fs::write(path, graph.to_dot())
+            .await
+            .map_err(|source| FatalError::OutputWrite {
+                path: path.display().to_string(),
+                source,
+            })?;
     }
     Ok(summary)
 }

@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         tokio::spawn(stop_on_ctrl_c(shutdown.clone()));
         areq::run(config, shutdown).await
     });
+    // Do not wait for a blocking read of a terminal that will never finish.
+    runtime.shutdown_background();
     match result {
         Ok(summary) => {
             if verbosity >= 0 {

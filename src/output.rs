@@ -43,10 +43,23 @@ pub struct Records {
     pub count: usize,
 }
 
+/// What the records of one page share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageMeta<'a> {
+    /// The SOURCE column.
+    pub source: &'a str,
+    /// The page's crawl depth (JSONL only).
+    pub depth: u32,
+    /// The page's final HTTP status (JSONL only).
+    pub status: u16,
+}
+
 #[derive(Serialize)]
 struct JsonRecord<'a> {
     source: &'a str,
     url: &'a str,
+    depth: u32,
+    status: u16,
 }
 
 /// Appends the records of one page to `buf`; returns how many were written.
@@ -54,7 +67,8 @@ struct JsonRecord<'a> {
 /// A field holding a tab or line break would break the format; the URL parser never produces
 /// one and input lines holding one are rejected, so such a record cannot occur, and is
 /// skipped if it ever did.
-pub fn format_page(format: Format, source: &str, links: &[Url], buf: &mut Vec<u8>) -> usize {
+pub fn format_page(format: Format, page: PageMeta<'_>, links: &[Url], buf: &mut Vec<u8>) -> usize {
+    let source = page.source;
     if has_separator(source) {
         return 0;
     }
@@ -70,7 +84,12 @@ pub fn format_page(format: Format, source: &str, links: &[Url], buf: &mut Vec<u8
                 buf.extend_from_slice(link.as_bytes());
             }
             Format::Jsonl => {
-                let record = JsonRecord { source, url: link };
+                let record = JsonRecord {
+                    source,
+                    url: link,
+                    depth: page.depth,
+                    status: page.status,
+                };
                 // Writing into a Vec cannot fail and the record has only string fields.
                 serde_json::to_writer(&mut *buf, &record).expect("serialising to memory");
             }
@@ -205,12 +224,20 @@ mod tests {
         list.iter().map(|u| Url::parse(u).unwrap()).collect()
     }
 
+    fn meta(source: &str) -> PageMeta<'_> {
+        PageMeta {
+            source,
+            depth: 1,
+            status: 200,
+        }
+    }
+
     #[test]
     fn tsv_is_source_tab_link_per_line() {
         let mut buf = Vec::new();
         let n = format_page(
             Format::Tsv,
-            "http://s/",
+            meta("http://s/"),
             &urls(&["http://a/", "http://b/x"]),
             &mut buf,
         );
@@ -226,13 +253,13 @@ mod tests {
         let mut buf = Vec::new();
         format_page(
             Format::Jsonl,
-            "http://s/\"q\"",
+            meta("http://s/\"q\""),
             &urls(&["http://a/"]),
             &mut buf,
         );
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "{\"source\":\"http://s/\\\"q\\\"\",\"url\":\"http://a/\"}\n"
+            "{\"source\":\"http://s/\\\"q\\\"\",\"url\":\"http://a/\",\"depth\":1,\"status\":200}\n"
         );
     }
 
@@ -240,7 +267,7 @@ mod tests {
     fn a_source_with_a_tab_writes_nothing() {
         let mut buf = Vec::new();
         assert_eq!(
-            format_page(Format::Tsv, "a\tb", &urls(&["http://a/"]), &mut buf),
+            format_page(Format::Tsv, meta("a\tb"), &urls(&["http://a/"]), &mut buf),
             0
         );
         assert!(buf.is_empty());

@@ -5,13 +5,21 @@ use crate::config::{Format, LinkOptions};
 use crate::extract::extract_links;
 use crate::fetch::body::decode_html;
 use crate::fetch::Page;
-use crate::output::{format_page, Records};
+use url::Url;
 
-/// Decodes `page`, extracts its links and formats them as records with `source` as SOURCE.
-pub fn page_records(page: &Page, source: &str, links: &LinkOptions, format: Format) -> Records {
+use crate::output::{format_page, PageMeta, Records};
+
+/// Decodes `page`, extracts its links and formats them as records. Returns the records and
+/// the links themselves (for following and the graph).
+pub fn page_records(
+    page: &Page,
+    meta: PageMeta<'_>,
+    links: &LinkOptions,
+    format: Format,
+) -> (Records, Vec<Url>) {
     let (html, encoding) = decode_html(&page.body, page.charset.as_deref());
     let found = extract_links(&html, &page.final_url, encoding, links);
-    let mut bytes = Vec::with_capacity(found.len() * (source.len() + 64));
-    let count = format_page(format, source, &found, &mut bytes);
-    Records { bytes, count }
+    let mut bytes = Vec::with_capacity(found.len() * (meta.source.len() + 64));
+    let count = format_page(format, meta, &found, &mut bytes);
+    (Records { bytes, count }, found)
 }

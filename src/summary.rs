@@ -31,6 +31,18 @@ pub struct Summary {
     pub elapsed: Duration,
     /// The run was stopped by Ctrl-C or a closed output before the input was done.
     pub interrupted: bool,
+    /// The run followed links (`--depth` > 0): the crawl line is shown.
+    pub recursive: bool,
+    /// Pages fetched (whatever their outcome) by depth.
+    pub pages_by_depth: BTreeMap<u32, u64>,
+    /// Distinct hosts fetched from.
+    pub hosts: u64,
+    /// Pages not fetched because robots.txt disallows them.
+    pub skipped_robots: u64,
+    /// Distinct links not followed: off scope or filtered by `--include`/`--exclude`.
+    pub skipped_scope: u64,
+    /// Pages queued but not fetched because `--max-pages` was reached.
+    pub skipped_budget: u64,
 }
 
 impl Summary {
@@ -83,6 +95,22 @@ impl fmt::Display for Summary {
                 .map(|(reason, count)| format!("{reason}: {count}"))
                 .collect();
             writeln!(f, "  failed: {}", reasons.join(", "))?;
+        }
+        if self.recursive {
+            let depths: Vec<String> = self
+                .pages_by_depth
+                .iter()
+                .map(|(depth, pages)| format!("{depth}: {pages}"))
+                .collect();
+            writeln!(
+                f,
+                "  crawl: {} hosts, pages by depth {}; not fetched: {} robots, {} scope, {} budget",
+                self.hosts,
+                depths.join(", "),
+                self.skipped_robots,
+                self.skipped_scope,
+                self.skipped_budget
+            )?;
         }
         writeln!(
             f,

@@ -76,7 +76,7 @@ impl Fetcher {
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
     /// server's `Retry-After`); HTML bodies are read up to the size cap.
     pub async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
-        let mut response = self
+        let response = self
             .client
             .get(url.clone())
             .send()
@@ -101,22 +101,7 @@ impl Fetcher {
             }
         }
         let final_url = response.url().clone();
-        let capacity = response.content_length().unwrap_or(0).min(self.max_body);
-        let mut body = Vec::with_capacity(capacity.min(MAX_PREALLOCATION) as usize);
-        let mut truncated = false;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|err| FetchError::from_reqwest(&err))?
-        {
-            let room = self.max_body - body.len() as u64;
-            if chunk.len() as u64 > room {
-                body.extend_from_slice(&chunk[..room as usize]);
-                truncated = true;
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let (body, truncated) = read_capped(response, self.max_body).await?;
         Ok(Fetched::Html(Page {
             final_url,
             status: status.as_u16(),
@@ -128,6 +113,45 @@ impl Fetcher {
             truncated,
         }))
     }
+
+    /// GETs `url` once and returns its final status and, for a 2xx, up to `max` bytes of its
+    /// body whatever its type (for robots.txt).
+    pub async fn fetch_bytes(&self, url: &Url, max: u64) -> Result<(u16, Vec<u8>), FetchError> {
+        let response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|err| FetchError::from_reqwest(&err))?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            return Ok((status, Vec::new()));
+        }
+        let (body, _) = read_capped(response, max).await?;
+        Ok((status, body))
+    }
+}
+
+/// Reads the (decompressed) body up to `max` bytes; says whether it was cut there.
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: u64,
+) -> Result<(Vec<u8>, bool), FetchError> {
+    let capacity = response.content_length().unwrap_or(0).min(max);
+    let mut body = Vec::with_capacity(capacity.min(MAX_PREALLOCATION) as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| FetchError::from_reqwest(&err))?
+    {
+        let room = max - body.len() as u64;
+        if chunk.len() as u64 > room {
+            body.extend_from_slice(&chunk[..room as usize]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 /// Follows up to `max` redirects and fails at once on a loop.

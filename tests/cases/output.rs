@@ -50,7 +50,7 @@ fn dash_writes_to_stdout_and_nothing_else_goes_there() {
 }
 
 #[test]
-fn jsonl_writes_one_parsable_object_per_link_and_no_header() {
+fn jsonl_writes_one_parsable_object_per_link_with_depth_and_status_and_no_header() {
     let server = site::start();
     let areq = Areq::new();
     areq.input(&[server.url("/site/dir/links.html")]);
@@ -64,7 +64,9 @@ fn jsonl_writes_one_parsable_object_per_link_and_no_header() {
         .map(|line| {
             let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
             let object = value.as_object().expect("an object");
-            assert_eq!(object.len(), 2, "{line}");
+            assert_eq!(object.len(), 4, "{line}");
+            assert_eq!(object["depth"], 0, "{line}");
+            assert_eq!(object["status"], 200, "{line}");
             (
                 object["source"].as_str().unwrap().to_owned(),
                 object["url"].as_str().unwrap().to_owned(),

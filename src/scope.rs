@@ -1,0 +1,196 @@
+//! Which discovered links a recursive crawl follows: the scope relative to the seed a link
+//! descends from, `--include`/`--exclude` patterns, and a guess at non-HTML resources.
+
+use std::sync::Arc;
+
+use regex::Regex;
+use url::Url;
+
+/// How far from its seed a crawl may wander.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The seed's host only.
+    #[default]
+    Host,
+    /// The seed's registrable domain (by the public suffix list): `a.example.co.uk` and
+    /// `b.example.co.uk` are one domain.
+    Domain,
+    /// Anywhere.
+    Any,
+}
+
+/// Why a link is not followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Off the seed's host or domain.
+    Scope,
+    /// Matched by no `--include`, or by an `--exclude`.
+    Pattern,
+    /// Not http(s), or a path that names a non-HTML resource (an image, a style sheet, …).
+    NotHtml,
+}
+
+/// The follow rules of a run.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeRules {
+    /// Scope relative to the seed.
+    pub scope: Scope,
+    /// A URL must match one of these, when any are given.
+    pub include: Vec<Regex>,
+    /// A URL matching any of these is not followed.
+    pub exclude: Vec<Regex>,
+}
+
+/// Path endings that are never HTML pages; such links are written but not fetched.
+const NOT_HTML_EXTENSIONS: &[&str] = &[
+    "7z", "avi", "bmp", "bz2", "css", "csv", "doc", "docx", "eot", "exe", "flac", "gif", "gz",
+    "ico", "iso", "jpeg", "jpg", "js", "json", "m4a", "mjs", "mkv", "mov", "mp3", "mp4", "mpeg",
+    "ogg", "otf", "pdf", "png", "ppt", "pptx", "rar", "rss", "svg", "tar", "tgz", "tif", "tiff",
+    "ttf", "txt", "wav", "webm", "webp", "woff", "woff2", "xls", "xlsx", "xml", "xz", "zip",
+];
+
+impl ScopeRules {
+    /// The scope key of a seed URL: what its descendants must share with it.
+    pub fn origin_of(&self, url: &Url) -> Arc<str> {
+        let host = url.host_str().unwrap_or_default();
+        match self.scope {
+            Scope::Host => host.into(),
+            Scope::Domain => registrable_domain(host).into(),
+            Scope::Any => "".into(),
+        }
+    }
+
+    /// Whether a link found on a page descending from `origin` is followed.
+    pub fn check(&self, link: &Url, origin: &str) -> Result<(), Refusal> {
+        if !matches!(link.scheme(), "http" | "https") || looks_like_a_file(link) {
+            return Err(Refusal::NotHtml);
+        }
+        let host = link.host_str().unwrap_or_default();
+        let in_scope = match self.scope {
+            Scope::Host => host == origin,
+            Scope::Domain => registrable_domain(host) == origin,
+            Scope::Any => true,
+        };
+        if !in_scope {
+            return Err(Refusal::Scope);
+        }
+        let text = link.as_str();
+        let included = self.include.is_empty() || self.include.iter().any(|re| re.is_match(text));
+        if !included || self.exclude.iter().any(|re| re.is_match(text)) {
+            return Err(Refusal::Pattern);
+        }
+        Ok(())
+    }
+}
+
+/// The registrable domain of `host` (`www.example.co.uk` → `example.co.uk`); the host itself
+/// when it has none (an IP address, `localhost`).
+fn registrable_domain(host: &str) -> &str {
+    psl::domain_str(host).unwrap_or(host)
+}
+
+fn looks_like_a_file(url: &Url) -> bool {
+    let last = url.path().rsplit('/').next().unwrap_or_default();
+    let Some((_, extension)) = last.rsplit_once('.') else {
+        return false;
+    };
+    NOT_HTML_EXTENSIONS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(extension))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn rules(scope: Scope) -> ScopeRules {
+        ScopeRules {
+            scope,
+            ..ScopeRules::default()
+        }
+    }
+
+    #[test]
+    fn host_scope_keeps_the_seed_host_only() {
+        let rules = rules(Scope::Host);
+        let origin = rules.origin_of(&url("https://www.example.com/"));
+        assert_eq!(
+            rules.check(&url("https://www.example.com/a"), &origin),
+            Ok(())
+        );
+        assert_eq!(
+            rules.check(&url("http://www.example.com:8080/a"), &origin),
+            Ok(())
+        );
+        assert_eq!(
+            rules.check(&url("https://blog.example.com/"), &origin),
+            Err(Refusal::Scope)
+        );
+    }
+
+    #[test]
+    fn domain_scope_uses_the_public_suffix_list() {
+        let rules = rules(Scope::Domain);
+        let origin = rules.origin_of(&url("https://www.example.co.uk/"));
+        assert_eq!(&*origin, "example.co.uk");
+        assert_eq!(
+            rules.check(&url("https://shop.example.co.uk/"), &origin),
+            Ok(())
+        );
+        assert_eq!(
+            rules.check(&url("https://other.co.uk/"), &origin),
+            Err(Refusal::Scope)
+        );
+        let ip = rules.origin_of(&url("http://127.0.0.1:8000/"));
+        assert_eq!(rules.check(&url("http://127.0.0.1:9000/x"), &ip), Ok(()));
+    }
+
+    #[test]
+    fn any_scope_goes_anywhere() {
+        let rules = rules(Scope::Any);
+        let origin = rules.origin_of(&url("https://a.org/"));
+        assert_eq!(rules.check(&url("https://b.net/"), &origin), Ok(()));
+    }
+
+    #[test]
+    fn include_and_exclude_patterns_match_the_whole_url() {
+        let rules = ScopeRules {
+            scope: Scope::Any,
+            include: vec![Regex::new("/docs/").unwrap()],
+            exclude: vec![Regex::new(r"\?print=").unwrap()],
+        };
+        assert_eq!(rules.check(&url("https://a.org/docs/x"), ""), Ok(()));
+        assert_eq!(
+            rules.check(&url("https://a.org/blog/x"), ""),
+            Err(Refusal::Pattern)
+        );
+        assert_eq!(
+            rules.check(&url("https://a.org/docs/x?print=1"), ""),
+            Err(Refusal::Pattern)
+        );
+    }
+
+    #[test]
+    fn files_and_other_schemes_are_not_followed() {
+        let rules = rules(Scope::Any);
+        for link in [
+            "https://a.org/logo.PNG",
+            "https://a.org/s.css?v=2",
+            "mailto:x@a.org",
+            "ftp://a.org/",
+        ] {
+            assert_eq!(rules.check(&url(link), ""), Err(Refusal::NotHtml), "{link}");
+        }
+        for link in [
+            "https://a.org/page.html",
+            "https://a.org/dir/",
+            "https://a.org/v1.2/",
+        ] {
+            assert_eq!(rules.check(&url(link), ""), Ok(()), "{link}");
+        }
+    }
+}
