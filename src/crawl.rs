@@ -241,10 +241,11 @@ impl Scheduler {
             crawl_delay,
         } = result;
         let host = job.host();
-        frontier.finished(host);
+        // Slow down first: a host that finishes idle may be forgotten, and with it its gap.
         if let Some(gap) = crawl_delay {
             frontier.slow_down(host, gap);
         }
+        frontier.finished(host);
         let summary = &mut self.summary;
         match outcome {
             Outcome::Robots => {

@@ -96,7 +96,14 @@ struct HostState {
     /// A request to this host has ended (see [`Politeness::probe_first`]).
     probed: bool,
     gap: Duration,
-    next_start: Option<Instant>,
+    last_start: Option<Instant>,
+}
+
+impl HostState {
+    /// When the next request may start, by the gap since the last one.
+    fn next_start(&self) -> Option<Instant> {
+        self.last_start.map(|last| last + self.gap)
+    }
 }
 
 impl MemoryFrontier {
@@ -120,7 +127,7 @@ impl MemoryFrontier {
                 in_flight: 0,
                 probed: false,
                 gap,
-                next_start: None,
+                last_start: None,
             })
     }
 
@@ -130,7 +137,7 @@ impl MemoryFrontier {
         let idle = self.hosts.get(host).is_some_and(|state| {
             state.queue.is_empty()
                 && state.in_flight == 0
-                && state.next_start.is_none_or(|at| at <= now)
+                && state.next_start().is_none_or(|at| at <= now)
         });
         if idle {
             self.hosts.remove(host);
@@ -173,7 +180,7 @@ impl Frontier for MemoryFrontier {
                 per_host
             };
             let full = state.in_flight >= limit;
-            let waiting_for = state.next_start.filter(|at| *at > now);
+            let waiting_for = state.next_start().filter(|at| *at > now);
             if full || waiting_for.is_some() {
                 if let (false, Some(at)) = (full, waiting_for) {
                     earliest = Some(earliest.map_or(at, |e| e.min(at)));
@@ -183,7 +190,7 @@ impl Frontier for MemoryFrontier {
             }
             let job = state.queue.pop_front().expect("a rotating host has jobs");
             state.in_flight += 1;
-            state.next_start = (!state.gap.is_zero()).then(|| now + state.gap);
+            state.last_start = Some(now);
             if !state.queue.is_empty() {
                 self.rotation.push_back(host);
             }

@@ -7,4 +7,5 @@ mod interrupt;
 mod limits;
 mod links;
 mod output;
+mod recursive;
 mod site;

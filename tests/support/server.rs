@@ -35,6 +35,8 @@ pub struct Request {
     pub path: String,
     /// Header names and values in the order received (values trimmed).
     pub headers: Vec<(String, String)>,
+    /// When the request head was fully read.
+    pub received: Instant,
 }
 
 impl Request {
@@ -405,6 +407,7 @@ fn parse_head(head: &[u8]) -> Option<Request> {
         method: method.to_string(),
         path: path.to_string(),
         headers,
+        received: Instant::now(),
     })
 }
 
