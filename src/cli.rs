@@ -22,132 +22,193 @@ use crate::scope::{Scope, ScopeRules};
 /// bounded concurrency, and writes `source_url<TAB>parsed_url` records for every distinct link
 /// of every page. Logs and the end-of-run summary go to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "areq", version, about, long_about = None, after_help = EXAMPLES)]
+#[command(
+    name = "areq",
+    version,
+    about,
+    long_about = None,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 100
+)]
 pub struct Cli {
+    /// Print shell completions or the man page instead of crawling
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// File with one URL per line (`#` starts a comment); `-` reads stdin
     #[arg(value_name = "INPUT", default_value = DEFAULT_INPUT)]
     pub input: PathBuf,
 
     /// Output file (created or truncated); `-` writes to stdout
-    #[arg(short, long, value_name = "FILE", default_value = DEFAULT_OUTPUT)]
+    #[arg(short, long, value_name = "FILE", default_value = DEFAULT_OUTPUT, help_heading = OUTPUT)]
     pub output: PathBuf,
 
-    /// Record format
-    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
+    /// Record format: tsv, or jsonl ({"source","url","depth","status"} per line)
+    #[arg(long, value_enum, default_value_t = FormatArg::Tsv, hide_possible_values = true,
+          help_heading = OUTPUT)]
     pub format: FormatArg,
 
     /// Do not write the `source_url<TAB>parsed_url` header line
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub no_header: bool,
+
+    /// Continue an interrupted run: skip pages FILE.done lists as complete, append the rest
+    #[arg(long, help_heading = OUTPUT)]
+    pub resume: bool,
+
+    /// Also write the summary as JSON to FILE
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub summary_json: Option<PathBuf>,
+
+    /// Keep links of every scheme (mailto:, tel:, ftp:, javascript:, …), not only http(s)
+    #[arg(long, help_heading = LINKS)]
+    pub all_schemes: bool,
+
+    /// Remove #fragments from links, so `page#a` and `page#b` are one link
+    #[arg(long, help_heading = LINKS)]
+    pub strip_fragments: bool,
 
     /// Requests in flight overall
     #[arg(short, long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
-          value_parser = parse_count)]
+          value_parser = parse_count, help_heading = FETCHING)]
     pub concurrency: usize,
 
     /// Requests in flight to one host
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PER_HOST,
-          value_parser = parse_count)]
+          value_parser = parse_count, help_heading = FETCHING)]
     pub per_host: usize,
 
     /// Whole-request timeout in seconds, body included
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS as f64,
-          value_parser = parse_seconds)]
+          value_parser = parse_seconds, help_heading = FETCHING)]
     pub timeout: f64,
 
     /// Connect timeout in seconds
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS as f64,
-          value_parser = parse_seconds)]
+          value_parser = parse_seconds, help_heading = FETCHING)]
     pub connect_timeout: f64,
 
-    /// Redirects followed before a page fails
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_REDIRECTS)]
-    pub max_redirects: usize,
-
-    /// Largest body read from one page, in bytes after decompression; the rest is not read
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_body: u64,
-
     /// Retries after a transient failure: connect error, reset, timeout, 429, 502, 503, 504
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_RETRIES)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RETRIES, help_heading = FETCHING)]
     pub retries: u32,
 
     /// Longest wait before one retry, in seconds; caps the server's Retry-After too
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_RETRY_WAIT_SECS as f64,
-          value_parser = parse_seconds)]
+          value_parser = parse_seconds, help_heading = FETCHING)]
     pub max_retry_wait: f64,
 
+    /// Redirects followed before a page fails
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_REDIRECTS, help_heading = FETCHING)]
+    pub max_redirects: usize,
+
+    /// Largest body read from one page, in bytes after decompression; the rest is not read
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY,
+          value_parser = clap::value_parser!(u64).range(1..), help_heading = FETCHING)]
+    pub max_body: u64,
+
     /// User-Agent header [default: areq/VERSION]
-    #[arg(short = 'A', long, value_name = "STRING")]
+    #[arg(short = 'A', long, value_name = "STRING", help_heading = FETCHING)]
     pub user_agent: Option<String>,
 
     /// Extra request header, repeatable
-    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", help_heading = FETCHING)]
     pub headers: Vec<String>,
 
     /// Follow links this many levels below the input pages (0: only the input pages)
-    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = RECURSIVE)]
     pub depth: u32,
 
-    /// Which links a recursive crawl follows, relative to the input URL they descend from
-    #[arg(long, value_enum, default_value_t = ScopeArg::Host)]
+    /// Which links are followed: same host as the input URL, same registrable domain, or any
+    #[arg(long, value_enum, default_value_t = ScopeArg::Host, hide_possible_values = true,
+          help_heading = RECURSIVE)]
     pub scope: ScopeArg,
 
     /// Follow only links whose URL matches this regex (repeatable: any may match)
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, value_name = "REGEX", help_heading = RECURSIVE)]
     pub include: Vec<String>,
 
     /// Never follow links whose URL matches this regex (repeatable)
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, value_name = "REGEX", help_heading = RECURSIVE)]
     pub exclude: Vec<String>,
 
     /// Fetch at most this many pages in the whole run
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+          help_heading = RECURSIVE)]
     pub max_pages: Option<u64>,
 
     /// Do not fetch or obey robots.txt (it is obeyed by default when --depth > 0)
-    #[arg(long)]
+    #[arg(long, help_heading = RECURSIVE)]
     pub ignore_robots: bool,
 
     /// At most this many requests per second to one host
-    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    #[arg(long, value_name = "R", value_parser = parse_rate, help_heading = RECURSIVE)]
     pub rate: Option<f64>,
 
     /// Wait at least this many milliseconds between requests to one host
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = RECURSIVE)]
     pub delay: u64,
 
     /// Write the host-to-host link graph to FILE in Graphviz DOT
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = RECURSIVE)]
     pub graph: Option<PathBuf>,
 
-    /// Keep links of every scheme (mailto:, tel:, ftp:, javascript:, …), not only http(s)
-    #[arg(long)]
-    pub all_schemes: bool,
-
-    /// Remove #fragments from links, so `page#a` and `page#b` are one link
-    #[arg(long)]
-    pub strip_fragments: bool,
+    /// Show a progress bar on stderr: never, auto (when stderr is a terminal), always
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto, hide_possible_values = true,
+          value_name = "WHEN", help_heading = RUN)]
+    pub progress: ProgressArg,
 
     /// Exit with status 3 if any page failed
-    #[arg(long)]
+    #[arg(long, help_heading = RUN)]
     pub fail_on_error: bool,
 
     /// More log output: -v a line per page, -vv debug, -vvv trace
-    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet",
+          help_heading = RUN)]
     pub verbose: u8,
 
-    /// Errors only: no warnings, no summary
-    #[arg(short, long)]
+    /// Errors only: no warnings, no summary, no progress bar
+    #[arg(short, long, help_heading = RUN)]
     pub quiet: bool,
 }
+
+const OUTPUT: &str = "Output";
+const LINKS: &str = "Links";
+const FETCHING: &str = "Fetching";
+const RECURSIVE: &str = "Recursive crawling";
+const RUN: &str = "Run";
 
 const EXAMPLES: &str = "\
 Examples:
   areq urls.txt -o foundurls.txt
   areq urls.txt -o - -c 16 --per-host 2 | cut -f2 | sort -u
-  grep example.org urls.txt | areq - -o links.jsonl --format jsonl";
+  grep example.org urls.txt | areq - -o links.jsonl --format jsonl
+  areq seeds.txt -d 2 --scope domain --rate 2 -o site.tsv --graph hosts.dot
+  areq completions bash > /etc/bash_completion.d/areq";
+
+/// What `areq COMMAND` prints instead of crawling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Print a shell completion script to stdout
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout
+    Man,
+}
+
+/// When the progress bar shows (`--progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    /// Never
+    Never,
+    /// When stderr is a terminal and not --quiet
+    Auto,
+    /// Always, even into a pipe or file
+    Always,
+}
 
 /// The scopes accepted by `--scope`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -170,6 +231,27 @@ pub enum FormatArg {
 }
 
 impl Cli {
+    /// Whether to draw the progress bar, given whether stderr is a terminal.
+    pub fn show_progress(&self, stderr_is_terminal: bool) -> bool {
+        match self.progress {
+            ProgressArg::Never => false,
+            ProgressArg::Auto => stderr_is_terminal && !self.quiet,
+            ProgressArg::Always => true,
+        }
+    }
+
+    /// Writes the completion script or man page for `command` to `out`.
+    pub fn print(command: Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut cli = Cli::command();
+        match command {
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut cli, "areq", out);
+                Ok(())
+            }
+            Command::Man => clap_mangen::Man::new(cli).render(out),
+        }
+    }
+
     /// Log verbosity: -1 quiet, 0 default, 1.. more.
     pub fn verbosity(&self) -> i8 {
         if self.quiet {
@@ -182,6 +264,11 @@ impl Cli {
     /// Validates the flags into a [`Config`]. Errors are clap errors so they print as usage
     /// errors and exit 2.
     pub fn into_config(self) -> Result<Config, clap::Error> {
+        if self.resume && (self.depth > 0 || self.output.as_os_str() == "-") {
+            return Err(usage_error(
+                "'--resume' works on a single-pass run (--depth 0) writing to a file".into(),
+            ));
+        }
         let headers = parse_headers(&self.headers)?;
         let include = parse_patterns("--include", &self.include)?;
         let exclude = parse_patterns("--exclude", &self.exclude)?;
@@ -243,6 +330,8 @@ impl Cli {
                 graph: self.graph,
             },
             fail_on_error: self.fail_on_error,
+            resume: self.resume,
+            summary_json: self.summary_json,
         })
     }
 }

@@ -152,4 +152,8 @@ pub struct Config {
     pub crawl: CrawlOptions,
     /// Exit with status 3 when any page failed.
     pub fail_on_error: bool,
+    /// Skip pages the output's `.done` companion lists, append the rest.
+    pub resume: bool,
+    /// Also write the summary as JSON here.
+    pub summary_json: Option<PathBuf>,
 }

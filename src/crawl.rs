@@ -25,9 +25,13 @@ use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::output::{PageMeta, Records};
 use crate::page::page_records;
+use crate::resume::Completed;
 use crate::robots::RobotsCache;
 use crate::scope::{Refusal, ScopeRules};
-use crate::summary::Summary;
+use crate::summary::{HostTally, Summary};
+
+/// How many hosts the summary's top lists name.
+const TOP_HOSTS: usize = 10;
 
 /// What every page task shares.
 pub struct PageContext {
@@ -46,7 +50,7 @@ pub struct PageContext {
 }
 
 /// How the crawl spreads and how much of it runs at once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Plan {
     /// Pages in progress overall.
     pub concurrency: usize,
@@ -58,13 +62,23 @@ pub struct Plan {
     pub max_pages: Option<u64>,
     /// Build the host graph.
     pub graph: bool,
+    /// Count pages and failures per host, for the summary's top hosts.
+    pub tally_hosts: bool,
+    /// Pages an interrupted run completed (`--resume`): their seeds are skipped.
+    pub completed: Completed,
 }
 
 /// How one page ended.
 #[derive(Debug)]
 enum Outcome {
-    Parsed { bytes: u64, truncated: bool },
-    NotHtml,
+    Parsed {
+        status: u16,
+        bytes: u64,
+        truncated: bool,
+    },
+    NotHtml {
+        status: u16,
+    },
     Failed(FetchError),
     Robots,
 }
@@ -90,12 +104,13 @@ pub async fn crawl(
 ) -> (Summary, Option<HostGraph>) {
     let started = Instant::now();
     let mut scheduler = Scheduler {
-        plan,
         summary: Summary::default(),
         graph: HostGraph::default(),
         hosts: HashSet::new(),
         refused: SeenSet::default(),
         pages_started: 0,
+        host_tally: plan.tally_hosts.then(HostTally::default),
+        plan,
     };
     scheduler.summary.recursive = scheduler.plan.max_depth > 0;
     let global = Arc::new(Semaphore::new(scheduler.plan.concurrency));
@@ -144,8 +159,13 @@ pub async fn crawl(
         mut summary,
         graph,
         hosts,
+        host_tally,
         ..
     } = scheduler;
+    if let Some(tally) = host_tally {
+        summary.top_hosts_by_pages = tally.top(TOP_HOSTS, |counts| counts.pages);
+        summary.top_hosts_by_failures = tally.top(TOP_HOSTS, |counts| counts.failures);
+    }
     summary.skipped_budget = frontier.len() as u64;
     summary.hosts = hosts.len() as u64;
     summary.interrupted = stopped;
@@ -163,6 +183,8 @@ struct Scheduler {
     /// Links refused by scope, to count each once.
     refused: SeenSet,
     pages_started: u64,
+    /// Pages and failures per host, when asked for.
+    host_tally: Option<HostTally>,
 }
 
 impl Scheduler {
@@ -203,6 +225,10 @@ impl Scheduler {
     }
 
     fn add_seed(&mut self, seed: Seed, frontier: &mut impl Frontier) {
+        if self.plan.completed.contains(&seed.source) {
+            self.summary.urls_resumed += 1;
+            return;
+        }
         let job = Job {
             origin: self.plan.scope.origin_of(&seed.url),
             source: seed.source,
@@ -247,18 +273,30 @@ impl Scheduler {
         }
         frontier.finished(host);
         let summary = &mut self.summary;
+        let ok = !matches!(outcome, Outcome::Failed(_));
         match outcome {
             Outcome::Robots => {
                 summary.skipped_robots += 1;
                 return;
             }
-            Outcome::Parsed { bytes, truncated } => {
+            Outcome::Parsed {
+                status,
+                bytes,
+                truncated,
+            } => {
+                summary.record_status(status);
                 summary.pages_ok += 1;
                 summary.pages_truncated += u64::from(truncated);
                 summary.bytes_read += bytes;
             }
-            Outcome::NotHtml => summary.skipped_not_html += 1,
+            Outcome::NotHtml { status } => {
+                summary.record_status(status);
+                summary.skipped_not_html += 1;
+            }
             Outcome::Failed(err) => summary.record_failure(&err),
+        }
+        if let Some(tally) = &mut self.host_tally {
+            tally.record(host, !ok);
         }
         *summary.pages_by_depth.entry(job.depth).or_default() += 1;
         self.hosts.insert(host_fingerprint(host));
@@ -312,7 +350,7 @@ async fn run_page(
     keep_links: bool,
 ) -> PageResult {
     let mut result = PageResult {
-        outcome: Outcome::NotHtml,
+        outcome: Outcome::Robots,
         links: Vec::new(),
         crawl_delay: None,
         job,
@@ -329,8 +367,19 @@ async fn run_page(
     let started = Instant::now();
     let page = match fetch_with_retries(&context, &result.job.url).await {
         Ok(Fetched::Html(page)) => page,
-        Ok(Fetched::NotHtml { content_type }) => {
-            tracing::info!(content_type, "skipped: not HTML");
+        Ok(Fetched::NotHtml {
+            status,
+            content_type,
+        }) => {
+            tracing::info!(status, content_type, "skipped: not HTML");
+            result.outcome = Outcome::NotHtml { status };
+            let complete = Records {
+                source: result.job.source.clone(),
+                ..Records::default()
+            };
+            if context.output.send(complete).await.is_err() {
+                tracing::debug!("output closed; page dropped");
+            }
             return result;
         }
         Err(err) => {
@@ -359,7 +408,7 @@ async fn run_page(
         Default::default()
     });
     let count = records.count;
-    if count > 0 && context.output.send(records).await.is_err() {
+    if context.output.send(records).await.is_err() {
         tracing::debug!("output closed; page dropped");
     }
     tracing::info!(
@@ -372,7 +421,11 @@ async fn run_page(
     if keep_links {
         result.links = found;
     }
-    result.outcome = Outcome::Parsed { bytes, truncated };
+    result.outcome = Outcome::Parsed {
+        status,
+        bytes,
+        truncated,
+    };
     result
 }
 

@@ -247,10 +247,14 @@ impl SeenSet {
     }
 }
 
-/// Two independent 64-bit SipHashes (fixed keys, so stable within and across runs) of the URL
-/// without its fragment.
+/// The fingerprint of the URL without its fragment.
 fn fingerprint(url: &Url) -> u128 {
-    let key = &url[..url::Position::AfterQuery];
+    fingerprint_text(&url[..url::Position::AfterQuery])
+}
+
+/// Two independent 64-bit SipHashes of `key`, with fixed keys, so stable within and across
+/// runs.
+pub fn fingerprint_text(key: &str) -> u128 {
     let half = |salt: u8| {
         let mut hasher = DefaultHasher::new();
         salt.hash(&mut hasher);

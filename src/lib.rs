@@ -26,6 +26,7 @@ pub mod input;
 pub mod logging;
 pub mod output;
 pub mod page;
+pub mod resume;
 pub mod robots;
 pub mod scope;
 pub mod summary;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Format};
+use crate::config::{Config, Format, OutputTarget};
 use crate::crawl::{crawl, PageContext, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
@@ -42,6 +43,7 @@ use crate::fetch::Fetcher;
 use crate::frontier::{MemoryFrontier, Politeness};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
+use crate::resume::ResumePoint;
 use crate::robots::RobotsCache;
 use crate::summary::Summary;
 
@@ -51,8 +53,29 @@ use crate::summary::Summary;
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary, FatalError> {
     let input = InputReader::open(&config.input).await?;
     let fetcher = Fetcher::new(&config.fetch)?;
-    let sink = Sink::open(&config.output).await?;
-    let header = (config.header && config.format == Format::Tsv).then_some(TSV_HEADER);
+    let completed = match (&config.output, config.resume) {
+        (OutputTarget::File(path), true) => match resume::load(path).await? {
+            ResumePoint::Fresh => None,
+            ResumePoint::Finished => {
+                tracing::warn!(
+                    "{}: nothing to resume, the run that wrote it finished",
+                    path.display()
+                );
+                return Ok(Summary::default());
+            }
+            ResumePoint::Continue(completed) => Some(completed),
+        },
+        _ => None,
+    };
+    for path in [&config.summary_json, &config.crawl.graph]
+        .into_iter()
+        .flatten()
+    {
+        ensure_writable(path).await?;
+    }
+    let sink = Sink::open(&config.output, completed.as_ref().map(|c| c.end_offset)).await?;
+    let header =
+        (config.header && config.format == Format::Tsv && sink.is_empty()).then_some(TSV_HEADER);
     let (output, writer) = spawn_writer(sink, header);
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
@@ -83,6 +106,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary,
         scope: config.crawl.scope.clone(),
         max_pages: config.crawl.max_pages,
         graph: config.crawl.graph.is_some(),
+        tally_hosts: config.summary_json.is_some(),
+        completed: completed.unwrap_or_default(),
     };
     let (mut summary, graph) =
         crawl(seeds, &mut frontier, Arc::clone(&context), plan, shutdown).await;
@@ -120,5 +145,28 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary,
                 source,
             })?;
     }
+    if let (OutputTarget::File(path), false) = (&config.output, summary.interrupted) {
+        resume::forget(path).await?;
+    }
+    if let Some(path) = &config.summary_json {
+        tokio::fs::write(path, summary.to_json())
+            .await
+            .map_err(|source| FatalError::OutputWrite {
+                path: path.display().to_string(),
+                source,
+            })?;
+    }
     Ok(summary)
+}
+
+/// Creates (or truncates) a file written at the end of the run, so a bad path fails before any
+/// fetching.
+async fn ensure_writable(path: &std::path::Path) -> Result<(), FatalError> {
+    tokio::fs::File::create(path)
+        .await
+        .map(drop)
+        .map_err(|source| FatalError::OutputOpen {
+            path: path.to_owned(),
+            source,
+        })
 }

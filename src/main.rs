@@ -18,6 +18,16 @@ const FORCED_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2)
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(command) = cli.command {
+        return match Cli::print(command, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("areq: cannot write to stdout: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let verbosity = cli.verbosity();
     let config = cli.into_config().unwrap_or_else(|err| err.exit());
     areq::logging::init(verbosity);

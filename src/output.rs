@@ -7,13 +7,16 @@
 use std::io;
 
 use serde::Serialize;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use std::io::SeekFrom;
+
+use tokio::io::{AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::config::{Format, OutputTarget};
 use crate::error::FatalError;
+use crate::resume::DoneLog;
 
 /// The TSV header line.
 pub const TSV_HEADER: &str = "source_url\tparsed_url\n";
@@ -34,9 +37,12 @@ pub async fn page_boundary() -> MutexGuard<'static, ()> {
     WRITE_GATE.lock().await
 }
 
-/// A page's records, formatted and ready for the writer.
+/// A page's records, formatted and ready for the writer. Every completed page sends one,
+/// even with no records, so it can be marked complete for `--resume`.
 #[derive(Debug, Default)]
 pub struct Records {
+    /// The page's SOURCE.
+    pub source: String,
     /// The formatted records, whole lines.
     pub bytes: Vec<u8>,
     /// How many records `bytes` holds.
@@ -108,28 +114,57 @@ fn has_separator(field: &str) -> bool {
 pub struct Sink {
     name: String,
     writer: Box<dyn AsyncWrite + Unpin + Send>,
+    /// Bytes in the output so far (for a file, its length).
+    offset: u64,
+    /// The `FILE.done` companion, for a file.
+    done: Option<DoneLog>,
 }
 
 impl Sink {
-    /// Creates (or truncates) the output file, or takes stdout. Fails before any fetching if
-    /// the path cannot be written.
-    pub async fn open(target: &OutputTarget) -> Result<Sink, FatalError> {
-        let writer: Box<dyn AsyncWrite + Unpin + Send> = match target {
-            OutputTarget::Stdout => Box::new(tokio::io::stdout()),
-            OutputTarget::File(path) => {
-                let file = tokio::fs::File::create(path).await.map_err(|source| {
-                    FatalError::OutputOpen {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                Box::new(file)
+    /// Creates (or truncates) the output file with its `.done` companion, or takes stdout.
+    /// With `resume_at`, keeps the file's first `resume_at` bytes and appends after them.
+    /// Fails before any fetching if the path cannot be written.
+    pub async fn open(target: &OutputTarget, resume_at: Option<u64>) -> Result<Sink, FatalError> {
+        let path = match target {
+            OutputTarget::Stdout => {
+                return Ok(Sink {
+                    name: target.display_name(),
+                    writer: Box::new(tokio::io::stdout()),
+                    offset: 0,
+                    done: None,
+                })
             }
+            OutputTarget::File(path) => path,
         };
+        let open_error = |source| FatalError::OutputOpen {
+            path: path.clone(),
+            source,
+        };
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(resume_at.is_none())
+            .open(path)
+            .await
+            .map_err(open_error)?;
+        let offset = resume_at.unwrap_or(0);
+        if resume_at.is_some() {
+            file.set_len(offset).await.map_err(open_error)?;
+            file.seek(SeekFrom::Start(offset))
+                .await
+                .map_err(open_error)?;
+        }
         Ok(Sink {
             name: target.display_name(),
-            writer,
+            writer: Box::new(file),
+            offset,
+            done: Some(DoneLog::open(path, resume_at.is_some()).await?),
         })
+    }
+
+    /// Whether nothing has been written yet (so a header is due).
+    pub fn is_empty(&self) -> bool {
+        self.offset == 0
     }
 }
 
@@ -169,24 +204,30 @@ async fn write_pages(
         }
     }
     let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
+    // (end offset, source) of each page in the batch, for the `.done` companion.
+    let mut ends: Vec<(u64, String)> = Vec::new();
     while let Some(page) = pages.recv().await {
-        let mut records = page.count;
-        batch.extend_from_slice(&page.bytes);
-        while batch.len() < WRITE_BATCH_BYTES {
-            match pages.try_recv() {
-                Ok(page) => {
-                    records += page.count;
-                    batch.extend_from_slice(&page.bytes);
-                }
-                Err(_) => break,
+        let mut records = 0;
+        let mut next = Some(page);
+        while let Some(page) = next.take() {
+            records += page.count;
+            batch.extend_from_slice(&page.bytes);
+            ends.push((sink.offset + batch.len() as u64, page.source));
+            if batch.len() < WRITE_BATCH_BYTES {
+                next = pages.try_recv().ok();
             }
         }
-        if !sink.write_batch(&batch).await? {
+        if !batch.is_empty() && !sink.write_batch(&batch).await? {
             report.reader_gone = true;
             return Ok(report);
         }
+        if let Some(done) = &mut sink.done {
+            done.record(ends.iter().map(|(end, source)| (*end, source.as_str())))
+                .await?;
+        }
         report.records += records as u64;
         batch.clear();
+        ends.clear();
     }
     Ok(report)
 }
@@ -203,7 +244,10 @@ impl Sink {
             self.writer.flush().await
         };
         match written.await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.offset += batch.len() as u64;
+                Ok(true)
+            }
             Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
                 tracing::debug!(output = %self.name, "output reader went away");
                 Ok(false)

@@ -21,5 +21,13 @@ pub fn page_records(
     let found = extract_links(&html, &page.final_url, encoding, links);
     let mut bytes = Vec::with_capacity(found.len() * (meta.source.len() + 64));
     let count = format_page(format, meta, &found, &mut bytes);
-    (Records { bytes, count }, found)
+    let source = meta.source.to_owned();
+    (
+        Records {
+            source,
+            bytes,
+            count,
+        },
+        found,
+    )
 }

@@ -1,8 +1,10 @@
 //! The end-of-run report: counters and failure reasons, printed on stderr.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
+
+use serde::Serialize;
 
 use crate::error::FetchError;
 
@@ -15,6 +17,8 @@ pub struct Summary {
     pub urls_invalid: u64,
     /// Of those, URLs already read on an earlier line (fetched once).
     pub urls_duplicate: u64,
+    /// Of those, URLs an interrupted run already completed (`--resume`).
+    pub urls_resumed: u64,
     /// HTML pages fetched and parsed.
     pub pages_ok: u64,
     /// Of those, pages cut at `--max-body`.
@@ -43,12 +47,76 @@ pub struct Summary {
     pub skipped_scope: u64,
     /// Pages queued but not fetched because `--max-pages` was reached.
     pub skipped_budget: u64,
+    /// Final HTTP status of every page that got an answer, by code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// The hosts with the most pages fetched (with `--summary-json`).
+    pub top_hosts_by_pages: Vec<(String, u64)>,
+    /// The hosts with the most failed pages (with `--summary-json`).
+    pub top_hosts_by_failures: Vec<(String, u64)>,
 }
 
 impl Summary {
     /// Counts one failed page.
     pub fn record_failure(&mut self, err: &FetchError) {
         *self.failures.entry(err.reason()).or_default() += 1;
+        if let FetchError::Status(code) = err {
+            self.record_status(*code);
+        }
+    }
+
+    /// Counts one final HTTP status.
+    pub fn record_status(&mut self, status: u16) {
+        *self.statuses.entry(status).or_default() += 1;
+    }
+
+    /// The summary as the JSON document `--summary-json` writes (schema in the README).
+    pub fn to_json(&self) -> String {
+        let top = |list: &[(String, u64)], field: &'static str| -> Vec<serde_json::Value> {
+            list.iter()
+                .map(|(host, count)| serde_json::json!({ "host": host, field: count }))
+                .collect()
+        };
+        let by_depth: BTreeMap<String, u64> = self
+            .pages_by_depth
+            .iter()
+            .map(|(depth, pages)| (depth.to_string(), *pages))
+            .collect();
+        let statuses: BTreeMap<String, u64> = self
+            .statuses
+            .iter()
+            .map(|(code, count)| (code.to_string(), *count))
+            .collect();
+        let document = JsonSummary {
+            schema: 1,
+            interrupted: self.interrupted,
+            elapsed_secs: self.elapsed.as_secs_f64(),
+            pages_per_sec: self.pages_per_second(),
+            urls: JsonUrls {
+                read: self.urls_read,
+                invalid: self.urls_invalid,
+                duplicate: self.urls_duplicate,
+                resumed: self.urls_resumed,
+            },
+            pages: JsonPages {
+                ok: self.pages_ok,
+                failed: self.pages_failed(),
+                truncated: self.pages_truncated,
+                skipped_not_html: self.skipped_not_html,
+                skipped_robots: self.skipped_robots,
+                skipped_scope: self.skipped_scope,
+                skipped_budget: self.skipped_budget,
+                by_depth,
+            },
+            failures: &self.failures,
+            statuses,
+            links_written: self.links_written,
+            bytes_read: self.bytes_read,
+            hosts: self.hosts,
+            top_hosts_by_pages: top(&self.top_hosts_by_pages, "pages"),
+            top_hosts_by_failures: top(&self.top_hosts_by_failures, "failures"),
+        };
+        // Only strings, numbers and maps with string keys: serialising cannot fail.
+        serde_json::to_string_pretty(&document).expect("summary serialises") + "\n"
     }
 
     /// How many pages failed, all reasons together.
@@ -75,11 +143,15 @@ impl fmt::Display for Summary {
         } else {
             ""
         };
-        writeln!(
+        write!(
             f,
             "summary{state}: {} URLs read, {} invalid, {} duplicate",
             self.urls_read, self.urls_invalid, self.urls_duplicate
         )?;
+        if self.urls_resumed > 0 {
+            write!(f, ", {} done before (resumed)", self.urls_resumed)?;
+        }
+        writeln!(f)?;
         writeln!(
             f,
             "  pages: {} ok, {} failed, {} skipped (not HTML), {} truncated",
@@ -120,6 +192,83 @@ impl fmt::Display for Summary {
             self.elapsed.as_secs_f64(),
             self.pages_per_second()
         )
+    }
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    schema: u32,
+    interrupted: bool,
+    elapsed_secs: f64,
+    pages_per_sec: f64,
+    urls: JsonUrls,
+    pages: JsonPages,
+    failures: &'a BTreeMap<String, u64>,
+    statuses: BTreeMap<String, u64>,
+    links_written: u64,
+    bytes_read: u64,
+    hosts: u64,
+    top_hosts_by_pages: Vec<serde_json::Value>,
+    top_hosts_by_failures: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct JsonUrls {
+    read: u64,
+    invalid: u64,
+    duplicate: u64,
+    resumed: u64,
+}
+
+#[derive(Serialize)]
+struct JsonPages {
+    ok: u64,
+    failed: u64,
+    truncated: u64,
+    skipped_not_html: u64,
+    skipped_robots: u64,
+    skipped_scope: u64,
+    skipped_budget: u64,
+    by_depth: BTreeMap<String, u64>,
+}
+
+/// Pages and failures per host, for the top-hosts lists.
+#[derive(Debug, Default)]
+pub struct HostTally {
+    hosts: HashMap<String, HostCounts>,
+}
+
+/// One host's counts.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HostCounts {
+    /// Pages fetched (whatever their outcome).
+    pub pages: u64,
+    /// Of those, pages that failed.
+    pub failures: u64,
+}
+
+impl HostTally {
+    /// Counts one page of `host`.
+    pub fn record(&mut self, host: &str, failed: bool) {
+        let counts = match self.hosts.get_mut(host) {
+            Some(counts) => counts,
+            None => self.hosts.entry(host.to_owned()).or_default(),
+        };
+        counts.pages += 1;
+        counts.failures += u64::from(failed);
+    }
+
+    /// The `n` hosts with the highest non-zero `key`, highest first, ties by name.
+    pub fn top(&self, n: usize, key: impl Fn(&HostCounts) -> u64) -> Vec<(String, u64)> {
+        let mut ranked: Vec<(String, u64)> = self
+            .hosts
+            .iter()
+            .map(|(host, counts)| (host.clone(), key(counts)))
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ranked.truncate(n);
+        ranked
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Fetched {
     Html(Page),
     /// A 2xx response that is not HTML; its body is not read.
     NotHtml {
+        /// The final status (2xx).
+        status: u16,
         /// The media type that was served.
         content_type: String,
     },
@@ -96,6 +98,7 @@ impl Fetcher {
         if let Some(content_type) = &content_type {
             if !is_html(content_type) {
                 return Ok(Fetched::NotHtml {
+                    status: status.as_u16(),
                     content_type: media_type(content_type).to_owned(),
                 });
             }

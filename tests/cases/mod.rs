@@ -6,6 +6,7 @@ mod input;
 mod interrupt;
 mod limits;
 mod links;
+mod long_runs;
 mod output;
 mod recursive;
 mod site;
