@@ -7,6 +7,7 @@
 //! a single-pass run's memory stays O(concurrency) however long the input is.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::output::{PageMeta, Records};
 use crate::page::page_records;
+use crate::progress::ProgressCounters;
 use crate::resume::Completed;
 use crate::robots::RobotsCache;
 use crate::scope::{Refusal, ScopeRules};
@@ -66,6 +68,8 @@ pub struct Plan {
     pub tally_hosts: bool,
     /// Pages an interrupted run completed (`--resume`): their seeds are skipped.
     pub completed: Completed,
+    /// Counters for the progress bar, when one is shown.
+    pub progress: Option<Arc<ProgressCounters>>,
 }
 
 /// How one page ended.
@@ -73,6 +77,7 @@ pub struct Plan {
 enum Outcome {
     Parsed {
         status: u16,
+        links: u64,
         bytes: u64,
         truncated: bool,
     },
@@ -121,6 +126,10 @@ pub async fn crawl(
 
     loop {
         let wake_at = scheduler.start_ready(frontier, &global, &context, &mut tasks);
+        if let Some(progress) = &scheduler.plan.progress {
+            let known = scheduler.pages_started + frontier.len() as u64;
+            progress.known.store(known, Ordering::Relaxed);
+        }
         let budget_spent = scheduler.budget_spent();
         if tasks.is_empty() && (budget_spent || (seeds_done && frontier.is_empty())) {
             break;
@@ -210,6 +219,9 @@ impl Scheduler {
             match frontier.pop(Instant::now()) {
                 Next::Ready(job) => {
                     self.pages_started += 1;
+                    if let Some(progress) = &self.plan.progress {
+                        progress.in_flight.fetch_add(1, Ordering::Relaxed);
+                    }
                     // At error level so every event of the page carries its URL, whatever
                     // the verbosity.
                     let span = tracing::error_span!("page", url = %job.url);
@@ -272,6 +284,17 @@ impl Scheduler {
             frontier.slow_down(host, gap);
         }
         frontier.finished(host);
+        if let Some(progress) = &self.plan.progress {
+            progress.in_flight.fetch_sub(1, Ordering::Relaxed);
+            progress.done.fetch_add(1, Ordering::Relaxed);
+            match &outcome {
+                Outcome::Failed(_) => progress.failed.fetch_add(1, Ordering::Relaxed),
+                Outcome::Parsed { links, .. } => {
+                    progress.links.fetch_add(*links, Ordering::Relaxed)
+                }
+                _ => 0,
+            };
+        }
         let summary = &mut self.summary;
         let ok = !matches!(outcome, Outcome::Failed(_));
         match outcome {
@@ -281,6 +304,7 @@ impl Scheduler {
             }
             Outcome::Parsed {
                 status,
+                links: _,
                 bytes,
                 truncated,
             } => {
@@ -423,6 +447,7 @@ async fn run_page(
     }
     result.outcome = Outcome::Parsed {
         status,
+        links: count as u64,
         bytes,
         truncated,
     };

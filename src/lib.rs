@@ -11,6 +11,7 @@
 //! - [`page`]: decode + extract + format for one page, run off the event loop.
 //! - [`output`]: record formats and the single writer task.
 //! - [`graph`]: the host-level link graph (`--graph`).
+//! - [`progress`]: the progress bar's counters and drawing; [`resume`]: `--resume`.
 //! - [`summary`], [`error`], [`config`], [`cli`], [`logging`]: the rest.
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod input;
 pub mod logging;
 pub mod output;
 pub mod page;
+pub mod progress;
 pub mod resume;
 pub mod robots;
 pub mod scope;
@@ -43,6 +45,7 @@ use crate::fetch::Fetcher;
 use crate::frontier::{MemoryFrontier, Politeness};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
+use crate::progress::ProgressCounters;
 use crate::resume::ResumePoint;
 use crate::robots::RobotsCache;
 use crate::summary::Summary;
@@ -50,7 +53,13 @@ use crate::summary::Summary;
 /// Runs one crawl as configured. The input is opened first, then the output, so a bad input
 /// never touches the output file. `shutdown` stops the run early (Ctrl-C); the pages already
 /// complete are written and the summary says `interrupted`.
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary, FatalError> {
+///
+/// `progress`, when given, is kept up to date for a progress bar.
+pub async fn run(
+    config: Config,
+    shutdown: CancellationToken,
+    progress: Option<Arc<ProgressCounters>>,
+) -> Result<Summary, FatalError> {
     let input = InputReader::open(&config.input).await?;
     let fetcher = Fetcher::new(&config.fetch)?;
     let completed = match (&config.output, config.resume) {
@@ -108,6 +117,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<Summary,
         graph: config.crawl.graph.is_some(),
         tally_hosts: config.summary_json.is_some(),
         completed: completed.unwrap_or_default(),
+        progress,
     };
     let (mut summary, graph) =
         crawl(seeds, &mut frontier, Arc::clone(&context), plan, shutdown).await;

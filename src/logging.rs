@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::progress::Progress;
+
 /// The filter for a verbosity: -1 errors only, 0 warnings, 1 a line per page, 2 debug,
 /// 3 trace. Other crates stay at warnings until trace.
 fn default_filter(verbosity: i8) -> &'static str {
@@ -16,17 +18,20 @@ fn default_filter(verbosity: i8) -> &'static str {
     }
 }
 
-/// Installs the global subscriber. Call once, before the run.
-pub fn init(verbosity: i8) {
+/// Installs the global subscriber. Call once, before the run. With a progress bar, log
+/// lines print above it.
+pub fn init(verbosity: i8, progress: Option<&Progress>) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(spec),
         _ => EnvFilter::new(default_filter(verbosity)),
     };
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
-        .without_time()
-        .init();
+        .without_time();
+    match progress {
+        Some(progress) => builder.with_writer(progress.writer()).init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
 }

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use areq::cli::Cli;
+use std::io::IsTerminal;
+
+use areq::cli::{Cli, ProgressArg};
+use areq::progress::Progress;
 
 /// Exit status when pages failed and `--fail-on-error` was given.
 const EXIT_PAGES_FAILED: u8 = 3;
@@ -29,8 +32,11 @@ fn main() -> ExitCode {
         };
     }
     let verbosity = cli.verbosity();
+    let progress = cli
+        .show_progress(std::io::stderr().is_terminal())
+        .then(|| Progress::new(cli.progress == ProgressArg::Always));
     let config = cli.into_config().unwrap_or_else(|err| err.exit());
-    areq::logging::init(verbosity);
+    areq::logging::init(verbosity, progress.as_ref());
     let fail_on_error = config.fail_on_error;
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -47,7 +53,14 @@ fn main() -> ExitCode {
     let shutdown = CancellationToken::new();
     let result = runtime.block_on(async {
         tokio::spawn(stop_on_ctrl_c(shutdown.clone()));
-        areq::run(config, shutdown).await
+        let ticker = progress.as_ref().map(Progress::start);
+        let counters = progress.as_ref().map(Progress::counters);
+        let result = areq::run(config, shutdown, counters).await;
+        if let (Some(ticker), Some(progress)) = (ticker, &progress) {
+            ticker.abort();
+            progress.finish();
+        }
+        result
     });
     // Do not wait for a blocking read of a terminal that will never finish.
     runtime.shutdown_background();

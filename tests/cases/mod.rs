@@ -8,5 +8,6 @@ mod limits;
 mod links;
 mod long_runs;
 mod output;
+mod progress;
 mod recursive;
 mod site;

@@ -1,0 +1,154 @@
+//! The progress bar, seen on a real terminal: areq runs inside tmux and the test reads the
+//! screen.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::cmd::Areq;
+use crate::support::server::{Reply, TestServer};
+
+/// A private tmux server, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(dir: &std::path::Path, command: &str) -> Tmux {
+        let version = Command::new("tmux").arg("-V").output();
+        assert!(
+            version.is_ok_and(|out| out.status.success()),
+            "these tests need tmux (.ci/run installs it)"
+        );
+        let socket = format!("areq-test-{}-{}", std::process::id(), unique_suffix());
+        let tmux = Tmux { socket };
+        let dir = dir.to_str().expect("temp dir is UTF-8");
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "20",
+            "-c",
+            dir,
+            command,
+        ]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p"])
+    }
+
+    /// Polls the screen until `found` holds (at most 20 s); returns that screen.
+    fn wait_for(&self, what: &str, found: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if found(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn unique_suffix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u8(0);
+    hasher.finish() as u32
+}
+
+fn slow_site(pages: usize) -> (TestServer, Areq) {
+    let server = TestServer::start(|_| {
+        Reply::html("<a href=\"/x\">x</a><a href=\"/y\">y</a>").delayed(Duration::from_millis(120))
+    });
+    let areq = Areq::new();
+    areq.input(
+        &(0..pages)
+            .map(|i| server.url(&format!("/p/{i}")))
+            .collect::<Vec<_>>(),
+    );
+    (server, areq)
+}
+
+#[test]
+fn a_terminal_shows_the_bar_while_running_and_a_clean_summary_after() {
+    let (_server, areq) = slow_site(40);
+    let command = format!(
+        "{} urls.txt -o out.tsv -c 2; echo areq-exited-$?; sleep 60",
+        env!("CARGO_BIN_EXE_areq")
+    );
+    let tmux = Tmux::start(areq.dir(), &command);
+    let running = tmux.wait_for("the progress bar", |s| s.contains("/40 pages"));
+    assert!(running.contains("in flight"), "{running}");
+    assert!(running.contains("links"), "{running}");
+    let done = tmux.wait_for("the end of the run", |s| s.contains("areq-exited-0"));
+    assert!(done.contains("summary: 40 URLs read"), "{done}");
+    assert!(
+        !done.contains("in flight"),
+        "the bar is cleared at the end:\n{done}"
+    );
+}
+
+#[test]
+fn log_lines_print_above_the_bar_without_breaking_it() {
+    let (server, areq) = slow_site(20);
+    let mut urls: Vec<String> = (0..20).map(|i| server.url(&format!("/p/{i}"))).collect();
+    urls.insert(3, "not a url".into());
+    areq.input(&urls);
+    let command = format!(
+        "{} urls.txt -o out.tsv -c 2; echo areq-exited-$?; sleep 60",
+        env!("CARGO_BIN_EXE_areq")
+    );
+    let tmux = Tmux::start(areq.dir(), &command);
+    let running = tmux.wait_for("the bar under a warning", |s| {
+        s.contains("/20 pages") && s.contains("urls.txt:4: skipped")
+    });
+    let warning = running
+        .lines()
+        .position(|l| l.contains("urls.txt:4"))
+        .unwrap();
+    let bar = running
+        .lines()
+        .position(|l| l.contains("/20 pages"))
+        .unwrap();
+    assert!(
+        warning < bar,
+        "the warning prints above the bar:\n{running}"
+    );
+    assert!(!running
+        .lines()
+        .any(|l| l.contains("pages") && l.contains("skipped")));
+}
+
+#[test]
+fn no_bar_when_stderr_is_not_a_terminal_unless_forced() {
+    let (_server, areq) = slow_site(3);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv"]);
+    run.assert_success();
+    assert!(!run.stderr.contains("in flight"), "{}", run.stderr);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--progress", "always"]);
+    run.assert_success();
+    assert!(run.stderr.contains("in flight"), "{}", run.stderr);
+}
