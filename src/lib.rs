@@ -4,7 +4,7 @@
 //!
 //! - [`input`]: streams URLs from a file or stdin, warning about bad lines with `FILE:LINE`.
 //! - [`frontier`]: what to fetch next (per-host queues, politeness) and what was seen.
-//! - [`crawl`]: the scheduler; global limit, one task per page, following links, the summary.
+//! - [`mod@crawl`]: the scheduler; global limit, one task per page, following links, the summary.
 //! - [`scope`], [`robots`]: which links a recursive crawl follows, and what robots.txt allows.
 //! - [`fetch`]: the one shared HTTP client; capped body reads and charset decoding.
 //! - [`extract`]: pure HTML → absolute links, as browsers parse and resolve them.
@@ -148,25 +148,25 @@ pub async fn run(
         summary.interrupted = false;
     }
     if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
-        tokio::fs::write(path, graph.to_dot())
-            .await
-            .map_err(|source| FatalError::OutputWrite {
-                path: path.display().to_string(),
-                source,
-            })?;
+        write_report(path, graph.to_dot()).await?;
     }
     if let (OutputTarget::File(path), false) = (&config.output, summary.interrupted) {
         resume::forget(path).await?;
     }
     if let Some(path) = &config.summary_json {
-        tokio::fs::write(path, summary.to_json())
-            .await
-            .map_err(|source| FatalError::OutputWrite {
-                path: path.display().to_string(),
-                source,
-            })?;
+        write_report(path, summary.to_json()).await?;
     }
     Ok(summary)
+}
+
+/// Writes a file made at the end of the run (`--graph`, `--summary-json`).
+async fn write_report(path: &std::path::Path, contents: String) -> Result<(), FatalError> {
+    tokio::fs::write(path, contents)
+        .await
+        .map_err(|source| FatalError::OutputWrite {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// Creates (or truncates) a file written at the end of the run, so a bad path fails before any

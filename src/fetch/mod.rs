@@ -75,15 +75,19 @@ impl Fetcher {
         })
     }
 
-    /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
-    /// server's `Retry-After`); HTML bodies are read up to the size cap.
-    pub async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
-        let response = self
-            .client
+    /// Sends one GET and waits for the response head, following redirects.
+    async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
+        self.client
             .get(url.clone())
             .send()
             .await
-            .map_err(|err| FetchError::from_reqwest(&err))?;
+            .map_err(|err| FetchError::from_reqwest(&err))
+    }
+
+    /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
+    /// server's `Retry-After`); HTML bodies are read up to the size cap.
+    pub async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
+        let response = self.send(url).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(Failure {
@@ -120,12 +124,7 @@ impl Fetcher {
     /// GETs `url` once and returns its final status and, for a 2xx, up to `max` bytes of its
     /// body whatever its type (for robots.txt).
     pub async fn fetch_bytes(&self, url: &Url, max: u64) -> Result<(u16, Vec<u8>), FetchError> {
-        let response = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|err| FetchError::from_reqwest(&err))?;
+        let response = self.send(url).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Ok((status, Vec::new()));
