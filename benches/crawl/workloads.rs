@@ -175,13 +175,19 @@ pub fn site_crawl(site: &SiteRun<'_>, runs: usize, work: &Path) -> Row {
     });
     let wall = median(results.iter().map(|r| r.wall.as_secs_f64()));
     let pages = median(fetched.iter().map(|&n| n as f64));
+    let html = median(parsed.iter().map(|&n| n as f64));
     Row {
         workload: "site crawl: recursive from the index".to_owned(),
         input: format!(
-            "1 seed, -d unbounded, {} pages fetched",
-            count(pages as u64)
+            "1 seed, -d unbounded: {} pages fetched, {} of them HTML (the rest 404s)",
+            count(pages as u64),
+            count(html as u64)
         ),
-        rate: format!("{:.0} pages/s", pages / wall),
+        rate: format!(
+            "{:.0} pages/s ({:.0} HTML pages/s)",
+            pages / wall,
+            html / wall
+        ),
         ..common(&results)
     }
 }
