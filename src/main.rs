@@ -1,12 +1,11 @@
 //! The `areq` binary: parse the command line, set up logging, run on a current-thread runtime,
 //! map the result to an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-
-use std::io::IsTerminal;
 
 use areq::cli::{Cli, ProgressArg};
 use areq::progress::Progress;

@@ -181,3 +181,31 @@ fn a_refused_connection_is_a_connect_failure() {
     run.assert_success();
     assert!(run.stderr.contains("failed: connect: 1"), "{}", run.stderr);
 }
+
+#[test]
+fn verbose_logs_a_line_per_page_and_quiet_logs_nothing_but_errors() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/site/dir/base.html"), server.url("/missing")]);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "-v"]);
+    run.assert_success();
+    let page_line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("page done"))
+        .unwrap_or_else(|| panic!("no page line in:\n{}", run.stderr));
+    for field in ["status=200", "links=2", "bytes=", "ms="] {
+        assert!(
+            page_line.contains(field),
+            "{field} missing from {page_line:?}"
+        );
+    }
+    assert!(
+        page_line.contains(&server.url("/site/dir/base.html")),
+        "{page_line}"
+    );
+
+    let quiet = areq.run(&["urls.txt", "-o", "out.tsv", "-q"]);
+    quiet.assert_success();
+    assert_eq!(quiet.stderr, "", "no warnings and no summary with -q");
+}

@@ -157,7 +157,7 @@ fn a_server_that_never_answers_and_one_that_trickles_both_end_at_the_timeout() {
     assert_eq!(areq.read("out.tsv").lines().count(), 2);
 }
 
-/// A page whose first bytes hold a link, padded to `mib` MiB.
+/// The start of a huge page: a link first, then an open paragraph the padding fills.
 fn big_page_head() -> Vec<u8> {
     b"<!doctype html><a href=\"/early\">early</a><p>".to_vec()
 }
@@ -244,43 +244,40 @@ fn a_gzip_bomb_stops_at_max_body_counted_after_decompression() {
     assert_stderr_has(&run, &["1 truncated", "10.0 MiB read"]);
 }
 
-#[test]
-fn a_content_length_longer_than_the_body_is_a_broken_response() {
-    let server = server_with(|_| {
-        Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n<a href=/x>".to_vec())
-    });
+/// Serves `raw` as the answer for `/bad`: that page must fail as a broken response, and
+/// `/good` must still be written.
+fn assert_broken_response(raw: &'static [u8]) {
+    let server = server_with(move |_| Reply::Raw(raw.to_vec()));
     let run = run_bad_and_good(&server, &[]);
     assert_stderr_has(&run, &["failed: protocol: 1", "broken response"]);
 }
 
 #[test]
+fn a_content_length_longer_than_the_body_is_a_broken_response() {
+    assert_broken_response(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n<a href=/x>",
+    );
+}
+
+#[test]
 fn a_chunked_body_cut_off_mid_way_is_a_broken_response() {
-    let server = server_with(|_| {
-        Reply::Raw(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n<a href=/x>".to_vec(),
-        )
-    });
-    let run = run_bad_and_good(&server, &[]);
-    assert_stderr_has(&run, &["failed: protocol: 1"]);
+    assert_broken_response(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n\
+          10\r\n<a href=/x>",
+    );
 }
 
 #[test]
 fn invalid_chunked_encoding_is_a_broken_response() {
-    let server = server_with(|_| {
-        Reply::Raw(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n0\r\n\r\n".to_vec(),
-        )
-    });
-    let run = run_bad_and_good(&server, &[]);
-    assert_stderr_has(&run, &["failed: protocol: 1"]);
+    assert_broken_response(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n\
+          zz\r\nnot hex\r\n0\r\n\r\n",
+    );
 }
 
 #[test]
 fn garbage_instead_of_http_is_a_broken_response() {
-    let server =
-        server_with(|_| Reply::Raw(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02 garbage".to_vec()));
-    let run = run_bad_and_good(&server, &[]);
-    assert_stderr_has(&run, &["failed: protocol: 1"]);
+    assert_broken_response(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02 garbage");
 }
 
 #[test]

@@ -186,6 +186,19 @@ fn a_missing_robots_txt_allows_and_a_failing_one_disallows_the_host() {
 }
 
 #[test]
+fn a_robots_txt_that_times_out_disallows_the_host() {
+    let server = site(Reply::Hang(Duration::from_secs(10)), Duration::ZERO);
+    let (_, run) = crawl(&server, &["-d", "1", "--timeout", "1", "--retries", "0"]);
+    assert_eq!(server.hits("/robots.txt"), 1);
+    assert_not_fetched(&server, &["/"]);
+    assert!(
+        run.stderr.contains("robots.txt timed out"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn max_pages_and_depth_both_stop_the_endless_calendar() {
     let server = site(robots_txt(""), Duration::ZERO);
     let areq = Areq::new();
