@@ -154,11 +154,17 @@ impl Sink {
                 .await
                 .map_err(open_error)?;
         }
+        // Only a regular file can be resumed; `/dev/null` or a FIFO gets no companion.
+        let regular = file.metadata().await.is_ok_and(|meta| meta.is_file());
+        let done = match regular {
+            true => Some(DoneLog::open(path, resume_at.is_some()).await?),
+            false => None,
+        };
         Ok(Sink {
             name: target.display_name(),
             writer: Box::new(file),
             offset,
-            done: Some(DoneLog::open(path, resume_at.is_some()).await?),
+            done,
         })
     }
 
