@@ -21,7 +21,7 @@ use crate::config::{Format, LinkOptions};
 use crate::error::FetchError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{Fetched, Fetcher};
-use crate::frontier::{Frontier, Job, Next, SeenSet};
+use crate::frontier::{fingerprint_text, Frontier, Job, Next, SeenSet};
 use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::output::{PageMeta, Records};
@@ -188,7 +188,7 @@ struct Scheduler {
     summary: Summary,
     graph: HostGraph,
     /// Fingerprints of the hosts fetched from.
-    hosts: HashSet<u64>,
+    hosts: HashSet<u128>,
     /// Links refused by scope, to count each once.
     refused: SeenSet,
     pages_started: u64,
@@ -323,7 +323,7 @@ impl Scheduler {
             tally.record(host, !ok);
         }
         *summary.pages_by_depth.entry(job.depth).or_default() += 1;
-        self.hosts.insert(host_fingerprint(host));
+        self.hosts.insert(fingerprint_text(host));
         if self.plan.graph {
             self.graph.add_page(host, &links);
         }
@@ -356,13 +356,6 @@ impl Scheduler {
             }
         }
     }
-}
-
-fn host_fingerprint(host: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    host.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Fetches, parses and writes one page. Holds `_permit` (global) throughout; the frontier
