@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::fetch::DnsFailure;
+
 /// An error that stops the whole run. `main` prints it as one line and exits 1.
 #[derive(Debug, thiserror::Error)]
 pub enum FatalError {
@@ -18,6 +20,14 @@ pub enum FatalError {
     /// The input path names a directory.
     #[error("cannot read input {0}: is a directory")]
     InputIsDirectory(PathBuf),
+    /// The `FILE.done` companion of an output could not be read for `--resume`.
+    #[error("cannot read {path} to resume: {source}")]
+    ResumeRead {
+        /// The companion's path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
     /// The output file could not be created.
     #[error("cannot create output {path}: {source}")]
     OutputOpen {
@@ -63,7 +73,7 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// Classifies a reqwest error by its kind and source chain.
+    /// Classifies a reqwest error by its kind and the types in its source chain.
     pub(crate) fn from_reqwest(err: &reqwest::Error) -> FetchError {
         let detail = innermost_message(err);
         if err.is_timeout() {
@@ -72,26 +82,20 @@ impl FetchError {
         if err.is_redirect() {
             return FetchError::Redirects(detail);
         }
-        let chain = error_chain(err).to_ascii_lowercase();
-        if chain.contains("dns error") || chain.contains("failed to lookup address") {
-            FetchError::Dns(detail)
-        } else if chain.contains("certificate")
-            || chain.contains("tls handshake")
-            || chain.contains("invalidcontenttype")
-            || chain.contains("peer sent no certificates")
-            || chain.contains("received fatal alert")
-            || (err.is_connect() && chain.contains("tls"))
-        {
-            FetchError::Tls(detail)
-        } else if err.is_connect() {
-            FetchError::Connect(detail)
-        } else if chain.contains("connection reset")
-            || chain.contains("connection closed before message completed")
-        {
-            FetchError::Reset(detail)
-        } else {
-            FetchError::Protocol(detail)
+        if causes(err).any(|cause| cause.is::<DnsFailure>()) {
+            return FetchError::Dns(detail);
         }
+        if causes(err).any(is_tls_failure) {
+            return FetchError::Tls(detail);
+        }
+        if err.is_connect() {
+            return FetchError::Connect(detail);
+        }
+        let reading_body = err.is_body() || err.is_decode();
+        if !reading_body && causes(err).any(is_closed_early) {
+            return FetchError::Reset(detail);
+        }
+        FetchError::Protocol(detail)
     }
 
     /// The short reason used as a summary key (`http 404`, `timeout`, ...).
@@ -130,16 +134,36 @@ impl fmt::Display for FetchError {
     }
 }
 
-/// All messages of an error's source chain, joined by `: `.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
+/// An error and its sources, outermost first.
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |cause| cause.source())
+}
+
+/// A TLS failure: a rustls error, which reaches us wrapped in an `io::Error`.
+fn is_tls_failure(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<rustls::Error>()
+        || cause
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
+/// The peer reset or closed the connection before a response head arrived.
+fn is_closed_early(cause: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(http) = cause.downcast_ref::<hyper::Error>() {
+        return http.is_incomplete_message();
     }
-    text
+    cause.downcast_ref::<io::Error>().is_some_and(|io| {
+        matches!(
+            io.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof
+        )
+    })
 }
 
 /// The message of the deepest error in the chain: the most specific one.

@@ -52,7 +52,7 @@ pub fn extract_links(
             link.set_fragment(None);
         }
         // A fingerprint, so the dedup copies no string.
-        if seen.insert(crate::frontier::fingerprint_text(link.as_str())) {
+        if seen.insert(crate::seen::fingerprint_text(link.as_str())) {
             links.push(link);
         }
     }

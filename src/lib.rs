@@ -3,61 +3,78 @@
 //! Layout, in the order a URL travels:
 //!
 //! - [`input`]: streams URLs from a file or stdin, warning about bad lines with `FILE:LINE`.
-//! - [`frontier`]: what to fetch next (per-host queues, politeness) and what was seen.
-//! - [`mod@crawl`]: the scheduler; global limit, one task per page, following links, the summary.
-//! - [`scope`], [`robots`]: which links a recursive crawl follows, and what robots.txt allows.
-//! - [`fetch`]: the one shared HTTP client; capped body reads and charset decoding.
-//! - [`extract`]: pure HTML → absolute links, as browsers parse and resolve them.
-//! - [`page`]: decode + extract + format for one page, run off the event loop.
+//! - [`frontier`]: what to fetch next (per-host queues, politeness); [`seen`]: fingerprints,
+//!   what "seen before" means.
+//! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
+//! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
+//!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
+//! - [`fetch`]: the one shared HTTP client, capped body reads, retries and their waits.
+//! - [`parse`]: the CPU step, off the event loop: [`decode`] the body by its charset,
+//!   [`extract`] the links as browsers parse and resolve them, format the records.
 //! - [`output`]: record formats and the single writer task.
-//! - [`graph`]: the host-level link graph (`--graph`).
-//! - [`progress`]: the progress bar's counters and drawing; [`resume`]: `--resume`.
-//! - [`summary`], [`error`], [`config`], [`cli`], [`logging`]: the rest.
+//! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
+//! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
+//!   [`progress`]: the progress bar.
+//! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod config;
-pub mod crawl;
+mod crawl;
+mod decode;
 pub mod error;
 pub mod extract;
-pub mod fetch;
-pub mod frontier;
-pub mod graph;
-pub mod input;
+mod fetch;
+mod frontier;
+mod graph;
+mod input;
 pub mod logging;
-pub mod output;
-pub mod page;
+mod output;
+mod page;
+mod parse;
 pub mod progress;
-pub mod resume;
-pub mod robots;
-pub mod scope;
+mod resume;
+mod robots;
+mod scope;
+mod seen;
 pub mod summary;
+mod tally;
 
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Format, OutputTarget};
-use crate::crawl::{crawl, PageContext, Plan};
+use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
 use crate::frontier::{MemoryFrontier, Politeness};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
+use crate::page::PageContext;
 use crate::progress::ProgressCounters;
 use crate::resume::ResumePoint;
 use crate::robots::RobotsCache;
 use crate::summary::Summary;
 
+/// How a run is told to stop early.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    /// Start no more pages; write the ones already done, then finish (the first Ctrl-C).
+    pub graceful: CancellationToken,
+    /// Stop writing at the next page boundary and finish now (the second Ctrl-C).
+    pub now: CancellationToken,
+}
+
 /// Runs one crawl as configured. The input is opened first, then the output, so a bad input
-/// never touches the output file. `shutdown` stops the run early (Ctrl-C); the pages already
-/// complete are written and the summary says `interrupted`.
+/// never touches the output file. `shutdown` stops the run early (Ctrl-C): the output ends on
+/// a page boundary and the summary says `interrupted`.
 ///
 /// `progress`, when given, is kept up to date for a progress bar.
 pub async fn run(
     config: Config,
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
     progress: Option<Arc<ProgressCounters>>,
 ) -> Result<Summary, FatalError> {
     let input = InputReader::open(&config.input).await?;
@@ -85,7 +102,7 @@ pub async fn run(
     let sink = Sink::open(&config.output, completed.as_ref().map(|c| c.end_offset)).await?;
     let header =
         (config.header && config.format == Format::Tsv && sink.is_empty()).then_some(TSV_HEADER);
-    let (output, writer) = spawn_writer(sink, header);
+    let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
 
@@ -103,6 +120,7 @@ pub async fn run(
             max_wait: config.fetch.max_retry_wait,
         },
         robots,
+        host_gap: config.crawl.host_gap,
     });
     let mut frontier = MemoryFrontier::new(Politeness {
         per_host: config.per_host,
@@ -115,12 +133,17 @@ pub async fn run(
         scope: config.crawl.scope.clone(),
         max_pages: config.crawl.max_pages,
         graph: config.crawl.graph.is_some(),
-        tally_hosts: config.summary_json.is_some(),
         completed: completed.unwrap_or_default(),
         progress,
     };
-    let (mut summary, graph) =
-        crawl(seeds, &mut frontier, Arc::clone(&context), plan, shutdown).await;
+    let (report, graph) = crawl(
+        seeds,
+        &mut frontier,
+        Arc::clone(&context),
+        plan,
+        shutdown.graceful,
+    )
+    .await;
     drop(context);
 
     // The reader ends at the end of the input, or is stopped when the crawl stopped early
@@ -131,10 +154,6 @@ pub async fn run(
     if let Ok(Err(err)) = reader.await {
         return Err(err);
     }
-    let counts = input_counts.snapshot();
-    summary.urls_read = counts.read;
-    summary.urls_invalid = counts.invalid;
-
     // The writer ends once every sender is gone; wait for it so what was written is flushed.
     let written = writer.await.unwrap_or_else(|err| {
         Err(FatalError::OutputWrite {
@@ -142,11 +161,8 @@ pub async fn run(
             source: std::io::Error::other(err),
         })
     })?;
-    summary.links_written = written.records;
-    if written.reader_gone {
-        // A reader that stops early (`| head`) is a normal way to end a run.
-        summary.interrupted = false;
-    }
+    let summary = Summary::new(report, input_counts.snapshot(), written);
+
     if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
         write_report(path, graph.to_dot()).await?;
     }

@@ -5,18 +5,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokio_util::sync::CancellationToken;
 
 use areq::cli::{Cli, ProgressArg};
 use areq::progress::Progress;
+use areq::Shutdown;
 
 /// Exit status when pages failed and `--fail-on-error` was given.
 const EXIT_PAGES_FAILED: u8 = 3;
 /// Exit status after Ctrl-C, as shells report death by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
-
-/// How long a second Ctrl-C waits for a batch being written before quitting anyway.
-const FORCED_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,7 +46,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = CancellationToken::new();
+    let shutdown = Shutdown::default();
     let result = runtime.block_on(async {
         tokio::spawn(stop_on_ctrl_c(shutdown.clone()));
         let ticker = progress.as_ref().map(Progress::start);
@@ -88,20 +85,17 @@ fn blocking_threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from) + 2
 }
 
-/// The first Ctrl-C stops the run gracefully; a second one exits at once.
-async fn stop_on_ctrl_c(shutdown: CancellationToken) {
+/// The first Ctrl-C stops the run gracefully; a second one stops it at the next page
+/// boundary.
+async fn stop_on_ctrl_c(shutdown: Shutdown) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
     tracing::warn!(
         "interrupted: stopping after the pages already done; Ctrl-C again to quit at once"
     );
-    shutdown.cancel();
+    shutdown.graceful.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
-        // Quit now, but not in the middle of a page: wait for the batch being written, if
-        // any, unless the output itself is stuck.
-        let _boundary =
-            tokio::time::timeout(FORCED_EXIT_GRACE, areq::output::page_boundary()).await;
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
+        shutdown.now.cancel();
     }
 }

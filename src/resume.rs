@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::FatalError;
-use crate::frontier::fingerprint_text;
+use crate::seen::fingerprint_text;
 
 /// `FILE.done` for output FILE.
-pub fn done_path(output: &Path) -> PathBuf {
+pub(crate) fn done_path(output: &Path) -> PathBuf {
     let mut name = output.as_os_str().to_owned();
     name.push(".done");
     PathBuf::from(name)
@@ -28,32 +28,28 @@ pub fn done_path(output: &Path) -> PathBuf {
 
 /// What an earlier run completed.
 #[derive(Debug, Default)]
-pub struct Completed {
+pub(crate) struct Completed {
     sources: HashSet<u128>,
     /// FILE's length after the last complete page.
-    pub end_offset: u64,
+    pub(crate) end_offset: u64,
 }
 
 impl Completed {
     /// Whether the page with this SOURCE was completed.
-    pub fn contains(&self, source: &str) -> bool {
+    pub(crate) fn contains(&self, source: &str) -> bool {
         self.sources.contains(&fingerprint_text(source))
     }
 
     /// How many pages were completed.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.sources.len()
-    }
-
-    /// Whether no page was completed.
-    pub fn is_empty(&self) -> bool {
-        self.sources.is_empty()
     }
 }
 
 /// What `--resume` finds for `output`.
 #[derive(Debug)]
-pub enum ResumePoint {
+pub(crate) enum ResumePoint {
     /// No output yet: start afresh.
     Fresh,
     /// The output was finished by an earlier run (it has no `.done` companion).
@@ -63,10 +59,10 @@ pub enum ResumePoint {
 }
 
 /// Reads the companion of `output` (see the module docs).
-pub async fn load(output: &Path) -> Result<ResumePoint, FatalError> {
+pub(crate) async fn load(output: &Path) -> Result<ResumePoint, FatalError> {
     let done = done_path(output);
-    let read_error = |path: &Path, source| FatalError::Input {
-        path: path.display().to_string(),
+    let read_error = |path: &Path, source| FatalError::ResumeRead {
+        path: path.to_owned(),
         source,
     };
     if !exists(output).await.map_err(|e| read_error(output, e))? {
@@ -113,7 +109,7 @@ async fn exists(path: &Path) -> io::Result<bool> {
 }
 
 /// The companion being written.
-pub struct DoneLog {
+pub(crate) struct DoneLog {
     path: PathBuf,
     /// Reused between batches.
     file: tokio::fs::File,
@@ -122,7 +118,7 @@ pub struct DoneLog {
 
 impl DoneLog {
     /// Creates the companion of `output`, or opens it for appending when resuming.
-    pub async fn open(output: &Path, append: bool) -> Result<DoneLog, FatalError> {
+    pub(crate) async fn open(output: &Path, append: bool) -> Result<DoneLog, FatalError> {
         let path = done_path(output);
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -144,7 +140,7 @@ impl DoneLog {
 
     /// Records pages as complete: `(end_offset, source)` each, after their blocks were
     /// written and flushed.
-    pub async fn record<'a>(
+    pub(crate) async fn record<'a>(
         &mut self,
         pages: impl Iterator<Item = (u64, &'a str)>,
     ) -> Result<(), FatalError> {
@@ -165,7 +161,7 @@ impl DoneLog {
 }
 
 /// Removes the companion of `output`: the run finished, nothing is left to resume.
-pub async fn forget(output: &Path) -> Result<(), FatalError> {
+pub(crate) async fn forget(output: &Path) -> Result<(), FatalError> {
     let path = done_path(output);
     match tokio::fs::remove_file(&path).await {
         Ok(()) => Ok(()),

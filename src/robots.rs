@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use texting_robots::Robot;
 use tokio::sync::OnceCell;
@@ -21,7 +21,7 @@ const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 
 /// What one origin's robots.txt says.
 #[derive(Debug)]
-pub enum Rules {
+pub(crate) enum Rules {
     /// No usable robots.txt: everything is allowed.
     AllowAll,
     /// The robots.txt could not be had (5xx, timeout): nothing is allowed.
@@ -32,7 +32,7 @@ pub enum Rules {
 
 impl Rules {
     /// Whether `url` may be fetched.
-    pub fn allows(&self, url: &Url) -> bool {
+    pub(crate) fn allows(&self, url: &Url) -> bool {
         match self {
             Rules::AllowAll => true,
             Rules::DisallowAll => false,
@@ -41,7 +41,7 @@ impl Rules {
     }
 
     /// The `Crawl-delay` for our user agent, if any.
-    pub fn crawl_delay(&self) -> Option<Duration> {
+    pub(crate) fn crawl_delay(&self) -> Option<Duration> {
         match self {
             Rules::Parsed(robot) => robot
                 .delay
@@ -52,37 +52,66 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// Parses a robots.txt body for the crawler called `agent` (a product token).
+    fn parse(agent: &str, body: &[u8]) -> Result<Rules, String> {
+        Robot::new(agent, body)
+            .map(|robot| Rules::Parsed(Box::new(robot)))
+            .map_err(|err| err.to_string())
+    }
+}
+
+/// The product token of a User-Agent, which robots.txt groups are matched on:
+/// `areq/0.1 (+https://example.org/bot)` → `areq`.
+fn product_token(user_agent: &str) -> &str {
+    user_agent
+        .split(|c: char| c == '/' || c.is_whitespace())
+        .next()
+        .unwrap_or(user_agent)
+}
+
+/// The rules for one URL, and whether this check fetched them.
+pub(crate) struct RobotsCheck {
+    /// The rules of the URL's origin.
+    pub(crate) rules: Arc<Rules>,
+    /// When this check sent the robots.txt request, if it was the first for the origin.
+    pub(crate) fetched_at: Option<Instant>,
+}
+
 /// One robots.txt fetch per origin, shared by every page task of that origin.
-pub struct RobotsCache {
+pub(crate) struct RobotsCache {
     agent: String,
     fetcher: Fetcher,
     origins: Mutex<HashMap<String, Arc<OnceCell<Arc<Rules>>>>>,
 }
 
 impl RobotsCache {
-    /// A cache matching rules against `user_agent`'s product token (`areq/1.0` → `areq`).
-    pub fn new(user_agent: &str, fetcher: Fetcher) -> RobotsCache {
-        let agent = user_agent
-            .split(|c: char| c == '/' || c.is_whitespace())
-            .next()
-            .unwrap_or(user_agent)
-            .to_owned();
+    /// A cache matching rules against `user_agent`'s product token.
+    pub(crate) fn new(user_agent: &str, fetcher: Fetcher) -> RobotsCache {
         RobotsCache {
-            agent,
+            agent: product_token(user_agent).to_owned(),
             fetcher,
             origins: Mutex::new(HashMap::new()),
         }
     }
 
     /// The rules for `url`'s origin, fetching its robots.txt on first use.
-    pub async fn rules_for(&self, url: &Url) -> Arc<Rules> {
+    pub(crate) async fn check(&self, url: &Url) -> RobotsCheck {
         let origin = url.origin().ascii_serialization();
         let cell = {
             // Held only to clone the cell out; never across an await.
             let mut origins = self.origins.lock().expect("robots cache lock poisoned");
             Arc::clone(origins.entry(origin.clone()).or_default())
         };
-        cell.get_or_init(|| self.fetch_rules(origin)).await.clone()
+        let mut fetched_at = None;
+        let rules = cell
+            .get_or_init(|| {
+                fetched_at = Some(Instant::now());
+                self.fetch_rules(origin)
+            })
+            .await
+            .clone();
+        RobotsCheck { rules, fetched_at }
     }
 
     async fn fetch_rules(&self, origin: String) -> Arc<Rules> {
@@ -95,8 +124,8 @@ impl RobotsCache {
             .await
         {
             Ok((status, body)) if (200..300).contains(&status) => {
-                match Robot::new(&self.agent, &body) {
-                    Ok(robot) => Rules::Parsed(Box::new(robot)),
+                match Rules::parse(&self.agent, &body) {
+                    Ok(rules) => rules,
                     Err(err) => {
                         tracing::debug!(url = %robots_url, error = %err, "robots.txt unreadable; allowing all");
                         Rules::AllowAll
@@ -125,17 +154,34 @@ impl RobotsCache {
 mod tests {
     use super::*;
 
+    /// A robots.txt whose `areq` group and `*` group disagree.
+    const TWO_GROUPS: &[u8] =
+        b"User-agent: *\nDisallow: /\n\nUser-agent: areq\nDisallow: /private\nCrawl-delay: 0.5\n";
+
     #[test]
-    fn parsed_rules_allow_disallow_and_give_the_crawl_delay() {
-        let robot = Robot::new(
-            "areq",
-            b"User-agent: *\nDisallow: /private\nCrawl-delay: 0.5\n\nUser-agent: other\nDisallow: /",
+    fn the_product_token_is_the_user_agent_up_to_its_first_slash_or_space() {
+        assert_eq!(product_token("areq/0.1.0"), "areq");
+        assert_eq!(product_token("areq (+https://example.org/bot)"), "areq");
+        assert_eq!(product_token("MyCrawler/2.0 (compatible)"), "MyCrawler");
+        assert_eq!(product_token("plain"), "plain");
+    }
+
+    #[test]
+    fn rules_follow_the_group_of_our_product_token_not_the_star_group() {
+        let url = |path: &str| Url::parse(&format!("http://h{path}")).unwrap();
+        let ours = Rules::parse(
+            product_token("areq/0.1.0 (+https://example.org)"),
+            TWO_GROUPS,
         )
         .unwrap();
-        let rules = Rules::Parsed(Box::new(robot));
-        assert!(rules.allows(&Url::parse("http://h/public").unwrap()));
-        assert!(!rules.allows(&Url::parse("http://h/private/x").unwrap()));
-        assert_eq!(rules.crawl_delay(), Some(Duration::from_millis(500)));
-        assert!(!Rules::DisallowAll.allows(&Url::parse("http://h/").unwrap()));
+        assert!(ours.allows(&url("/public")));
+        assert!(!ours.allows(&url("/private/x")));
+        assert_eq!(ours.crawl_delay(), Some(Duration::from_millis(500)));
+
+        let other = Rules::parse(product_token("other/1.0"), TWO_GROUPS).unwrap();
+        assert!(!other.allows(&url("/public")), "the * group disallows all");
+        assert_eq!(other.crawl_delay(), None);
+        assert!(!Rules::DisallowAll.allows(&url("/")));
+        assert!(Rules::AllowAll.allows(&url("/")));
     }
 }

@@ -1,12 +1,17 @@
 //! The end-of-run report: counters and failure reasons, printed on stderr.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::FetchError;
+use crate::crawl::CrawlReport;
+use crate::input::InputCounts;
+use crate::output::WriterReport;
+
+/// How many hosts the top lists name.
+const TOP_HOSTS: usize = 10;
 
 /// What happened in one run.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -56,17 +61,41 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts one failed page.
-    pub fn record_failure(&mut self, err: &FetchError) {
-        *self.failures.entry(err.reason()).or_default() += 1;
-        if let FetchError::Status(code) = err {
-            self.record_status(*code);
+    /// The summary of a run, from what its three parts counted: the crawl, the input reader
+    /// and the writer.
+    pub(crate) fn new(crawl: CrawlReport, input: InputCounts, written: WriterReport) -> Summary {
+        let CrawlReport {
+            tally,
+            interrupted,
+            recursive,
+            skipped_budget,
+            elapsed,
+        } = crawl;
+        Summary {
+            urls_read: input.read,
+            urls_invalid: input.invalid,
+            urls_duplicate: tally.urls_duplicate,
+            urls_resumed: tally.urls_resumed,
+            pages_ok: tally.pages_ok,
+            pages_truncated: tally.pages_truncated,
+            skipped_not_html: tally.skipped_not_html,
+            links_written: written.records,
+            bytes_read: tally.bytes_read,
+            elapsed,
+            // A reader that stops early (`| head`) is a normal way to end a run; a writer
+            // told to stop at once is not.
+            interrupted: (interrupted && !written.reader_gone) || written.stopped,
+            recursive,
+            hosts: tally.hosts.len() as u64,
+            skipped_robots: tally.skipped_robots,
+            skipped_scope: tally.skipped_scope,
+            skipped_budget,
+            top_hosts_by_pages: tally.hosts.top(TOP_HOSTS, |counts| counts.pages),
+            top_hosts_by_failures: tally.hosts.top(TOP_HOSTS, |counts| counts.failures),
+            pages_by_depth: tally.pages_by_depth,
+            statuses: tally.statuses,
+            failures: tally.failures,
         }
-    }
-
-    /// Counts one final HTTP status.
-    pub fn record_status(&mut self, status: u16) {
-        *self.statuses.entry(status).or_default() += 1;
     }
 
     /// The summary as the JSON document `--summary-json` writes (schema in the README).
@@ -232,46 +261,6 @@ struct JsonPages {
     by_depth: BTreeMap<String, u64>,
 }
 
-/// Pages and failures per host, for the top-hosts lists.
-#[derive(Debug, Default)]
-pub struct HostTally {
-    hosts: HashMap<String, HostCounts>,
-}
-
-/// One host's counts.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HostCounts {
-    /// Pages fetched (whatever their outcome).
-    pub pages: u64,
-    /// Of those, pages that failed.
-    pub failures: u64,
-}
-
-impl HostTally {
-    /// Counts one page of `host`.
-    pub fn record(&mut self, host: &str, failed: bool) {
-        let counts = match self.hosts.get_mut(host) {
-            Some(counts) => counts,
-            None => self.hosts.entry(host.to_owned()).or_default(),
-        };
-        counts.pages += 1;
-        counts.failures += u64::from(failed);
-    }
-
-    /// The `n` hosts with the highest non-zero `key`, highest first, ties by name.
-    pub fn top(&self, n: usize, key: impl Fn(&HostCounts) -> u64) -> Vec<(String, u64)> {
-        let mut ranked: Vec<(String, u64)> = self
-            .hosts
-            .iter()
-            .map(|(host, counts)| (host.clone(), key(counts)))
-            .filter(|(_, count)| *count > 0)
-            .collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        ranked.truncate(n);
-        ranked
-    }
-}
-
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
@@ -292,12 +281,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_are_counted_by_reason_and_shown_in_order() {
-        let mut summary = Summary::default();
-        summary.record_failure(&FetchError::Status(404));
-        summary.record_failure(&FetchError::Timeout);
-        summary.record_failure(&FetchError::Status(404));
-        summary.record_failure(&FetchError::Status(500));
+    fn failures_are_shown_in_order_of_reason() {
+        let summary = Summary {
+            failures: BTreeMap::from([
+                ("timeout".to_string(), 1),
+                ("http 500".to_string(), 1),
+                ("http 404".to_string(), 2),
+            ]),
+            ..Summary::default()
+        };
         assert_eq!(summary.pages_failed(), 4);
         let text = summary.to_string();
         assert!(

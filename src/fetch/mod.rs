@@ -1,7 +1,10 @@
 //! The one shared HTTP client, and fetching one page with it.
 
-pub mod body;
-pub mod retry;
+mod body;
+mod resolve;
+pub(crate) mod retry;
+
+use std::sync::Arc;
 
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::redirect;
@@ -9,32 +12,33 @@ use url::Url;
 
 use crate::config::FetchOptions;
 use crate::error::{FatalError, FetchError};
+use crate::fetch::body::read_capped;
+use crate::fetch::resolve::SystemResolver;
 use crate::fetch::retry::{retry_after, Failure};
+
+pub(crate) use resolve::DnsFailure;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
 
-/// Never trust a Content-Length for more up-front allocation than this.
-const MAX_PREALLOCATION: u64 = 1024 * 1024;
-
 /// A fetched HTML page, its body not yet decoded.
 #[derive(Debug)]
-pub struct Page {
+pub(crate) struct Page {
     /// The URL after redirects: the base for relative links.
-    pub final_url: Url,
+    pub(crate) final_url: Url,
     /// The final status (2xx).
-    pub status: u16,
-    /// The `charset` parameter of Content-Type, if any.
-    pub charset: Option<String>,
+    pub(crate) status: u16,
+    /// The Content-Type header, if any (its charset decodes the body).
+    pub(crate) content_type: Option<String>,
     /// The body, at most `--max-body` bytes after decompression.
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// The body was longer than `--max-body` and was cut there.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
 }
 
 /// The result of a successful request.
 #[derive(Debug)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// An HTML page to parse.
     Html(Page),
     /// A 2xx response that is not HTML; its body is not read.
@@ -48,14 +52,14 @@ pub enum Fetched {
 
 /// Fetches pages through one shared, pooled client.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     max_body: u64,
 }
 
 impl Fetcher {
     /// Builds the client: rustls, compression, the timeouts, redirect limit and headers.
-    pub fn new(options: &FetchOptions) -> Result<Fetcher, FatalError> {
+    pub(crate) fn new(options: &FetchOptions) -> Result<Fetcher, FatalError> {
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
@@ -67,6 +71,7 @@ impl Fetcher {
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .redirect(redirect_policy(options.max_redirects))
+            .dns_resolver(Arc::new(SystemResolver))
             .build()
             .map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {
@@ -86,7 +91,7 @@ impl Fetcher {
 
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
     /// server's `Retry-After`); HTML bodies are read up to the size cap.
-    pub async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
+    pub(crate) async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
         let response = self.send(url).await?;
         let status = response.status();
         if !status.is_success() {
@@ -112,10 +117,7 @@ impl Fetcher {
         Ok(Fetched::Html(Page {
             final_url,
             status: status.as_u16(),
-            charset: content_type
-                .as_deref()
-                .and_then(body::charset_param)
-                .map(str::to_owned),
+            content_type,
             body,
             truncated,
         }))
@@ -123,7 +125,11 @@ impl Fetcher {
 
     /// GETs `url` once and returns its final status and, for a 2xx, up to `max` bytes of its
     /// body whatever its type (for robots.txt).
-    pub async fn fetch_bytes(&self, url: &Url, max: u64) -> Result<(u16, Vec<u8>), FetchError> {
+    pub(crate) async fn fetch_bytes(
+        &self,
+        url: &Url,
+        max: u64,
+    ) -> Result<(u16, Vec<u8>), FetchError> {
         let response = self.send(url).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
@@ -132,28 +138,6 @@ impl Fetcher {
         let (body, _) = read_capped(response, max).await?;
         Ok((status, body))
     }
-}
-
-/// Reads the (decompressed) body up to `max` bytes; says whether it was cut there.
-async fn read_capped(
-    mut response: reqwest::Response,
-    max: u64,
-) -> Result<(Vec<u8>, bool), FetchError> {
-    let capacity = response.content_length().unwrap_or(0).min(max);
-    let mut body = Vec::with_capacity(capacity.min(MAX_PREALLOCATION) as usize);
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|err| FetchError::from_reqwest(&err))?
-    {
-        let room = max - body.len() as u64;
-        if chunk.len() as u64 > room {
-            body.extend_from_slice(&chunk[..room as usize]);
-            return Ok((body, true));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body, false))
 }
 
 /// Follows up to `max` redirects and fails at once on a loop.

@@ -1,86 +1,16 @@
-//! The frontier: what to fetch next and what was already seen.
-//!
-//! The crawler talks to it only through [`Frontier`], so the in-memory version here can later
-//! be joined by others (a shared store for several machines) without touching the scheduler.
-//! [`MemoryFrontier`] keeps one FIFO queue per host and serves the hosts round-robin, so one
-//! large host cannot starve the others, while holding each host to its politeness rules:
-//! at most `per_host` requests in flight and a minimum gap between request starts.
+//! [`MemoryFrontier`]: one FIFO queue per host, served round-robin so one large host cannot
+//! starve the others, each host held to its politeness rules (at most `per_host` requests in
+//! flight, a minimum gap between request starts), and the seen set, all in memory.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use url::Url;
-
-/// One page to fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    /// What the output's SOURCE column says for this page: the input line as written, or the
-    /// link as first discovered.
-    pub source: String,
-    /// The URL to GET.
-    pub url: Url,
-    /// 0 for input URLs, k + 1 for links found on a page at depth k.
-    pub depth: u32,
-    /// The scope key of the seed this job descends from (its host or registrable domain).
-    pub origin: Arc<str>,
-}
-
-impl Job {
-    /// The host key politeness is counted by.
-    pub fn host(&self) -> &str {
-        self.url.host_str().unwrap_or_default()
-    }
-}
-
-/// What [`Frontier::pop`] found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Next {
-    /// A job that may start now; its host's slot is taken until [`Frontier::finished`].
-    Ready(Job),
-    /// Jobs are queued, but their hosts may not start one before this instant.
-    WaitUntil(Instant),
-    /// Jobs are queued, but every such host has all its requests in flight.
-    Busy,
-    /// Nothing is queued.
-    Empty,
-}
-
-/// What to fetch next, and what was seen already.
-pub trait Frontier {
-    /// Queues `job` unless its URL (fragment aside) was seen before. Returns whether it was new.
-    fn push(&mut self, job: Job) -> bool;
-    /// The next job whose host may start a request at `now`.
-    fn pop(&mut self, now: Instant) -> Next;
-    /// A job of `host` ended: its request slot is free again.
-    fn finished(&mut self, host: &str);
-    /// Raises the minimum gap between request starts to `host` (robots.txt `Crawl-delay`).
-    fn slow_down(&mut self, host: &str, gap: Duration);
-    /// How many jobs are queued.
-    fn len(&self) -> usize;
-    /// Whether no job is queued.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Per-host politeness rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Politeness {
-    /// Requests in flight per host.
-    pub per_host: usize,
-    /// Minimum gap between two request starts to one host (from `--delay` and `--rate`).
-    pub gap: Duration,
-    /// Send one request to a new host and wait for it to end before sending more, so what
-    /// it teaches (robots.txt `Crawl-delay`) applies from the second request on.
-    pub probe_first: bool,
-}
+use super::{Frontier, Job, Next, Politeness};
+use crate::seen::SeenSet;
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
 #[derive(Debug)]
-pub struct MemoryFrontier {
+pub(crate) struct MemoryFrontier {
     politeness: Politeness,
     hosts: HashMap<String, HostState>,
     /// Hosts with queued jobs, in serving order; each appears once.
@@ -108,7 +38,7 @@ impl HostState {
 
 impl MemoryFrontier {
     /// An empty frontier enforcing `politeness`.
-    pub fn new(politeness: Politeness) -> MemoryFrontier {
+    pub(crate) fn new(politeness: Politeness) -> MemoryFrontier {
         MemoryFrontier {
             politeness,
             hosts: HashMap::new(),
@@ -204,10 +134,13 @@ impl Frontier for MemoryFrontier {
         }
     }
 
-    fn finished(&mut self, host: &str) {
+    fn finished(&mut self, host: &str, last_request: Option<Instant>) {
         if let Some(state) = self.hosts.get_mut(host) {
             state.in_flight = state.in_flight.saturating_sub(1);
             state.probed = true;
+            if last_request > state.last_start {
+                state.last_start = last_request;
+            }
         }
         self.forget_if_idle(host, Instant::now());
     }
@@ -222,51 +155,10 @@ impl Frontier for MemoryFrontier {
     }
 }
 
-/// The URLs seen so far, as 128-bit fingerprints of the URL without its fragment: 16 bytes a
-/// URL whatever its length, with a collision chance far below one in a trillion trillion for a
-/// million URLs.
-#[derive(Debug, Default)]
-pub struct SeenSet {
-    fingerprints: HashSet<u128>,
-}
-
-impl SeenSet {
-    /// Records `url`; returns whether it was new.
-    pub fn insert(&mut self, url: &Url) -> bool {
-        self.fingerprints.insert(fingerprint(url))
-    }
-
-    /// How many distinct URLs were recorded.
-    pub fn len(&self) -> usize {
-        self.fingerprints.len()
-    }
-
-    /// Whether nothing was recorded yet.
-    pub fn is_empty(&self) -> bool {
-        self.fingerprints.is_empty()
-    }
-}
-
-/// The fingerprint of the URL without its fragment.
-fn fingerprint(url: &Url) -> u128 {
-    fingerprint_text(&url[..url::Position::AfterQuery])
-}
-
-/// Two independent 64-bit SipHashes of `key`, with fixed keys, so stable within and across
-/// runs.
-pub fn fingerprint_text(key: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use url::Url;
 
     const OPEN: Politeness = Politeness {
         per_host: 100,
@@ -345,7 +237,7 @@ mod tests {
         assert_eq!(ready(frontier.pop(now)), "http://a/1");
         assert_eq!(ready(frontier.pop(now)), "http://b/1");
         assert_eq!(frontier.pop(now), Next::Busy);
-        frontier.finished("a");
+        frontier.finished("a", None);
         assert_eq!(ready(frontier.pop(now)), "http://a/2");
     }
 
@@ -391,17 +283,27 @@ mod tests {
         let now = Instant::now();
         assert_eq!(ready(frontier.pop(now)), "http://a/1");
         assert_eq!(frontier.pop(now), Next::Busy);
-        frontier.finished("a");
+        frontier.finished("a", None);
         assert_eq!(ready(frontier.pop(now)), "http://a/2");
         assert_eq!(ready(frontier.pop(now)), "http://a/3");
     }
 
     #[test]
-    fn fragments_do_not_make_a_url_new_but_normalisation_applies() {
-        let mut seen = SeenSet::default();
-        assert!(seen.insert(&Url::parse("HTTP://Example.COM:80/a#x").unwrap()));
-        assert!(!seen.insert(&Url::parse("http://example.com/a#y").unwrap()));
-        assert!(seen.insert(&Url::parse("http://example.com/a?").unwrap()));
-        assert_eq!(seen.len(), 2);
+    fn the_gap_counts_from_the_last_request_a_job_sent() {
+        let gap = Duration::from_millis(100);
+        let mut frontier = MemoryFrontier::new(Politeness {
+            gap,
+            probe_first: true,
+            ..OPEN
+        });
+        frontier.push(job("http://a/1"));
+        frontier.push(job("http://a/2"));
+        let popped = Instant::now();
+        assert_eq!(ready(frontier.pop(popped)), "http://a/1");
+        // The job fetched robots.txt first, so its page request went out later.
+        let sent = popped + Duration::from_millis(40);
+        frontier.finished("a", Some(sent));
+        assert_eq!(frontier.pop(popped + gap), Next::WaitUntil(sent + gap));
+        assert_eq!(ready(frontier.pop(sent + gap)), "http://a/2");
     }
 }

@@ -1,0 +1,8 @@
+//! The output: record formats ([`format`]) and the writer task that owns the sink
+//! ([`writer`]).
+
+mod format;
+mod writer;
+
+pub(crate) use format::{format_page, PageMeta, Records, TSV_HEADER};
+pub(crate) use writer::{spawn_writer, Sink, WriterReport};
