@@ -6,7 +6,7 @@
 //! writer), and seeds are read only while the frontier holds fewer than a few times that, so
 //! a single-pass run's memory stays O(concurrency) however long the input is.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use url::Url;
 use crate::frontier::{Frontier, Job, Next};
 use crate::graph::HostGraph;
 use crate::input::Seed;
-use crate::page::{run_page, PageContext, PageResult};
+use crate::page::{run_page, Outcome, PageContext, PageResult};
 use crate::progress::ProgressCounters;
 use crate::resume::Completed;
 use crate::scope::{Refusal, ScopeRules};
@@ -191,7 +191,7 @@ impl Scheduler {
             return;
         };
         let tally = &self.tally;
-        let store = |counter: &std::sync::atomic::AtomicU64, value: u64| {
+        let store = |counter: &AtomicU64, value: u64| {
             counter.store(value, Ordering::Relaxed);
         };
         store(&progress.known, self.pages_started + queued as u64);
@@ -231,7 +231,7 @@ impl Scheduler {
         };
         release_host(&result, frontier);
         self.tally.record(&result.job, &result.outcome);
-        if matches!(result.outcome, crate::page::Outcome::Robots) {
+        if matches!(result.outcome, Outcome::Robots) {
             return;
         }
         if self.plan.graph {
@@ -282,4 +282,150 @@ fn release_host(result: &PageResult, frontier: &mut impl Frontier) {
         frontier.slow_down(host, gap);
     }
     frontier.finished(host, result.last_request);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::frontier::{MemoryFrontier, Politeness};
+
+    fn scheduler(max_depth: u32, max_pages: Option<u64>) -> Scheduler {
+        Scheduler::new(Plan {
+            concurrency: 4,
+            max_depth,
+            scope: ScopeRules::default(),
+            max_pages,
+            graph: false,
+            completed: Completed::default(),
+            progress: None,
+        })
+    }
+
+    fn frontier() -> MemoryFrontier {
+        MemoryFrontier::new(Politeness {
+            per_host: 4,
+            gap: Duration::ZERO,
+            probe_first: false,
+        })
+    }
+
+    fn seed_job(url: &str) -> Job {
+        Job {
+            source: url.into(),
+            url: Url::parse(url).unwrap(),
+            depth: 0,
+            origin: Arc::from("a"),
+        }
+    }
+
+    fn ended(job: Job, outcome: Outcome, links: &[&str]) -> Result<PageResult, JoinError> {
+        Ok(PageResult {
+            job,
+            outcome,
+            links: links.iter().map(|link| Url::parse(link).unwrap()).collect(),
+            crawl_delay: None,
+            last_request: None,
+        })
+    }
+
+    fn parsed() -> Outcome {
+        Outcome::Parsed {
+            status: 200,
+            links: 4,
+            bytes: 100,
+            truncated: false,
+        }
+    }
+
+    /// Pops every ready job's URL.
+    fn drain(frontier: &mut MemoryFrontier) -> Vec<String> {
+        let mut urls = Vec::new();
+        while let Next::Ready(job) = frontier.pop(Instant::now()) {
+            frontier.finished(job.host(), None);
+            urls.push(format!("{} d{} {}", job.url, job.depth, job.source));
+        }
+        urls
+    }
+
+    #[test]
+    fn in_scope_links_are_queued_once_at_the_next_depth_without_fragments() {
+        let (mut scheduler, mut frontier) = (scheduler(2, None), frontier());
+        let links = [
+            "http://a/x#top",
+            "http://a/x#bottom",
+            "http://b/elsewhere",
+            "http://b/elsewhere#again",
+            "http://a/paper.pdf",
+        ];
+        scheduler.page_ended(
+            ended(seed_job("http://a/"), parsed(), &links),
+            &mut frontier,
+        );
+        assert_eq!(drain(&mut frontier), ["http://a/x d1 http://a/x"]);
+        assert_eq!(scheduler.tally.skipped_scope, 1, "the off-host link, once");
+        assert_eq!(scheduler.tally.pages_ok, 1);
+    }
+
+    #[test]
+    fn links_of_a_page_at_the_last_depth_are_not_followed() {
+        let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
+        let mut job = seed_job("http://a/deep");
+        job.depth = 1;
+        scheduler.page_ended(ended(job, parsed(), &["http://a/deeper"]), &mut frontier);
+        assert!(frontier.is_empty());
+        assert_eq!(scheduler.tally.pages_by_depth.get(&1), Some(&1));
+    }
+
+    #[test]
+    fn a_page_robots_txt_disallows_counts_as_skipped_and_not_as_fetched() {
+        let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
+        scheduler.page_ended(
+            ended(seed_job("http://a/"), Outcome::Robots, &[]),
+            &mut frontier,
+        );
+        assert_eq!(scheduler.tally.skipped_robots, 1);
+        assert!(scheduler.tally.pages_by_depth.is_empty());
+        assert_eq!(scheduler.tally.hosts.len(), 0);
+    }
+
+    #[test]
+    fn seeds_listed_twice_or_done_before_are_not_queued_again() {
+        let mut scheduler = scheduler(0, None);
+        let mut frontier = frontier();
+        let seed = |url: &str| Seed {
+            line: 1,
+            source: url.into(),
+            url: Url::parse(url).unwrap(),
+        };
+        scheduler.add_seed(seed("http://a/1"), &mut frontier);
+        scheduler.add_seed(seed("http://a/1#frag"), &mut frontier);
+        assert_eq!(frontier.len(), 1);
+        assert_eq!(scheduler.tally.urls_duplicate, 1);
+    }
+
+    #[test]
+    fn the_budget_is_spent_once_max_pages_have_started() {
+        let mut scheduler = scheduler(0, Some(2));
+        assert!(!scheduler.budget_spent());
+        scheduler.pages_started = 2;
+        assert!(scheduler.budget_spent());
+        assert!(!self::scheduler(0, None).budget_spent());
+    }
+
+    #[test]
+    fn a_crawl_delay_learned_by_a_page_spaces_the_hosts_next_start() {
+        let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
+        frontier.push(seed_job("http://a/next"));
+        let mut result = ended(seed_job("http://a/"), parsed(), &[]).unwrap();
+        let sent = Instant::now();
+        result.crawl_delay = Some(Duration::from_secs(5));
+        result.last_request = Some(sent);
+        scheduler.page_ended(Ok(result), &mut frontier);
+        assert_eq!(
+            frontier.pop(Instant::now()),
+            Next::WaitUntil(sent + Duration::from_secs(5))
+        );
+    }
 }

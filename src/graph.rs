@@ -8,14 +8,14 @@ use url::Url;
 
 /// Host → host link counts, plus every host crawled.
 #[derive(Debug, Default)]
-pub struct HostGraph {
+pub(crate) struct HostGraph {
     hosts: BTreeSet<String>,
     edges: BTreeMap<(String, String), u64>,
 }
 
 impl HostGraph {
     /// Adds the links found on one page of `page_host`. Links within the host are not edges.
-    pub fn add_page(&mut self, page_host: &str, links: &[Url]) {
+    pub(crate) fn add_page(&mut self, page_host: &str, links: &[Url]) {
         if !self.hosts.contains(page_host) {
             self.hosts.insert(page_host.to_owned());
         }
@@ -30,7 +30,7 @@ impl HostGraph {
     }
 
     /// The graph in DOT: crawled hosts as boxes, edges labelled with link counts.
-    pub fn to_dot(&self) -> String {
+    pub(crate) fn to_dot(&self) -> String {
         let mut dot = String::from("digraph links {\n  rankdir=LR;\n  node [shape=box];\n");
         for host in &self.hosts {
             // Writing to a String cannot fail.

@@ -17,22 +17,22 @@ use crate::error::FatalError;
 
 /// Lines longer than this are not URLs anyone means; they are skipped as invalid without
 /// being held in memory.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// One URL to fetch, as read from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seed {
+pub(crate) struct Seed {
     /// 1-based line number in the input.
-    pub line: u64,
+    pub(crate) line: u64,
     /// The line as written, trimmed: the SOURCE column of the output.
-    pub source: String,
+    pub(crate) source: String,
     /// The parsed URL.
-    pub url: Url,
+    pub(crate) url: Url,
 }
 
 /// What one input line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
+pub(crate) enum Line {
     /// Blank or a `#` comment.
     Skip,
     /// An absolute http(s) URL.
@@ -42,7 +42,7 @@ pub enum Line {
 }
 
 /// Classifies one input line (without its line terminator).
-pub fn parse_line(raw: &[u8]) -> Line {
+pub(crate) fn parse_line(raw: &[u8]) -> Line {
     let Ok(text) = std::str::from_utf8(raw) else {
         return Line::Invalid("not valid UTF-8".into());
     };
@@ -69,15 +69,15 @@ pub fn parse_line(raw: &[u8]) -> Line {
 
 /// Counts of what the input held.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct InputCounts {
+pub(crate) struct InputCounts {
     /// Lines that were neither blank nor comments.
-    pub read: u64,
+    pub(crate) read: u64,
     /// Of those, lines that were not usable URLs.
-    pub invalid: u64,
+    pub(crate) invalid: u64,
 }
 
 /// Streams [`Seed`]s from the input, warning about invalid lines as it goes.
-pub struct InputReader {
+pub(crate) struct InputReader {
     name: String,
     reader: Box<dyn AsyncBufRead + Unpin + Send>,
     line_no: u64,
@@ -87,14 +87,14 @@ pub struct InputReader {
 
 /// Live counts, readable while the reader runs in its own task.
 #[derive(Debug, Default)]
-pub struct InputCounters {
+pub(crate) struct InputCounters {
     read: AtomicU64,
     invalid: AtomicU64,
 }
 
 impl InputCounters {
     /// What has been read so far.
-    pub fn snapshot(&self) -> InputCounts {
+    pub(crate) fn snapshot(&self) -> InputCounts {
         InputCounts {
             read: self.read.load(Ordering::Relaxed),
             invalid: self.invalid.load(Ordering::Relaxed),
@@ -104,7 +104,7 @@ impl InputCounters {
 
 impl InputReader {
     /// Opens the input. A missing, unreadable or directory path is a fatal error.
-    pub async fn open(source: &InputSource) -> Result<InputReader, FatalError> {
+    pub(crate) async fn open(source: &InputSource) -> Result<InputReader, FatalError> {
         let name = source.display_name();
         let reader: Box<dyn AsyncBufRead + Unpin + Send> = match source {
             InputSource::Stdin => Box::new(BufReader::new(tokio::io::stdin())),
@@ -131,14 +131,14 @@ impl InputReader {
     }
 
     /// The live counts of what this reader has read.
-    pub fn counters(&self) -> Arc<InputCounters> {
+    pub(crate) fn counters(&self) -> Arc<InputCounters> {
         Arc::clone(&self.counts)
     }
 
     /// Moves the reader into a task that sends seeds through a channel of `capacity`, so
     /// reading waits while the crawler is busy. The task ends at the end of the input or when
     /// the receiver is dropped.
-    pub fn spawn(
+    pub(crate) fn spawn(
         mut self,
         capacity: usize,
     ) -> (mpsc::Receiver<Seed>, JoinHandle<Result<(), FatalError>>) {
@@ -155,7 +155,7 @@ impl InputReader {
     }
 
     /// The next usable URL, or `None` at the end of the input.
-    pub async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
+    pub(crate) async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
         loop {
             let Some(too_long) = self.read_line().await? else {
                 if self.counts.read.load(Ordering::Relaxed) == 0 {

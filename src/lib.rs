@@ -17,6 +17,8 @@
 //!   [`progress`]: the progress bar.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
 #![warn(missing_docs)]
+// The layout map above is for contributors, who read the docs with `--document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod cli;
 pub mod config;
@@ -35,7 +37,7 @@ mod parse;
 pub mod progress;
 mod resume;
 mod robots;
-mod scope;
+pub mod scope;
 mod seen;
 pub mod summary;
 mod tally;

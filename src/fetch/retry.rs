@@ -13,11 +13,11 @@ const BASE_DELAY: Duration = Duration::from_millis(500);
 
 /// A failed attempt: the error, and the server's `Retry-After` if it sent one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Why the attempt failed.
-    pub error: FetchError,
+    pub(crate) error: FetchError,
     /// How long the server asked us to wait, if it did.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl From<FetchError> for Failure {
@@ -31,17 +31,17 @@ impl From<FetchError> for Failure {
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// Cap on one wait.
-    pub max_wait: Duration,
+    pub(crate) max_wait: Duration,
 }
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (1 for the first retry) after `failure`, or `None`
     /// when the failure is final.
-    pub fn delay(&self, retry: u32, failure: &Failure) -> Option<Duration> {
+    pub(crate) fn delay(&self, retry: u32, failure: &Failure) -> Option<Duration> {
         if retry > self.retries || !is_retryable(&failure.error) {
             return None;
         }
@@ -55,7 +55,7 @@ impl RetryPolicy {
 
 /// Transient failures: the same request may well succeed a moment later. Other 4xx and 5xx
 /// answers, DNS, TLS and redirect failures will not change.
-pub fn is_retryable(error: &FetchError) -> bool {
+pub(crate) fn is_retryable(error: &FetchError) -> bool {
     match error {
         FetchError::Status(code) => matches!(code, 429 | 502 | 503 | 504),
         FetchError::Timeout | FetchError::Connect(_) | FetchError::Reset(_) => true,
@@ -77,7 +77,7 @@ fn jitter(delay: Duration) -> Duration {
 }
 
 /// The `Retry-After` header as a wait: delay-seconds or an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     parse_retry_after(value, SystemTime::now())
 }
@@ -143,17 +143,36 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_with_jitter_within_half_to_full() {
-        for retry in 1..=4 {
-            let full = backoff(retry);
-            assert_eq!(full, BASE_DELAY * 2u32.pow(retry - 1));
-            for _ in 0..100 {
-                let waited = POLICY.delay(1, &failure(FetchError::Timeout)).unwrap();
+    fn the_waits_are_half_a_second_doubling_each_drawn_between_half_and_all() {
+        let patient = RetryPolicy {
+            retries: 4,
+            max_wait: Duration::from_secs(30),
+        };
+        // The schedule the README states: 0.5 s, 1 s, 2 s, 4 s.
+        for (retry, full_ms) in [(1, 500), (2, 1000), (3, 2000), (4, 4000)] {
+            let full = Duration::from_millis(full_ms);
+            let waits: Vec<Duration> = (0..200)
+                .map(|_| patient.delay(retry, &failure(FetchError::Timeout)).unwrap())
+                .collect();
+            for wait in &waits {
                 assert!(
-                    waited >= BASE_DELAY / 2 && waited <= BASE_DELAY,
-                    "{waited:?}"
+                    *wait >= full / 2 && *wait <= full,
+                    "retry {retry}: {wait:?} outside [{:?}, {full:?}]",
+                    full / 2
                 );
             }
+            let (low, high) = (waits.iter().min().unwrap(), waits.iter().max().unwrap());
+            assert!(
+                *high - *low > full / 4,
+                "retry {retry}: jitter spreads the waits, saw {low:?}..{high:?}"
+            );
+        }
+        let capped = RetryPolicy {
+            max_wait: Duration::from_millis(700),
+            ..patient
+        };
+        for _ in 0..50 {
+            assert!(capped.delay(4, &failure(FetchError::Timeout)).unwrap() <= capped.max_wait);
         }
     }
 

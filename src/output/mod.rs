@@ -1,4 +1,4 @@
-//! The output: record formats ([`format`]) and the writer task that owns the sink
+//! The output: record formats ([`mod@format`]) and the writer task that owns the sink
 //! ([`writer`]).
 
 mod format;

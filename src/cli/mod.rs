@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::error::ErrorKind;
+mod values;
+
 use clap::{CommandFactory, Parser, ValueEnum};
-use regex::Regex;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use crate::config::{
     default_user_agent, Config, CrawlOptions, FetchOptions, Format, InputSource, LinkOptions,
@@ -15,6 +15,7 @@ use crate::config::{
     DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 use crate::scope::{Scope, ScopeRules};
+use values::{parse_count, parse_headers, parse_patterns, parse_rate, parse_seconds, usage_error};
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
 ///
@@ -336,75 +337,10 @@ impl Cli {
     }
 }
 
-/// Parses a count that must be at least 1.
-fn parse_count(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from 1 to {MAX_COUNT}")),
-    }
-}
-
-/// The largest `-c`/`--per-host` accepted: far above what any machine's sockets allow.
-const MAX_COUNT: usize = 1_000_000;
-
-/// Parses a positive number of seconds (fractions allowed).
-fn parse_seconds(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
-        _ => Err("expected a number of seconds greater than 0 and at most 86400".into()),
-    }
-}
-
-/// Parses a positive request rate.
-fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate >= 0.001 => Ok(rate),
-        _ => Err("expected requests per second, at least 0.001".into()),
-    }
-}
-
-/// Compiles repeated regex flags, naming the flag and pattern in the error.
-fn parse_patterns(flag: &str, patterns: &[String]) -> Result<Vec<Regex>, clap::Error> {
-    patterns
-        .iter()
-        .map(|pattern| {
-            Regex::new(pattern).map_err(|err| {
-                let why = err
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .to_owned();
-                usage_error(format!("invalid value '{pattern}' for '{flag}': {why}"))
-            })
-        })
-        .collect()
-}
-
-/// Parses repeated `-H 'Name: value'` flags.
-fn parse_headers(raw: &[String]) -> Result<HeaderMap, clap::Error> {
-    let mut headers = HeaderMap::new();
-    for line in raw {
-        let invalid =
-            |why: &str| usage_error(format!("invalid value '{line}' for '--header': {why}"));
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| invalid("expected 'NAME: VALUE'"))?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| invalid("not a valid header name"))?;
-        let value =
-            HeaderValue::from_str(value.trim()).map_err(|_| invalid("not a valid header value"))?;
-        headers.append(name, value);
-    }
-    Ok(headers)
-}
-
-fn usage_error(message: String) -> clap::Error {
-    Cli::command().error(ErrorKind::InvalidValue, message)
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {

@@ -1,0 +1,76 @@
+//! Parsers for flag values, and usage errors that name the flag and the value.
+
+use clap::error::ErrorKind;
+use clap::CommandFactory;
+use regex::Regex;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::Cli;
+
+/// Parses a count that must be at least 1.
+pub(super) fn parse_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_COUNT}")),
+    }
+}
+
+/// The largest `-c`/`--per-host` accepted: far above what any machine's sockets allow.
+const MAX_COUNT: usize = 1_000_000;
+
+/// Parses a positive number of seconds (fractions allowed).
+pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
+        _ => Err("expected a number of seconds greater than 0 and at most 86400".into()),
+    }
+}
+
+/// Parses a positive request rate.
+pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.001 => Ok(rate),
+        _ => Err("expected requests per second, at least 0.001".into()),
+    }
+}
+
+/// Compiles repeated regex flags, naming the flag and pattern in the error.
+pub(super) fn parse_patterns(flag: &str, patterns: &[String]) -> Result<Vec<Regex>, clap::Error> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            Regex::new(pattern).map_err(|err| {
+                let why = err
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .to_owned();
+                usage_error(format!("invalid value '{pattern}' for '{flag}': {why}"))
+            })
+        })
+        .collect()
+}
+
+/// Parses repeated `-H 'Name: value'` flags.
+pub(super) fn parse_headers(raw: &[String]) -> Result<HeaderMap, clap::Error> {
+    let mut headers = HeaderMap::new();
+    for line in raw {
+        let invalid =
+            |why: &str| usage_error(format!("invalid value '{line}' for '--header': {why}"));
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| invalid("expected 'NAME: VALUE'"))?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| invalid("not a valid header name"))?;
+        let value =
+            HeaderValue::from_str(value.trim()).map_err(|_| invalid("not a valid header value"))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// A usage error (exit 2) with `message`.
+pub(super) fn usage_error(message: String) -> clap::Error {
+    Cli::command().error(ErrorKind::InvalidValue, message)
+}
