@@ -134,20 +134,25 @@ impl fmt::Display for FetchError {
     }
 }
 
-/// An error and its sources, outermost first.
+/// An error and its sources, outermost first. An `io::Error` wrapping another error leads
+/// to that error (its own `source` skips a level).
 fn causes<'a>(
     err: &'a (dyn std::error::Error + 'static),
 ) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(err), |cause| cause.source())
-}
-
-/// A TLS failure: a rustls error, which reaches us wrapped in an `io::Error`.
-fn is_tls_failure(cause: &(dyn std::error::Error + 'static)) -> bool {
-    cause.is::<rustls::Error>()
-        || cause
+    std::iter::successors(Some(err), |cause| {
+        match cause
             .downcast_ref::<io::Error>()
             .and_then(io::Error::get_ref)
-            .is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        }
+    })
+}
+
+/// A TLS failure: a rustls error anywhere in the chain.
+fn is_tls_failure(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<rustls::Error>()
 }
 
 /// The peer reset or closed the connection before a response head arrived.
@@ -167,10 +172,8 @@ fn is_closed_early(cause: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The message of the deepest error in the chain: the most specific one.
-fn innermost_message(err: &dyn std::error::Error) -> String {
-    let mut current: &dyn std::error::Error = err;
-    while let Some(inner) = current.source() {
-        current = inner;
-    }
-    current.to_string()
+fn innermost_message(err: &(dyn std::error::Error + 'static)) -> String {
+    causes(err)
+        .last()
+        .map_or_else(String::new, ToString::to_string)
 }

@@ -9,5 +9,6 @@ mod links;
 mod long_runs;
 mod output;
 mod progress;
+mod reasons;
 mod recursive;
 mod site;
