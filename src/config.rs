@@ -129,6 +129,17 @@ pub struct CrawlOptions {
     pub graph: Option<PathBuf>,
 }
 
+/// A crawl shared by several workers through Redis (`--redis`, `--crawl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedCrawl {
+    /// The Redis URL.
+    pub redis: String,
+    /// The crawl's name.
+    pub name: String,
+    /// How long a worker holds a page before others may take it over.
+    pub lease: Duration,
+}
+
 /// Everything one run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -154,6 +165,8 @@ pub struct Config {
     pub fail_on_error: bool,
     /// Skip pages the output's `.done` companion lists, append the rest.
     pub resume: bool,
+    /// Join a shared crawl instead of crawling alone.
+    pub shared: Option<SharedCrawl>,
     /// Also write the summary as JSON here.
     pub summary_json: Option<PathBuf>,
 }

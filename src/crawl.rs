@@ -6,17 +6,18 @@
 //! writer), and seeds are read only while the frontier holds fewer than a few times that, so
 //! a single-pass run's memory stays O(concurrency) however long the input is.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Semaphore};
-use tokio::task::{JoinError, JoinSet};
+use tokio::task::{self, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use url::Url;
 
-use crate::frontier::{Frontier, Job, Next};
+use crate::frontier::{Ended, Frontier, FrontierError, Job, Next};
 use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::page::{run_page, Outcome, PageContext, PageResult};
@@ -58,62 +59,54 @@ pub(crate) struct CrawlReport {
     pub(crate) skipped_budget: u64,
     /// Wall time of the crawl.
     pub(crate) elapsed: Duration,
+    /// The frontier failed (a shared one went away): the crawl stopped there.
+    pub(crate) frontier_error: Option<FrontierError>,
 }
 
-/// Runs the crawl until the seeds and the frontier are exhausted and every page is done, the
-/// page budget is spent, `shutdown` fires, or the output's reader goes away. Returns what the
-/// pages came to and, when asked for, the host graph.
+/// Seeds taken from the input at once, to be queued together.
+const SEED_BATCH: usize = 256;
+
+/// Runs the crawl until the frontier is drained and every page is done, the page budget is
+/// spent, `shutdown` fires, the output's reader goes away, or the frontier fails. Returns
+/// what the pages came to and, when asked for, the host graph.
 pub(crate) async fn crawl(
-    mut seeds: mpsc::Receiver<Seed>,
+    seeds: mpsc::Receiver<Seed>,
     frontier: &mut impl Frontier,
     context: Arc<PageContext>,
     plan: Plan,
     shutdown: CancellationToken,
 ) -> (CrawlReport, Option<HostGraph>) {
     let started = Instant::now();
-    let global = Arc::new(Semaphore::new(plan.concurrency));
-    let lookahead = plan.concurrency.saturating_mul(4).max(16);
     let mut scheduler = Scheduler::new(plan);
     let mut tasks: JoinSet<PageResult> = JoinSet::new();
-    let mut seeds_done = false;
-    let mut interrupted = false;
-
-    loop {
-        let wake_at = scheduler.start_ready(frontier, &global, &context, &mut tasks);
-        scheduler.publish_progress(tasks.len(), frontier.len());
-        let budget_spent = scheduler.budget_spent();
-        if tasks.is_empty() && (budget_spent || (seeds_done && frontier.is_empty())) {
-            break;
-        }
-        let want_seeds = !seeds_done && !budget_spent && frontier.len() < lookahead;
-        let wait = async move {
-            match wake_at {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
+    let ended = scheduler
+        .run(seeds, frontier, &context, &shutdown, &mut tasks)
+        .await;
+    let (interrupted, mut frontier_error) = match ended {
+        Ok(interrupted) => (interrupted, None),
+        Err(err) => (false, Some(err)),
+    };
+    // Stopped early: pages in flight are dropped (nothing of theirs was written) and go back
+    // to the frontier; finished ones count.
+    tasks.abort_all();
+    let mut unfinished = Vec::new();
+    while let Some(done) = tasks.join_next_with_id().await {
+        let finished = match done {
+            Ok((id, result)) => {
+                scheduler.leased.remove(&id);
+                scheduler.page_ended(result, frontier).await
+            }
+            Err(err) => {
+                unfinished.extend(scheduler.task_lost(&err));
+                Ok(())
             }
         };
-        tokio::select! {
-            biased;
-            () = shutdown.cancelled() => { interrupted = true; break }
-            () = context.output.closed() => break,
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                scheduler.page_ended(done, frontier);
-            }
-            seed = seeds.recv(), if want_seeds => match seed {
-                Some(seed) => scheduler.add_seed(seed, frontier),
-                None => seeds_done = true,
-            },
-            () = wait => {}
+        if let (Err(err), None) = (finished, &frontier_error) {
+            frontier_error = Some(err);
         }
     }
-
-    if !tasks.is_empty() {
-        // Stopped early: pages in flight are dropped (nothing of theirs was written);
-        // finished ones count.
-        tasks.abort_all();
-    }
-    while let Some(done) = tasks.join_next().await {
-        scheduler.page_ended(done, frontier);
+    if frontier_error.is_none() && !unfinished.is_empty() {
+        frontier_error = frontier.hand_back(unfinished).await.err();
     }
     let Scheduler {
         plan, tally, graph, ..
@@ -124,6 +117,7 @@ pub(crate) async fn crawl(
         recursive: plan.max_depth > 0,
         skipped_budget: frontier.len() as u64,
         elapsed: started.elapsed(),
+        frontier_error,
     };
     (report, plan.graph.then_some(graph))
 }
@@ -136,6 +130,8 @@ struct Scheduler {
     /// Links refused by scope, to count each once.
     refused: SeenSet,
     pages_started: u64,
+    /// Jobs with a lease, by the task running them, to hand back if the task is dropped.
+    leased: HashMap<task::Id, Job>,
 }
 
 impl Scheduler {
@@ -146,6 +142,66 @@ impl Scheduler {
             graph: HostGraph::default(),
             refused: SeenSet::default(),
             pages_started: 0,
+            leased: HashMap::new(),
+        }
+    }
+
+    /// The crawl loop. Returns whether `shutdown` stopped it; tasks may still be running.
+    async fn run(
+        &mut self,
+        mut seeds: mpsc::Receiver<Seed>,
+        frontier: &mut impl Frontier,
+        context: &Arc<PageContext>,
+        shutdown: &CancellationToken,
+        tasks: &mut JoinSet<PageResult>,
+    ) -> Result<bool, FrontierError> {
+        let global = Arc::new(Semaphore::new(self.plan.concurrency));
+        let lookahead = self.plan.concurrency.saturating_mul(4).max(16);
+        let mut seeds_done = false;
+        loop {
+            let wake_at = self.start_ready(frontier, &global, context, tasks).await?;
+            self.publish_progress(tasks.len(), frontier.len());
+            let budget_spent = self.budget_spent();
+            if tasks.is_empty() && (budget_spent || (seeds_done && frontier.is_drained())) {
+                return Ok(false);
+            }
+            let want_seeds = !seeds_done && !budget_spent && frontier.len() < lookahead;
+            let wake_at = [wake_at, frontier.upkeep_due()].into_iter().flatten().min();
+            let wait = async move {
+                match wake_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return Ok(true),
+                () = context.output.closed() => return Ok(false),
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => match done {
+                    Ok((id, result)) => {
+                        self.leased.remove(&id);
+                        self.page_ended(result, frontier).await?;
+                    }
+                    Err(err) => {
+                        let lost: Vec<Job> = self.task_lost(&err).into_iter().collect();
+                        frontier.hand_back(lost).await?;
+                    }
+                },
+                seed = seeds.recv(), if want_seeds => match seed {
+                    Some(seed) => {
+                        let mut batch = vec![seed];
+                        while let (true, Ok(seed)) = (batch.len() < SEED_BATCH, seeds.try_recv()) {
+                            batch.push(seed);
+                        }
+                        self.add_seeds(batch, frontier).await?;
+                    }
+                    None => seeds_done = true,
+                },
+                () = wait => {}
+            }
+            if frontier.upkeep_due().is_some_and(|at| at <= Instant::now()) {
+                frontier.upkeep().await?;
+            }
         }
     }
 
@@ -157,32 +213,36 @@ impl Scheduler {
 
     /// Starts every job the frontier and the global limit allow now. Returns when the
     /// frontier next has something to start, if it is waiting on a politeness gap.
-    fn start_ready(
+    async fn start_ready(
         &mut self,
         frontier: &mut impl Frontier,
         global: &Arc<Semaphore>,
         context: &Arc<PageContext>,
         tasks: &mut JoinSet<PageResult>,
-    ) -> Option<Instant> {
+    ) -> Result<Option<Instant>, FrontierError> {
         while !self.budget_spent() {
             let Ok(permit) = Arc::clone(global).try_acquire_owned() else {
-                return None;
+                return Ok(None);
             };
-            match frontier.pop(Instant::now()) {
+            match frontier.pop(Instant::now()).await? {
                 Next::Ready(job) => {
                     self.pages_started += 1;
                     // At error level so every event of the page carries its URL, whatever
                     // the verbosity.
                     let span = tracing::error_span!("page", url = %job.url);
                     let keep_links = job.depth < self.plan.max_depth || self.plan.graph;
+                    let leased = job.lease.is_some().then(|| job.clone());
                     let task = run_page(Arc::clone(context), job, permit, keep_links);
-                    tasks.spawn(task.instrument(span));
+                    let handle = tasks.spawn(task.instrument(span));
+                    if let Some(job) = leased {
+                        self.leased.insert(handle.id(), job);
+                    }
                 }
-                Next::WaitUntil(at) => return Some(at),
-                Next::Busy | Next::Empty => return None,
+                Next::WaitUntil(at) => return Ok(Some(at)),
+                Next::Busy | Next::Empty => return Ok(None),
             }
         }
-        None
+        Ok(None)
     }
 
     /// Updates the progress bar's counters, if there is a bar.
@@ -201,58 +261,86 @@ impl Scheduler {
         store(&progress.links, tally.links);
     }
 
-    fn add_seed(&mut self, seed: Seed, frontier: &mut impl Frontier) {
-        if self.plan.completed.contains(&seed.source) {
-            self.tally.urls_resumed += 1;
-            return;
+    /// Queues input URLs as depth-0 jobs, unless an earlier run completed them; counts the
+    /// ones listed before.
+    async fn add_seeds(
+        &mut self,
+        seeds: Vec<Seed>,
+        frontier: &mut impl Frontier,
+    ) -> Result<(), FrontierError> {
+        let mut jobs = Vec::with_capacity(seeds.len());
+        for seed in seeds {
+            if self.plan.completed.contains(&seed.source) {
+                self.tally.urls_resumed += 1;
+                continue;
+            }
+            jobs.push(Job {
+                origin: self.plan.scope.origin_of(&seed.url),
+                source: seed.source,
+                url: seed.url,
+                depth: 0,
+                lease: None,
+            });
         }
-        let job = Job {
-            origin: self.plan.scope.origin_of(&seed.url),
-            source: seed.source,
-            url: seed.url,
-            depth: 0,
-        };
-        if !frontier.push(job) {
-            self.tally.urls_duplicate += 1;
-            tracing::debug!(line = seed.line, "duplicate URL skipped");
-        }
+        let offered = jobs.len();
+        let new = frontier.push(jobs).await?;
+        self.tally.urls_duplicate += (offered - new) as u64;
+        Ok(())
     }
 
-    /// A page task ended: free its host's slot, count it, and queue the links it found.
-    fn page_ended(&mut self, done: Result<PageResult, JoinError>, frontier: &mut impl Frontier) {
-        let result = match done {
-            Ok(result) => result,
-            Err(err) if err.is_cancelled() => return,
-            Err(err) => {
-                tracing::error!(error = %err, "page task panicked");
-                self.tally.record_internal_error();
-                return;
-            }
-        };
-        release_host(&result, frontier);
-        self.tally.record(&result.job, &result.outcome);
-        if matches!(result.outcome, Outcome::Robots) {
-            return;
+    /// A page task ended: count it, and hand the job back to the frontier with the links it
+    /// found and what it learned of the host.
+    async fn page_ended(
+        &mut self,
+        result: PageResult,
+        frontier: &mut impl Frontier,
+    ) -> Result<(), FrontierError> {
+        if !result.written {
+            // The output is gone; the page goes back for whoever runs next.
+            return frontier.hand_back(vec![result.job]).await;
         }
-        if self.plan.graph {
+        self.tally.record(&result.job, &result.outcome);
+        let followed = !matches!(result.outcome, Outcome::Robots);
+        if followed && self.plan.graph {
             self.graph.add_page(result.job.host(), &result.links);
         }
-        if result.job.depth < self.plan.max_depth {
-            self.follow(&result.job, result.links, frontier);
-        }
+        let children = if followed && result.job.depth < self.plan.max_depth {
+            self.children(&result.job, result.links)
+        } else {
+            Vec::new()
+        };
+        frontier
+            .finished(Ended {
+                job: &result.job,
+                last_request: result.last_request,
+                crawl_delay: result.crawl_delay,
+                outcome: result.outcome.label(),
+                links: result.outcome.links(),
+                children,
+            })
+            .await
     }
 
-    /// Queues the in-scope links of a page at the next depth.
-    fn follow(&mut self, parent: &Job, links: Vec<Url>, frontier: &mut impl Frontier) {
-        for link in links {
-            if let Some(job) = self.child_job(parent, link) {
-                frontier.push(job);
-            }
+    /// A page task that did not end by itself: cancelled when the run stopped, or panicked
+    /// (a bug, counted). Returns its job, if it held a lease, to hand back.
+    fn task_lost(&mut self, err: &JoinError) -> Option<Job> {
+        if !err.is_cancelled() {
+            tracing::error!(error = %err, "page task panicked");
+            self.tally.record_internal_error();
         }
+        self.leased.remove(&err.id())
     }
 
-    /// The job for a link found on `parent`'s page, if the scope rules follow it; a link
-    /// refused by scope is counted once.
+    /// The jobs for the links of `parent`'s page that the scope rules follow, at the next
+    /// depth; a link refused by scope is counted once.
+    fn children(&mut self, parent: &Job, links: Vec<Url>) -> Vec<Job> {
+        links
+            .into_iter()
+            .filter_map(|link| self.child_job(parent, link))
+            .collect()
+    }
+
+    /// The job for a link found on `parent`'s page, if the scope rules follow it.
     fn child_job(&mut self, parent: &Job, mut link: Url) -> Option<Job> {
         link.set_fragment(None);
         match self.plan.scope.check(&link, &parent.origin) {
@@ -261,6 +349,7 @@ impl Scheduler {
                 url: link,
                 depth: parent.depth + 1,
                 origin: Arc::clone(&parent.origin),
+                lease: None,
             }),
             Err(Refusal::Scope | Refusal::Pattern) => {
                 if self.refused.insert(&link) {
@@ -272,16 +361,6 @@ impl Scheduler {
             Err(Refusal::NotHtml) => None,
         }
     }
-}
-
-/// Hands the page's host back to the frontier with what the page learned of it. The gap is
-/// raised first: a host that finishes idle may be forgotten, and with it its gap.
-fn release_host(result: &PageResult, frontier: &mut impl Frontier) {
-    let host = result.job.host();
-    if let Some(gap) = result.crawl_delay {
-        frontier.slow_down(host, gap);
-    }
-    frontier.finished(host, result.last_request);
 }
 
 #[cfg(test)]
@@ -317,17 +396,19 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: Arc::from("a"),
+            lease: None,
         }
     }
 
-    fn ended(job: Job, outcome: Outcome, links: &[&str]) -> Result<PageResult, JoinError> {
-        Ok(PageResult {
+    fn ended(job: Job, outcome: Outcome, links: &[&str]) -> PageResult {
+        PageResult {
             job,
             outcome,
             links: links.iter().map(|link| Url::parse(link).unwrap()).collect(),
             crawl_delay: None,
             last_request: None,
-        })
+            written: true,
+        }
     }
 
     fn parsed() -> Outcome {
@@ -340,17 +421,16 @@ mod tests {
     }
 
     /// Pops every ready job's URL.
-    fn drain(frontier: &mut MemoryFrontier) -> Vec<String> {
+    async fn drain(frontier: &mut MemoryFrontier) -> Vec<String> {
         let mut urls = Vec::new();
-        while let Next::Ready(job) = frontier.pop(Instant::now()) {
-            frontier.finished(job.host(), None);
+        while let Ok(Next::Ready(job)) = frontier.pop(Instant::now()).await {
             urls.push(format!("{} d{} {}", job.url, job.depth, job.source));
         }
         urls
     }
 
-    #[test]
-    fn in_scope_links_are_queued_once_at_the_next_depth_without_fragments() {
+    #[tokio::test]
+    async fn in_scope_links_are_queued_once_at_the_next_depth_without_fragments() {
         let (mut scheduler, mut frontier) = (scheduler(2, None), frontier());
         let links = [
             "http://a/x#top",
@@ -359,39 +439,38 @@ mod tests {
             "http://b/elsewhere#again",
             "http://a/paper.pdf",
         ];
-        scheduler.page_ended(
-            ended(seed_job("http://a/"), parsed(), &links),
-            &mut frontier,
-        );
-        assert_eq!(drain(&mut frontier), ["http://a/x d1 http://a/x"]);
+        let result = ended(seed_job("http://a/"), parsed(), &links);
+        scheduler.page_ended(result, &mut frontier).await.unwrap();
+        assert_eq!(drain(&mut frontier).await, ["http://a/x d1 http://a/x"]);
         assert_eq!(scheduler.tally.skipped_scope, 1, "the off-host link, once");
         assert_eq!(scheduler.tally.pages_ok, 1);
     }
 
-    #[test]
-    fn links_of_a_page_at_the_last_depth_are_not_followed() {
+    #[tokio::test]
+    async fn links_of_a_page_at_the_last_depth_are_not_followed() {
         let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
         let mut job = seed_job("http://a/deep");
         job.depth = 1;
-        scheduler.page_ended(ended(job, parsed(), &["http://a/deeper"]), &mut frontier);
-        assert!(frontier.is_empty());
+        scheduler
+            .page_ended(ended(job, parsed(), &["http://a/deeper"]), &mut frontier)
+            .await
+            .unwrap();
+        assert!(frontier.is_drained());
         assert_eq!(scheduler.tally.pages_by_depth.get(&1), Some(&1));
     }
 
-    #[test]
-    fn a_page_robots_txt_disallows_counts_as_skipped_and_not_as_fetched() {
+    #[tokio::test]
+    async fn a_page_robots_txt_disallows_counts_as_skipped_and_not_as_fetched() {
         let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
-        scheduler.page_ended(
-            ended(seed_job("http://a/"), Outcome::Robots, &[]),
-            &mut frontier,
-        );
+        let result = ended(seed_job("http://a/"), Outcome::Robots, &[]);
+        scheduler.page_ended(result, &mut frontier).await.unwrap();
         assert_eq!(scheduler.tally.skipped_robots, 1);
         assert!(scheduler.tally.pages_by_depth.is_empty());
         assert_eq!(scheduler.tally.hosts.len(), 0);
     }
 
-    #[test]
-    fn seeds_listed_twice_or_done_before_are_not_queued_again() {
+    #[tokio::test]
+    async fn seeds_listed_twice_or_done_before_are_not_queued_again() {
         let mut scheduler = scheduler(0, None);
         let mut frontier = frontier();
         let seed = |url: &str| Seed {
@@ -399,8 +478,8 @@ mod tests {
             source: url.into(),
             url: Url::parse(url).unwrap(),
         };
-        scheduler.add_seed(seed("http://a/1"), &mut frontier);
-        scheduler.add_seed(seed("http://a/1#frag"), &mut frontier);
+        let seeds = vec![seed("http://a/1"), seed("http://a/1#frag")];
+        scheduler.add_seeds(seeds, &mut frontier).await.unwrap();
         assert_eq!(frontier.len(), 1);
         assert_eq!(scheduler.tally.urls_duplicate, 1);
     }
@@ -414,17 +493,20 @@ mod tests {
         assert!(!self::scheduler(0, None).budget_spent());
     }
 
-    #[test]
-    fn a_crawl_delay_learned_by_a_page_spaces_the_hosts_next_start() {
+    #[tokio::test]
+    async fn a_crawl_delay_learned_by_a_page_spaces_the_hosts_next_start() {
         let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
-        frontier.push(seed_job("http://a/next"));
-        let mut result = ended(seed_job("http://a/"), parsed(), &[]).unwrap();
+        frontier
+            .push(vec![seed_job("http://a/next")])
+            .await
+            .unwrap();
+        let mut result = ended(seed_job("http://a/"), parsed(), &[]);
         let sent = Instant::now();
         result.crawl_delay = Some(Duration::from_secs(5));
         result.last_request = Some(sent);
-        scheduler.page_ended(Ok(result), &mut frontier);
+        scheduler.page_ended(result, &mut frontier).await.unwrap();
         assert_eq!(
-            frontier.pop(Instant::now()),
+            frontier.pop(Instant::now()).await.unwrap(),
             Next::WaitUntil(sent + Duration::from_secs(5))
         );
     }

@@ -44,6 +44,14 @@ pub enum FatalError {
         /// The underlying I/O error.
         source: io::Error,
     },
+    /// A shared crawl could not be joined, or its Redis went away for good mid-crawl.
+    #[error("crawl {name}: {reason}")]
+    SharedCrawl {
+        /// The crawl's name (`--crawl`).
+        name: String,
+        /// What went wrong, naming the Redis server.
+        reason: String,
+    },
     /// The HTTP client could not be built (bad TLS setup, bad header).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),

@@ -3,8 +3,8 @@
 //! Layout, in the order a URL travels:
 //!
 //! - [`input`]: streams URLs from a file or stdin, warning about bad lines with `FILE:LINE`.
-//! - [`frontier`]: what to fetch next (per-host queues, politeness); [`seen`]: fingerprints,
-//!   what "seen before" means.
+//! - [`frontier`]: what to fetch next (per-host queues, politeness), in memory or shared by
+//!   several workers in Redis; [`seen`]: fingerprints, what "seen before" means.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
@@ -15,6 +15,7 @@
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
+//! - [`status`]: `areq status`, a shared crawl's progress.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
 #![warn(missing_docs)]
 // The layout map above is for contributors, who read the docs with `--document-private-items`.
@@ -39,6 +40,7 @@ mod resume;
 mod robots;
 pub mod scope;
 mod seen;
+pub mod status;
 pub mod summary;
 mod tally;
 
@@ -46,12 +48,12 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Format, OutputTarget};
+use crate::config::{Config, Format, OutputTarget, SharedCrawl};
 use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
-use crate::frontier::{MemoryFrontier, Politeness};
+use crate::frontier::{CrawlSettings, MemoryFrontier, Politeness, RedisFrontier, RobotsStore};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
 use crate::page::PageContext;
@@ -81,9 +83,19 @@ pub async fn run(
 ) -> Result<Summary, FatalError> {
     let input = InputReader::open(&config.input).await?;
     let fetcher = Fetcher::new(&config.fetch)?;
-    let completed = match (&config.output, config.resume) {
+    let politeness = Politeness {
+        per_host: config.per_host,
+        gap: config.crawl.host_gap,
+        probe_first: config.crawl.robots,
+    };
+    let shared = match &config.shared {
+        Some(shared) => Some(join_shared_crawl(&config, shared, politeness).await?),
+        None => None,
+    };
+    let completed = match (&config.output, config.resume || shared.is_some()) {
         (OutputTarget::File(path), true) => match resume::load(path).await? {
             ResumePoint::Fresh => None,
+            ResumePoint::Finished if shared.is_some() => Some(resume::appending(path).await?),
             ResumePoint::Finished => {
                 tracing::warn!(
                     "{}: nothing to resume, the run that wrote it finished",
@@ -108,10 +120,10 @@ pub async fn run(
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
 
-    let robots = config
-        .crawl
-        .robots
-        .then(|| RobotsCache::new(&config.fetch.user_agent, fetcher.clone()));
+    let robots = config.crawl.robots.then(|| {
+        let store = shared.as_ref().map(RobotsStore::of);
+        RobotsCache::new(&config.fetch.user_agent, fetcher.clone(), store)
+    });
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
@@ -123,11 +135,7 @@ pub async fn run(
         },
         robots,
         host_gap: config.crawl.host_gap,
-    });
-    let mut frontier = MemoryFrontier::new(Politeness {
-        per_host: config.per_host,
-        gap: config.crawl.host_gap,
-        probe_first: config.crawl.robots,
+        confirm_writes: shared.is_some(),
     });
     let plan = Plan {
         concurrency: config.concurrency,
@@ -138,14 +146,16 @@ pub async fn run(
         completed: completed.unwrap_or_default(),
         progress,
     };
-    let (report, graph) = crawl(
-        seeds,
-        &mut frontier,
-        Arc::clone(&context),
-        plan,
-        shutdown.graceful,
-    )
-    .await;
+    let graceful = shutdown.graceful;
+    let (mut report, graph) = match shared {
+        Some(mut frontier) => {
+            crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
+        }
+        None => {
+            let mut frontier = MemoryFrontier::new(politeness);
+            crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
+        }
+    };
     drop(context);
 
     // The reader ends at the end of the input, or is stopped when the crawl stopped early
@@ -163,6 +173,14 @@ pub async fn run(
             source: std::io::Error::other(err),
         })
     })?;
+    if let (Some(err), Some(shared)) = (report.frontier_error.take(), &config.shared) {
+        // What was written is complete; the pages in flight go back when their leases
+        // expire.
+        return Err(FatalError::SharedCrawl {
+            name: shared.name.clone(),
+            reason: err.to_string(),
+        });
+    }
     let summary = Summary::new(report, input_counts.snapshot(), written);
 
     if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
@@ -175,6 +193,27 @@ pub async fn run(
         write_report(path, summary.to_json()).await?;
     }
     Ok(summary)
+}
+
+/// Joins the shared crawl, before anything is fetched or written.
+async fn join_shared_crawl(
+    config: &Config,
+    shared: &SharedCrawl,
+    politeness: Politeness,
+) -> Result<RedisFrontier, FatalError> {
+    let settings = CrawlSettings::of(config);
+    RedisFrontier::join(
+        &shared.redis,
+        &shared.name,
+        &settings,
+        politeness,
+        shared.lease,
+    )
+    .await
+    .map_err(|err| FatalError::SharedCrawl {
+        name: shared.name.clone(),
+        reason: err.to_string(),
+    })
 }
 
 /// Writes a file made at the end of the run (`--graph`, `--summary-json`).

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use areq::cli::{Cli, ProgressArg};
+use areq::cli::{Cli, Command, ProgressArg};
 use areq::progress::Progress;
 use areq::Shutdown;
 
@@ -17,6 +17,9 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Status { redis, crawl }) = cli.command {
+        return print_status(&redis, &crawl);
+    }
     if let Some(command) = cli.command {
         return match Cli::print(command, &mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -72,6 +75,29 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Err(err) => {
+            eprintln!("areq: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `areq status`: prints a shared crawl's progress.
+fn print_status(redis: &str, crawl: &str) -> ExitCode {
+    let shown = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the runtime: {err}"))
+        .and_then(|runtime| {
+            runtime
+                .block_on(areq::status::show(redis, crawl))
+                .map_err(|err| err.to_string())
+        });
+    match shown {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
         }
         Err(err) => {
             eprintln!("areq: {err}");

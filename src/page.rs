@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use url::Url;
 
 use crate::config::{Format, LinkOptions};
@@ -32,6 +32,9 @@ pub(crate) struct PageContext {
     pub(crate) robots: Option<RobotsCache>,
     /// The configured minimum gap between two requests to one host (`--delay`, `--rate`).
     pub(crate) host_gap: Duration,
+    /// A page ends only once the writer has flushed its records (a shared frontier marks
+    /// it done then).
+    pub(crate) confirm_writes: bool,
 }
 
 /// How one page ended.
@@ -59,6 +62,26 @@ pub(crate) enum Outcome {
     Robots,
 }
 
+impl Outcome {
+    /// The outcome's name in crawl-wide counts.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Outcome::Parsed { .. } => "ok",
+            Outcome::NotHtml { .. } => "not_html",
+            Outcome::Failed(_) => "failed",
+            Outcome::Robots => "robots",
+        }
+    }
+
+    /// Records written for the page.
+    pub(crate) fn links(&self) -> u64 {
+        match self {
+            Outcome::Parsed { links, .. } => *links,
+            _ => 0,
+        }
+    }
+}
+
 /// What a page task hands back to the scheduler.
 #[derive(Debug)]
 pub(crate) struct PageResult {
@@ -72,6 +95,9 @@ pub(crate) struct PageResult {
     pub(crate) crawl_delay: Option<Duration>,
     /// When the task sent its last request to the job's host (robots.txt or the page).
     pub(crate) last_request: Option<Instant>,
+    /// The page's records reached the writer (and, with `confirm_writes`, were flushed);
+    /// `false` when the output went away first.
+    pub(crate) written: bool,
 }
 
 /// What a task learns about the host while it works.
@@ -79,6 +105,7 @@ pub(crate) struct PageResult {
 struct HostVisit {
     crawl_delay: Option<Duration>,
     last_request: Option<Instant>,
+    written: bool,
 }
 
 /// Fetches, parses and writes one page. Holds `_permit` (global) throughout; the frontier
@@ -90,7 +117,10 @@ pub(crate) async fn run_page(
     _permit: OwnedSemaphorePermit,
     keep_links: bool,
 ) -> PageResult {
-    let mut visit = HostVisit::default();
+    let mut visit = HostVisit {
+        written: true,
+        ..HostVisit::default()
+    };
     let (outcome, links) = visit_page(&context, &job, keep_links, &mut visit).await;
     PageResult {
         job,
@@ -98,6 +128,7 @@ pub(crate) async fn run_page(
         links,
         crawl_delay: visit.crawl_delay,
         last_request: visit.last_request,
+        written: visit.written,
     }
 }
 
@@ -115,14 +146,16 @@ async fn visit_page(
     }
     let started = Instant::now();
     match fetch_with_retries(context, &job.url, &mut visit.last_request).await {
-        Ok(Fetched::Html(page)) => parse_and_write(context, job, page, keep_links, started).await,
+        Ok(Fetched::Html(page)) => {
+            parse_and_write(context, job, page, keep_links, started, visit).await
+        }
         Ok(Fetched::NotHtml {
             status,
             content_type,
         }) => {
             tracing::info!(status, content_type, "skipped: not HTML");
             // No records, but the page is complete (for `--resume`).
-            send_records(context, Records::none(job.source.clone())).await;
+            visit.written = send_records(context, Records::none(job.source.clone())).await;
             (Outcome::NotHtml { status }, Vec::new())
         }
         Err(err) => {
@@ -161,6 +194,7 @@ async fn parse_and_write(
     page: Page,
     keep_links: bool,
     started: Instant,
+    visit: &mut HostVisit,
 ) -> (Outcome, Vec<Url>) {
     if page.truncated {
         tracing::warn!(bytes = page.body.len(), "body cut at --max-body");
@@ -182,7 +216,7 @@ async fn parse_and_write(
         (Records::none(job.source.clone()), Vec::new())
     });
     let count = records.count;
-    send_records(context, records).await;
+    visit.written = send_records(context, records).await;
     tracing::info!(
         status,
         links = count,
@@ -199,11 +233,25 @@ async fn parse_and_write(
     (outcome, if keep_links { found } else { Vec::new() })
 }
 
-/// Hands a page's records to the writer. A closed output drops them: the run is ending.
-async fn send_records(context: &PageContext, records: Records) {
-    if context.output.send(records).await.is_err() {
+/// Hands a page's records to the writer and, with `confirm_writes`, waits until they are
+/// flushed. Returns `false` when the output went away first: the run is ending.
+async fn send_records(context: &PageContext, mut records: Records) -> bool {
+    let flushed = context.confirm_writes.then(|| {
+        let (tx, rx) = oneshot::channel();
+        records.flushed = Some(tx);
+        rx
+    });
+    let written = match context.output.send(records).await {
+        Ok(()) => match flushed {
+            Some(flushed) => flushed.await.is_ok(),
+            None => true,
+        },
+        Err(_) => false,
+    };
+    if !written {
         tracing::debug!("output closed; page dropped");
     }
+    written
 }
 
 /// One fetch, retried by the policy while the failure is transient. `last_request` is set

@@ -25,6 +25,7 @@ pub(crate) fn page_records(
         source: meta.source.to_owned(),
         bytes,
         count,
+        flushed: None,
     };
     (records, found)
 }

@@ -76,6 +76,20 @@ pub(crate) async fn load(output: &Path) -> Result<ResumePoint, FatalError> {
     Ok(ResumePoint::Continue(parse_done(&text)))
 }
 
+/// A finished output that a shared crawl's worker appends to: nothing of it is cut.
+pub(crate) async fn appending(output: &Path) -> Result<Completed, FatalError> {
+    let meta = tokio::fs::metadata(output)
+        .await
+        .map_err(|source| FatalError::OutputOpen {
+            path: output.to_owned(),
+            source,
+        })?;
+    Ok(Completed {
+        end_offset: meta.len(),
+        ..Completed::default()
+    })
+}
+
 /// Parses `END_OFFSET<TAB>SOURCE` lines; a last line without its newline (cut by a crash) and
 /// malformed lines are ignored.
 fn parse_done(text: &[u8]) -> Completed {

@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::error::FetchError;
 use crate::fetch::Fetcher;
+use crate::frontier::RobotsStore;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
@@ -78,20 +79,69 @@ pub(crate) struct RobotsCheck {
     pub(crate) fetched_at: Option<Instant>,
 }
 
-/// One robots.txt fetch per origin, shared by every page task of that origin.
+/// What fetching an origin's robots.txt came to, before it is read for one user agent: the
+/// form a shared crawl stores, so every worker obeys the same file fetched once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    AllowAll,
+    DisallowAll,
+    File(Vec<u8>),
+}
+
+impl Verdict {
+    fn rules(&self, agent: &str, origin: &str) -> Rules {
+        match self {
+            Verdict::AllowAll => Rules::AllowAll,
+            Verdict::DisallowAll => Rules::DisallowAll,
+            Verdict::File(body) => Rules::parse(agent, body).unwrap_or_else(|err| {
+                tracing::debug!(origin, error = %err, "robots.txt unreadable; allowing all");
+                Rules::AllowAll
+            }),
+        }
+    }
+
+    /// `allow`, `disallow`, or `file` and a line break before the file's bytes.
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Verdict::AllowAll => b"allow".to_vec(),
+            Verdict::DisallowAll => b"disallow".to_vec(),
+            Verdict::File(body) => [b"file\n".as_slice(), body].concat(),
+        }
+    }
+
+    fn decode(stored: &[u8]) -> Option<Verdict> {
+        match stored {
+            b"allow" => Some(Verdict::AllowAll),
+            b"disallow" => Some(Verdict::DisallowAll),
+            _ => stored
+                .strip_prefix(b"file\n")
+                .map(|body| Verdict::File(body.to_vec())),
+        }
+    }
+}
+
+/// One robots.txt fetch per origin, shared by every page task of that origin, and with a
+/// shared crawl's store, by every worker of the crawl.
 pub(crate) struct RobotsCache {
     agent: String,
     fetcher: Fetcher,
     origins: Mutex<HashMap<String, Arc<OnceCell<Arc<Rules>>>>>,
+    store: Option<RobotsStore>,
 }
 
 impl RobotsCache {
-    /// A cache matching rules against `user_agent`'s product token.
-    pub(crate) fn new(user_agent: &str, fetcher: Fetcher) -> RobotsCache {
+    /// A cache matching rules against `user_agent`'s product token, sharing what it fetches
+    /// through `store` when given.
+    pub(crate) fn new(
+        user_agent: &str,
+        fetcher: Fetcher,
+        store: Option<RobotsStore>,
+    ) -> RobotsCache {
         RobotsCache {
             agent: product_token(user_agent).to_owned(),
             fetcher,
             origins: Mutex::new(HashMap::new()),
+            store,
         }
     }
 
@@ -105,48 +155,55 @@ impl RobotsCache {
         };
         let mut fetched_at = None;
         let rules = cell
-            .get_or_init(|| {
-                fetched_at = Some(Instant::now());
-                self.fetch_rules(origin)
+            .get_or_init(|| async {
+                let stored = match &self.store {
+                    Some(store) => store.load(&origin).await,
+                    None => None,
+                };
+                let verdict = match stored.as_deref().and_then(Verdict::decode) {
+                    Some(verdict) => verdict,
+                    None => {
+                        fetched_at = Some(Instant::now());
+                        let verdict = self.fetch(&origin).await;
+                        if let Some(store) = &self.store {
+                            store.save(&origin, &verdict.encode()).await;
+                        }
+                        verdict
+                    }
+                };
+                Arc::new(verdict.rules(&self.agent, &origin))
             })
             .await
             .clone();
         RobotsCheck { rules, fetched_at }
     }
 
-    async fn fetch_rules(&self, origin: String) -> Arc<Rules> {
+    /// Fetches the origin's robots.txt (RFC 9309's answers to its failures: see the module
+    /// docs).
+    async fn fetch(&self, origin: &str) -> Verdict {
         let Ok(robots_url) = Url::parse(&format!("{origin}/robots.txt")) else {
-            return Arc::new(Rules::AllowAll);
+            return Verdict::AllowAll;
         };
-        let rules = match self
+        match self
             .fetcher
             .fetch_bytes(&robots_url, MAX_ROBOTS_BYTES)
             .await
         {
-            Ok((status, body)) if (200..300).contains(&status) => {
-                match Rules::parse(&self.agent, &body) {
-                    Ok(rules) => rules,
-                    Err(err) => {
-                        tracing::debug!(url = %robots_url, error = %err, "robots.txt unreadable; allowing all");
-                        Rules::AllowAll
-                    }
-                }
-            }
+            Ok((status, body)) if (200..300).contains(&status) => Verdict::File(body),
             Ok((status, _)) if status >= 500 => {
                 tracing::warn!(url = %robots_url, status, "robots.txt unavailable; not crawling this host");
-                Rules::DisallowAll
+                Verdict::DisallowAll
             }
-            Ok(_) => Rules::AllowAll,
+            Ok(_) => Verdict::AllowAll,
             Err(FetchError::Timeout) => {
                 tracing::warn!(url = %robots_url, "robots.txt timed out; not crawling this host");
-                Rules::DisallowAll
+                Verdict::DisallowAll
             }
             Err(err) => {
                 tracing::debug!(url = %robots_url, error = %err, "robots.txt not fetched; allowing all");
-                Rules::AllowAll
+                Verdict::AllowAll
             }
-        };
-        Arc::new(rules)
+        }
     }
 }
 
@@ -157,6 +214,19 @@ mod tests {
     /// A robots.txt whose `areq` group and `*` group disagree.
     const TWO_GROUPS: &[u8] =
         b"User-agent: *\nDisallow: /\n\nUser-agent: areq\nDisallow: /private\nCrawl-delay: 0.5\n";
+
+    #[test]
+    fn verdicts_survive_being_stored() {
+        for verdict in [
+            Verdict::AllowAll,
+            Verdict::DisallowAll,
+            Verdict::File(TWO_GROUPS.to_vec()),
+            Verdict::File(Vec::new()),
+        ] {
+            assert_eq!(Verdict::decode(&verdict.encode()), Some(verdict));
+        }
+        assert_eq!(Verdict::decode(b"garbage"), None);
+    }
 
     #[test]
     fn the_product_token_is_the_user_agent_up_to_its_first_slash_or_space() {

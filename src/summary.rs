@@ -70,6 +70,7 @@ impl Summary {
             recursive,
             skipped_budget,
             elapsed,
+            frontier_error: _,
         } = crawl;
         Summary {
             urls_read: input.read,

@@ -10,12 +10,15 @@ use reqwest::header::HeaderValue;
 
 use crate::config::{
     default_user_agent, Config, CrawlOptions, FetchOptions, Format, InputSource, LinkOptions,
-    OutputTarget, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
+    OutputTarget, SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
     DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
     DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 use crate::scope::{Scope, ScopeRules};
-use values::{parse_count, parse_headers, parse_patterns, parse_rate, parse_seconds, usage_error};
+use values::{
+    parse_count, parse_crawl_name, parse_headers, parse_patterns, parse_rate, parse_seconds,
+    usage_error,
+};
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
 ///
@@ -154,6 +157,20 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", help_heading = RECURSIVE)]
     pub graph: Option<PathBuf>,
 
+    /// Join the crawl --crawl NAME kept in this Redis (or Valkey), with every worker given it
+    #[arg(long, value_name = "URL", requires = "crawl_name", conflicts_with = "resume",
+          help_heading = SHARED)]
+    pub redis: Option<String>,
+
+    /// The shared crawl's name (with --redis): workers with the same NAME share one crawl
+    #[arg(long = "crawl", value_name = "NAME", requires = "redis", help_heading = SHARED)]
+    pub crawl_name: Option<String>,
+
+    /// Seconds a worker holds a page before others may take it over; renewed while it works
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_seconds,
+          help_heading = SHARED)]
+    pub lease: f64,
+
     /// Show a progress bar on stderr: never, auto (when stderr is a terminal), always
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto, hide_possible_values = true,
           value_name = "WHEN", help_heading = RUN)]
@@ -177,6 +194,7 @@ const OUTPUT: &str = "Output";
 const LINKS: &str = "Links";
 const FETCHING: &str = "Fetching";
 const RECURSIVE: &str = "Recursive crawling";
+const SHARED: &str = "Shared crawl (several workers, one crawl)";
 const RUN: &str = "Run";
 
 const EXAMPLES: &str = "\
@@ -185,10 +203,11 @@ Examples:
   areq urls.txt -o - -c 16 --per-host 2 | cut -f2 | sort -u
   grep example.org urls.txt | areq - -o links.jsonl --format jsonl
   areq seeds.txt -d 2 --scope domain --rate 2 -o site.tsv --graph hosts.dot
+  areq seeds.txt -d 5 --redis redis://127.0.0.1/0 --crawl docs -o part-1.tsv
   areq completions bash > /etc/bash_completion.d/areq";
 
-/// What `areq COMMAND` prints instead of crawling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+/// What `areq COMMAND` does instead of crawling.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
     /// Print a shell completion script to stdout
     Completions {
@@ -198,6 +217,15 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout
     Man,
+    /// Show the progress of a shared crawl (--redis URL --crawl NAME)
+    Status {
+        /// The Redis (or Valkey) that keeps the crawl
+        #[arg(long, value_name = "URL")]
+        redis: String,
+        /// The crawl's name
+        #[arg(long = "crawl", value_name = "NAME")]
+        crawl: String,
+    },
 }
 
 /// When the progress bar shows (`--progress`).
@@ -250,6 +278,7 @@ impl Cli {
                 Ok(())
             }
             Command::Man => clap_mangen::Man::new(cli).render(out),
+            Command::Status { .. } => Ok(()),
         }
     }
 
@@ -270,6 +299,14 @@ impl Cli {
                 "'--resume' works on a single-pass run (--depth 0) writing to a file".into(),
             ));
         }
+        let shared = match (self.redis, self.crawl_name) {
+            (Some(redis), Some(name)) => Some(SharedCrawl {
+                redis,
+                name: parse_crawl_name(&name)?,
+                lease: Duration::from_secs_f64(self.lease),
+            }),
+            _ => None,
+        };
         let headers = parse_headers(&self.headers)?;
         let include = parse_patterns("--include", &self.include)?;
         let exclude = parse_patterns("--exclude", &self.exclude)?;
@@ -332,6 +369,7 @@ impl Cli {
             },
             fail_on_error: self.fail_on_error,
             resume: self.resume,
+            shared,
             summary_json: self.summary_json,
         })
     }

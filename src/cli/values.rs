@@ -70,6 +70,19 @@ pub(super) fn parse_headers(raw: &[String]) -> Result<HeaderMap, clap::Error> {
     Ok(headers)
 }
 
+/// Checks a shared crawl's name: it becomes a Redis hash tag, `{NAME}`.
+pub(super) fn parse_crawl_name(name: &str) -> Result<String, clap::Error> {
+    let fine = !name.is_empty()
+        && name.len() <= 200
+        && !name.contains(|c: char| c == '{' || c == '}' || c.is_whitespace() || c.is_control());
+    match fine {
+        true => Ok(name.to_owned()),
+        false => Err(usage_error(format!(
+            "invalid value '{name}' for '--crawl': expected 1 to 200 characters, no spaces or braces"
+        ))),
+    }
+}
+
 /// A usage error (exit 2) with `message`.
 pub(super) fn usage_error(message: String) -> clap::Error {
     Cli::command().error(ErrorKind::InvalidValue, message)

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{Frontier, Job, Next, Politeness};
+use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
 use crate::seen::SeenSet;
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
@@ -75,8 +75,8 @@ impl MemoryFrontier {
     }
 }
 
-impl Frontier for MemoryFrontier {
-    fn push(&mut self, job: Job) -> bool {
+impl MemoryFrontier {
+    fn push_one(&mut self, job: Job) -> bool {
         if !self.seen.insert(&job.url) {
             return false;
         }
@@ -91,7 +91,7 @@ impl Frontier for MemoryFrontier {
         true
     }
 
-    fn pop(&mut self, now: Instant) -> Next {
+    fn pop_now(&mut self, now: Instant) -> Next {
         let Politeness {
             per_host,
             probe_first,
@@ -134,7 +134,12 @@ impl Frontier for MemoryFrontier {
         }
     }
 
-    fn finished(&mut self, host: &str, last_request: Option<Instant>) {
+    fn end(&mut self, host: &str, last_request: Option<Instant>, crawl_delay: Option<Duration>) {
+        if let Some(gap) = crawl_delay {
+            // Before the host can be forgotten for being idle, and its gap with it.
+            let state = self.host_state(host);
+            state.gap = state.gap.max(gap);
+        }
         if let Some(state) = self.hosts.get_mut(host) {
             state.in_flight = state.in_flight.saturating_sub(1);
             state.probed = true;
@@ -144,14 +149,39 @@ impl Frontier for MemoryFrontier {
         }
         self.forget_if_idle(host, Instant::now());
     }
+}
 
-    fn slow_down(&mut self, host: &str, gap: Duration) {
-        let state = self.host_state(host);
-        state.gap = state.gap.max(gap);
+impl Frontier for MemoryFrontier {
+    async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError> {
+        Ok(jobs
+            .into_iter()
+            .filter(|job| self.push_one(job.clone()))
+            .count())
+    }
+
+    async fn pop(&mut self, now: Instant) -> Result<Next, FrontierError> {
+        Ok(self.pop_now(now))
+    }
+
+    async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
+        self.end(ended.job.host(), ended.last_request, ended.crawl_delay);
+        for job in ended.children {
+            self.push_one(job);
+        }
+        Ok(())
+    }
+
+    async fn hand_back(&mut self, _jobs: Vec<Job>) -> Result<(), FrontierError> {
+        // This frontier ends with the process: nobody would run them.
+        Ok(())
     }
 
     fn len(&self) -> usize {
         self.queued
+    }
+
+    fn is_drained(&self) -> bool {
+        self.queued == 0
     }
 }
 
@@ -172,6 +202,7 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: "".into(),
+            lease: None,
         }
     }
 
@@ -186,14 +217,17 @@ mod tests {
     fn each_url_is_queued_once_in_order() {
         let mut frontier = MemoryFrontier::new(OPEN);
         let now = Instant::now();
-        assert!(frontier.push(job("http://a/1")));
-        assert!(frontier.push(job("http://a/2")));
-        assert!(!frontier.push(job("http://a/1")));
+        assert!(frontier.push_one(job("http://a/1")));
+        assert!(frontier.push_one(job("http://a/2")));
+        assert!(!frontier.push_one(job("http://a/1")));
         assert_eq!(frontier.len(), 2);
-        assert_eq!(ready(frontier.pop(now)), "http://a/1");
-        assert_eq!(ready(frontier.pop(now)), "http://a/2");
-        assert_eq!(frontier.pop(now), Next::Empty);
-        assert!(!frontier.push(job("http://a/2")), "seen stays after pop");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/1");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/2");
+        assert_eq!(frontier.pop_now(now), Next::Empty);
+        assert!(
+            !frontier.push_one(job("http://a/2")),
+            "seen stays after pop"
+        );
     }
 
     #[test]
@@ -207,10 +241,10 @@ mod tests {
             "http://c/1",
             "http://b/2",
         ] {
-            frontier.push(job(url));
+            frontier.push_one(job(url));
         }
         let now = Instant::now();
-        let order: Vec<String> = (0..6).map(|_| ready(frontier.pop(now))).collect();
+        let order: Vec<String> = (0..6).map(|_| ready(frontier.pop_now(now))).collect();
         assert_eq!(
             order,
             [
@@ -231,43 +265,47 @@ mod tests {
             ..OPEN
         });
         for url in ["http://a/1", "http://a/2", "http://b/1"] {
-            frontier.push(job(url));
+            frontier.push_one(job(url));
         }
         let now = Instant::now();
-        assert_eq!(ready(frontier.pop(now)), "http://a/1");
-        assert_eq!(ready(frontier.pop(now)), "http://b/1");
-        assert_eq!(frontier.pop(now), Next::Busy);
-        frontier.finished("a", None);
-        assert_eq!(ready(frontier.pop(now)), "http://a/2");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/1");
+        assert_eq!(ready(frontier.pop_now(now)), "http://b/1");
+        assert_eq!(frontier.pop_now(now), Next::Busy);
+        frontier.end("a", None, None);
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/2");
     }
 
     #[test]
     fn the_gap_between_starts_is_kept_and_reported() {
         let gap = Duration::from_millis(500);
         let mut frontier = MemoryFrontier::new(Politeness { gap, ..OPEN });
-        frontier.push(job("http://a/1"));
-        frontier.push(job("http://a/2"));
+        frontier.push_one(job("http://a/1"));
+        frontier.push_one(job("http://a/2"));
         let now = Instant::now();
-        assert_eq!(ready(frontier.pop(now)), "http://a/1");
-        assert_eq!(frontier.pop(now), Next::WaitUntil(now + gap));
-        assert_eq!(ready(frontier.pop(now + gap)), "http://a/2");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/1");
+        assert_eq!(frontier.pop_now(now), Next::WaitUntil(now + gap));
+        assert_eq!(ready(frontier.pop_now(now + gap)), "http://a/2");
     }
 
     #[test]
-    fn slow_down_only_ever_raises_the_gap() {
+    fn a_crawl_delay_only_ever_raises_the_gap() {
         let mut frontier = MemoryFrontier::new(Politeness {
             gap: Duration::from_secs(1),
             ..OPEN
         });
-        frontier.push(job("http://a/1"));
-        frontier.push(job("http://a/2"));
-        frontier.slow_down("a", Duration::from_secs(3));
-        frontier.slow_down("a", Duration::from_millis(10));
+        for url in ["http://a/1", "http://a/2", "http://a/3"] {
+            frontier.push_one(job(url));
+        }
         let now = Instant::now();
-        ready(frontier.pop(now));
+        let secs = Duration::from_secs;
+        ready(frontier.pop_now(now));
+        frontier.end("a", Some(now), Some(secs(3)));
+        assert_eq!(frontier.pop_now(now), Next::WaitUntil(now + secs(3)));
+        ready(frontier.pop_now(now + secs(3)));
+        frontier.end("a", Some(now + secs(3)), Some(Duration::from_millis(10)));
         assert_eq!(
-            frontier.pop(now),
-            Next::WaitUntil(now + Duration::from_secs(3))
+            frontier.pop_now(now + secs(3)),
+            Next::WaitUntil(now + secs(6))
         );
     }
 
@@ -277,15 +315,15 @@ mod tests {
             probe_first: true,
             ..OPEN
         });
-        frontier.push(job("http://a/1"));
-        frontier.push(job("http://a/2"));
-        frontier.push(job("http://a/3"));
+        frontier.push_one(job("http://a/1"));
+        frontier.push_one(job("http://a/2"));
+        frontier.push_one(job("http://a/3"));
         let now = Instant::now();
-        assert_eq!(ready(frontier.pop(now)), "http://a/1");
-        assert_eq!(frontier.pop(now), Next::Busy);
-        frontier.finished("a", None);
-        assert_eq!(ready(frontier.pop(now)), "http://a/2");
-        assert_eq!(ready(frontier.pop(now)), "http://a/3");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/1");
+        assert_eq!(frontier.pop_now(now), Next::Busy);
+        frontier.end("a", None, None);
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/2");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/3");
     }
 
     #[test]
@@ -296,14 +334,14 @@ mod tests {
             probe_first: true,
             ..OPEN
         });
-        frontier.push(job("http://a/1"));
-        frontier.push(job("http://a/2"));
+        frontier.push_one(job("http://a/1"));
+        frontier.push_one(job("http://a/2"));
         let popped = Instant::now();
-        assert_eq!(ready(frontier.pop(popped)), "http://a/1");
+        assert_eq!(ready(frontier.pop_now(popped)), "http://a/1");
         // The job fetched robots.txt first, so its page request went out later.
         let sent = popped + Duration::from_millis(40);
-        frontier.finished("a", Some(sent));
-        assert_eq!(frontier.pop(popped + gap), Next::WaitUntil(sent + gap));
-        assert_eq!(ready(frontier.pop(sent + gap)), "http://a/2");
+        frontier.end("a", Some(sent), None);
+        assert_eq!(frontier.pop_now(popped + gap), Next::WaitUntil(sent + gap));
+        assert_eq!(ready(frontier.pop_now(sent + gap)), "http://a/2");
     }
 }

@@ -1,16 +1,21 @@
 //! The frontier: what to fetch next, under each host's politeness rules, and what was seen.
 //!
-//! The scheduler talks to a frontier only through [`Frontier`], so the in-memory one
-//! ([`MemoryFrontier`]) can be joined by others (a store shared by several machines) without
-//! touching the scheduler.
+//! The scheduler talks to a frontier only through [`Frontier`]: the in-memory one
+//! ([`MemoryFrontier`], one process) and the shared one ([`RedisFrontier`], several workers
+//! on several machines, one crawl) are interchangeable.
 
 mod memory;
+mod redis;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use url::Url;
 
+pub(crate) use self::redis::{
+    connect as redis_connect, crawl_prefix, CrawlSettings, RedisFrontier, RobotsStore,
+};
 pub(crate) use memory::MemoryFrontier;
 
 /// One page to fetch.
@@ -25,6 +30,9 @@ pub(crate) struct Job {
     pub(crate) depth: u32,
     /// The scope key of the seed this job descends from (its host or registrable domain).
     pub(crate) origin: Arc<str>,
+    /// A shared frontier's lease on the job, once handed out: the job is someone's until the
+    /// lease is released or expires.
+    pub(crate) lease: Option<Arc<str>>,
 }
 
 impl Job {
@@ -47,23 +55,62 @@ pub(crate) enum Next {
     Empty,
 }
 
+/// What the frontier is told when a job it handed out has ended.
+#[derive(Debug)]
+pub(crate) struct Ended<'a> {
+    /// The job.
+    pub(crate) job: &'a Job,
+    /// When the job sent its last request to the host, if it sent any: the host's gap counts
+    /// from there.
+    pub(crate) last_request: Option<Instant>,
+    /// The host's robots.txt `Crawl-delay`, if the job learned it: the host's gap is raised
+    /// to it.
+    pub(crate) crawl_delay: Option<Duration>,
+    /// What the page came to (`ok`, `not_html`, `failed`, `robots`), for crawl-wide counts.
+    pub(crate) outcome: &'static str,
+    /// Records written for the page.
+    pub(crate) links: u64,
+    /// Jobs for the links the page's crawl follows; queued unless seen before.
+    pub(crate) children: Vec<Job>,
+}
+
+/// A frontier could not be reached or answered wrongly; the crawl stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FrontierError(pub(crate) String);
+
+impl fmt::Display for FrontierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What to fetch next, and what was seen already.
 pub(crate) trait Frontier {
-    /// Queues `job` unless its URL (fragment aside) was seen before. Returns whether it was new.
-    fn push(&mut self, job: Job) -> bool;
-    /// The next job whose host may start a request at `now`.
-    fn pop(&mut self, now: Instant) -> Next;
-    /// A job of `host` ended: its request slot is free again. `last_request` is when the job
-    /// sent its last request to the host, if it sent any: the host's gap counts from there.
-    fn finished(&mut self, host: &str, last_request: Option<Instant>);
-    /// Raises the minimum gap between request starts to `host` (robots.txt `Crawl-delay`).
-    fn slow_down(&mut self, host: &str, gap: Duration);
-    /// How many jobs are queued.
-    fn len(&self) -> usize;
-    /// Whether no job is queued.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Queues the jobs whose URLs (fragment aside) were not seen before. Returns how many
+    /// were new.
+    async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError>;
+    /// The next job whose host may start a request at `now`; its host's slot is taken until
+    /// [`Frontier::finished`].
+    async fn pop(&mut self, now: Instant) -> Result<Next, FrontierError>;
+    /// A job ended (its records, if any, are written): frees its host's slot and queues the
+    /// links it found.
+    async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError>;
+    /// Jobs handed out that will not be finished here (the run stopped): they go back to the
+    /// queue for whoever runs next.
+    async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError>;
+    /// When [`Frontier::upkeep`] is next due, if ever (lease renewal).
+    fn upkeep_due(&self) -> Option<Instant> {
+        None
     }
+    /// Periodic work that keeps the jobs handed out ours (renews leases).
+    async fn upkeep(&mut self) -> Result<(), FrontierError> {
+        Ok(())
+    }
+    /// How many jobs are queued (for a shared frontier, as last seen).
+    fn len(&self) -> usize;
+    /// Whether the crawl has nothing left anywhere: nothing queued and, for a shared
+    /// frontier, nothing handed out to anyone.
+    fn is_drained(&self) -> bool;
 }
 
 /// Per-host politeness rules.

@@ -1,6 +1,7 @@
 //! Record formats: a page's links as TSV or JSON lines, pure and in memory.
 
 use serde::Serialize;
+use tokio::sync::oneshot;
 use url::Url;
 
 use crate::config::Format;
@@ -18,6 +19,8 @@ pub(crate) struct Records {
     pub(crate) bytes: Vec<u8>,
     /// How many records `bytes` holds.
     pub(crate) count: usize,
+    /// Told once the records are written and flushed, when someone waits for that.
+    pub(crate) flushed: Option<oneshot::Sender<()>>,
 }
 
 impl Records {

@@ -153,8 +153,10 @@ impl PageWriter {
             }
         }
         let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
-        // (end offset, source) of each page in the batch, for the `.done` companion.
+        // (end offset, source) of each page in the batch, for the `.done` companion, and
+        // whoever waits for the batch to be flushed.
         let mut ends: Vec<(u64, String)> = Vec::new();
+        let mut waiting = Vec::new();
         loop {
             let page = tokio::select! {
                 biased;
@@ -173,6 +175,7 @@ impl PageWriter {
                 records += page.count;
                 batch.extend_from_slice(&page.bytes);
                 ends.push((self.sink.offset + batch.len() as u64, page.source));
+                waiting.extend(page.flushed);
                 if batch.len() < WRITE_BATCH_BYTES {
                     next = pages.try_recv().ok();
                 }
@@ -185,6 +188,10 @@ impl PageWriter {
                     .await?;
             }
             report.records += records as u64;
+            for flushed in waiting.drain(..) {
+                // A page task that stopped waiting needs no answer.
+                let _ = flushed.send(());
+            }
             batch.clear();
             ends.clear();
         }

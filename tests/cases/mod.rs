@@ -11,4 +11,5 @@ mod output;
 mod progress;
 mod reasons;
 mod recursive;
+mod shared;
 mod site;

@@ -1,4 +1,5 @@
 //! Shared helpers for the integration tests: a loopback HTTP server and a runner for the binary.
 
 pub mod cmd;
+pub mod redis;
 pub mod server;

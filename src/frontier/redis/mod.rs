@@ -1,0 +1,524 @@
+//! [`RedisFrontier`]: one crawl shared by several workers through Redis (or Valkey).
+//!
+//! Every key of a crawl starts with `areq:{NAME}:`, one hash tag, so a crawl lives in one
+//! slot of a Redis Cluster. The state and what changes it:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `settings` | hash | depth, scope, patterns, politeness: a worker with others is refused |
+//! | `seen:B` | hash | 65,536 buckets of 8-byte URL fingerprints (80 bits with the bucket) |
+//! | `hosts` | list | hosts with queued jobs, in serving order (round-robin) |
+//! | `q:HOST` | list | a host's queued jobs, breadth-first |
+//! | `host:HOST` | hash | in flight, last request start (ms), gap (ms), probed |
+//! | `leases` | sorted set | lease id → expiry (ms, Redis time) |
+//! | `leased` | hash | lease id → job |
+//! | `stats`, `depths`, `workers`, `hostset` | hash, hash, hash, set | crawl-wide counts |
+//!
+//! Each change is one Lua script, so it is atomic: two workers can never both take the last
+//! slot of a host, and the politeness gap is kept in Redis time across all workers. A page
+//! costs two round trips (take, finish) plus lease renewals every third of `--lease`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
+use crate::config::Config;
+use crate::seen::fingerprint_text;
+
+/// How often a worker with nothing to start asks again while others hold work.
+const SHARED_POLL: Duration = Duration::from_millis(50);
+
+/// How many hosts one take looks at before it answers "wait".
+const HOSTS_PER_TAKE: usize = 256;
+
+/// How long a Redis command may take before the connection counts as lost.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a worker keeps retrying a Redis that went away before it stops.
+const REDIS_PATIENCE: Duration = Duration::from_secs(20);
+
+/// The settings a crawl is created with; every worker that joins must bring the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CrawlSettings(Vec<(&'static str, String)>);
+
+impl CrawlSettings {
+    /// What decides which pages a crawl fetches and how politely.
+    pub(crate) fn of(config: &Config) -> CrawlSettings {
+        let crawl = &config.crawl;
+        let patterns = |list: &[regex::Regex]| {
+            list.iter()
+                .map(regex::Regex::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        CrawlSettings(vec![
+            ("depth", crawl.depth.to_string()),
+            ("scope", format!("{:?}", crawl.scope.scope).to_lowercase()),
+            ("include", patterns(&crawl.scope.include)),
+            ("exclude", patterns(&crawl.scope.exclude)),
+            ("robots", crawl.robots.to_string()),
+            ("per-host", config.per_host.to_string()),
+            ("gap-ms", crawl.host_gap.as_millis().to_string()),
+        ])
+    }
+}
+
+/// The Lua scripts, loaded once.
+struct Scripts {
+    push: Script,
+    pop: Script,
+    finish: Script,
+    leases: Script,
+}
+
+impl Scripts {
+    fn new() -> Scripts {
+        let script = |body: &str| Script::new(&[include_str!("common.lua"), body].concat());
+        Scripts {
+            push: script(include_str!("push.lua")),
+            pop: script(include_str!("pop.lua")),
+            finish: script(include_str!("finish.lua")),
+            leases: script(include_str!("leases.lua")),
+        }
+    }
+}
+
+/// A crawl's frontier in Redis, shared by every worker that joins the crawl.
+pub(crate) struct RedisFrontier {
+    redis: ConnectionManager,
+    /// `areq:{NAME}:`.
+    prefix: String,
+    /// This worker's name in lease ids and counts.
+    worker: String,
+    politeness: Politeness,
+    lease: Duration,
+    scripts: Scripts,
+    /// Leases this worker holds.
+    held: HashSet<Arc<str>>,
+    renew_at: Instant,
+    /// Jobs queued crawl-wide, and leases held crawl-wide, as last seen.
+    queued: usize,
+    leased: usize,
+}
+
+impl RedisFrontier {
+    /// Connects to the Redis at `url` and joins the crawl `name`, creating it with
+    /// `settings` or checking that they match the stored ones.
+    pub(crate) async fn join(
+        url: &str,
+        name: &str,
+        settings: &CrawlSettings,
+        politeness: Politeness,
+        lease: Duration,
+    ) -> Result<RedisFrontier, FrontierError> {
+        let mut redis = connect(url).await?;
+        let prefix = crawl_prefix(name);
+        let script = Script::new(include_str!("settings.lua"));
+        let mut check = script.prepare_invoke();
+        check.arg(&prefix);
+        for (key, value) in &settings.0 {
+            check.arg(*key).arg(value);
+        }
+        let mismatches: Vec<String> = check
+            .invoke_async(&mut redis)
+            .await
+            .map_err(|err| redis_error(url, &err))?;
+        if !mismatches.is_empty() {
+            let stored: Vec<String> = mismatches
+                .chunks(2)
+                .map(|pair| {
+                    let ours = settings
+                        .0
+                        .iter()
+                        .find(|(key, _)| *key == pair[0])
+                        .map_or("", |(_, value)| value.as_str());
+                    format!("{} is {} there, {} here", pair[0], pair[1], ours)
+                })
+                .collect();
+            return Err(FrontierError(format!(
+                "crawl {name} exists with other settings: {}",
+                stored.join("; ")
+            )));
+        }
+        Ok(RedisFrontier {
+            redis,
+            prefix,
+            worker: worker_name(),
+            politeness,
+            lease,
+            scripts: Scripts::new(),
+            held: HashSet::new(),
+            renew_at: Instant::now() + lease / 3,
+            queued: 0,
+            leased: 0,
+        })
+    }
+
+    /// Runs a script invocation, retrying while Redis is away for up to [`REDIS_PATIENCE`].
+    async fn invoke<T: redis::FromRedisValue>(
+        &mut self,
+        script: impl Fn(&Scripts) -> redis::ScriptInvocation<'_>,
+    ) -> Result<T, FrontierError> {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let invocation = script(&self.scripts);
+            match invocation.invoke_async(&mut self.redis).await {
+                Ok(value) => return Ok(value),
+                Err(err) if is_transient(&err) && started.elapsed() < REDIS_PATIENCE => {
+                    tracing::warn!(error = %err, "redis unavailable; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                Err(err) => return Err(FrontierError(format!("redis: {err}"))),
+            }
+        }
+    }
+}
+
+impl Frontier for RedisFrontier {
+    async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let prefix = self.prefix.clone();
+        let args = job_args(&jobs);
+        let new: usize = self
+            .invoke(|scripts| {
+                let mut call = scripts.push.prepare_invoke();
+                call.arg(&prefix).arg(&args);
+                call
+            })
+            .await?;
+        self.queued += new;
+        Ok(new)
+    }
+
+    async fn pop(&mut self, _now: Instant) -> Result<Next, FrontierError> {
+        let (prefix, worker) = (self.prefix.clone(), self.worker.clone());
+        let Politeness {
+            per_host,
+            gap,
+            probe_first,
+        } = self.politeness;
+        let lease_ms = self.lease.as_millis() as u64;
+        let answer: Vec<redis::Value> = self
+            .invoke(|scripts| {
+                let mut call = scripts.pop.prepare_invoke();
+                call.arg(&prefix)
+                    .arg(&worker)
+                    .arg(per_host)
+                    .arg(u8::from(probe_first))
+                    .arg(gap.as_millis() as u64)
+                    .arg(lease_ms)
+                    .arg(HOSTS_PER_TAKE);
+                call
+            })
+            .await?;
+        let answer = Answer::parse(&answer)?;
+        self.queued = answer.queued;
+        self.leased = answer.leased;
+        Ok(match answer.job {
+            Some((lease, job)) => {
+                let mut job = parse_job(&job)?;
+                let lease: Arc<str> = lease.into();
+                self.held.insert(Arc::clone(&lease));
+                job.lease = Some(lease);
+                Next::Ready(job)
+            }
+            None if answer.queued == 0 && answer.leased == 0 => Next::Empty,
+            None => Next::WaitUntil(Instant::now() + answer.wait.max(SHARED_POLL)),
+        })
+    }
+
+    async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
+        let Some(lease) = ended.job.lease.clone() else {
+            return Err(FrontierError("a job without a lease ended".into()));
+        };
+        self.held.remove(&lease);
+        let prefix = self.prefix.clone();
+        let worker = self.worker.clone();
+        let ago = ended
+            .last_request
+            .map_or(-1, |sent| sent.elapsed().as_millis() as i64);
+        let delay = ended.crawl_delay.map_or(0, |gap| gap.as_millis() as u64);
+        let default_gap = self.politeness.gap.as_millis() as u64;
+        let children = job_args(&ended.children);
+        let host = ended.job.host().to_owned();
+        let new: usize = self
+            .invoke(|scripts| {
+                let mut call = scripts.finish.prepare_invoke();
+                call.arg(&prefix)
+                    .arg(&*lease)
+                    .arg(&host)
+                    .arg(ago)
+                    .arg(delay)
+                    .arg(default_gap)
+                    .arg(ended.outcome)
+                    .arg(ended.links)
+                    .arg(ended.job.depth)
+                    .arg(&worker)
+                    .arg(&children);
+                call
+            })
+            .await?;
+        self.queued += new;
+        Ok(())
+    }
+
+    async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError> {
+        let leases: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
+        if leases.is_empty() {
+            return Ok(());
+        }
+        for lease in &leases {
+            self.held.remove(lease);
+        }
+        let prefix = self.prefix.clone();
+        let ids: Vec<&str> = leases.iter().map(|lease| &**lease).collect();
+        let _ours: usize = self
+            .invoke(|scripts| {
+                let mut call = scripts.leases.prepare_invoke();
+                call.arg(&prefix).arg(0).arg(&ids);
+                call
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn upkeep_due(&self) -> Option<Instant> {
+        (!self.held.is_empty()).then_some(self.renew_at)
+    }
+
+    async fn upkeep(&mut self) -> Result<(), FrontierError> {
+        self.renew_at = Instant::now() + self.lease / 3;
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let prefix = self.prefix.clone();
+        let lease_ms = self.lease.as_millis() as u64;
+        let ids: Vec<String> = self.held.iter().map(|lease| lease.to_string()).collect();
+        let _renewed: usize = self
+            .invoke(|scripts| {
+                let mut call = scripts.leases.prepare_invoke();
+                call.arg(&prefix).arg(lease_ms).arg(&ids);
+                call
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.queued
+    }
+
+    fn is_drained(&self) -> bool {
+        self.queued == 0 && self.leased == 0
+    }
+}
+
+/// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once.
+pub(crate) struct RobotsStore {
+    redis: ConnectionManager,
+    key: String,
+}
+
+impl RobotsStore {
+    /// The store of the crawl `frontier` belongs to.
+    pub(crate) fn of(frontier: &RedisFrontier) -> RobotsStore {
+        RobotsStore {
+            redis: frontier.redis.clone(),
+            key: format!("{}robots", frontier.prefix),
+        }
+    }
+
+    /// The stored verdict for `origin`, if any worker stored one. A failing Redis means
+    /// "none": the worker then fetches robots.txt itself.
+    pub(crate) async fn load(&self, origin: &str) -> Option<Vec<u8>> {
+        let mut redis = self.redis.clone();
+        redis::cmd("HGET")
+            .arg(&self.key)
+            .arg(origin)
+            .query_async::<Option<Vec<u8>>>(&mut redis)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::debug!(error = %err, "robots.txt verdict not read from redis");
+                None
+            })
+    }
+
+    /// Stores the verdict for `origin` unless another worker stored one first.
+    pub(crate) async fn save(&self, origin: &str, verdict: &[u8]) {
+        let mut redis = self.redis.clone();
+        let saved = redis::cmd("HSETNX")
+            .arg(&self.key)
+            .arg(origin)
+            .arg(verdict)
+            .query_async::<i64>(&mut redis)
+            .await;
+        if let Err(err) = saved {
+            tracing::debug!(error = %err, "robots.txt verdict not stored in redis");
+        }
+    }
+}
+
+/// What the take script answered.
+struct Answer {
+    job: Option<(String, String)>,
+    wait: Duration,
+    queued: usize,
+    leased: usize,
+}
+
+impl Answer {
+    fn parse(values: &[redis::Value]) -> Result<Answer, FrontierError> {
+        let text = |at: usize| -> Result<String, FrontierError> {
+            values
+                .get(at)
+                .and_then(|value| redis::from_redis_value_ref::<String>(value).ok())
+                .ok_or_else(|| FrontierError(format!("redis: unexpected answer {values:?}")))
+        };
+        let number = |at: usize| -> Result<i64, FrontierError> {
+            values
+                .get(at)
+                .and_then(|value| redis::from_redis_value_ref::<i64>(value).ok())
+                .ok_or_else(|| FrontierError(format!("redis: unexpected answer {values:?}")))
+        };
+        let count = |value: i64| usize::try_from(value).unwrap_or(0);
+        match text(0)?.as_str() {
+            "job" => Ok(Answer {
+                job: Some((text(1)?, text(2)?)),
+                wait: Duration::ZERO,
+                queued: count(number(3)?),
+                leased: count(number(4)?),
+            }),
+            _ => Ok(Answer {
+                job: None,
+                wait: Duration::from_millis(count(number(1)?) as u64),
+                queued: count(number(2)?),
+                leased: count(number(3)?),
+            }),
+        }
+    }
+}
+
+/// The script arguments for `jobs`: seen bucket, fingerprint, host and the job, each.
+fn job_args(jobs: &[Job]) -> Vec<Vec<u8>> {
+    let mut args = Vec::with_capacity(jobs.len() * 4);
+    for job in jobs {
+        let key = fingerprint_text(&job.url[..url::Position::AfterQuery]);
+        let bucket = (key >> 112) as u16;
+        let fingerprint = ((key >> 48) as u64).to_be_bytes();
+        args.push(bucket.to_string().into_bytes());
+        args.push(fingerprint.to_vec());
+        args.push(job.host().as_bytes().to_vec());
+        args.push(format_job(job).into_bytes());
+    }
+    args
+}
+
+/// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SOURCE<TAB>URL` (no field holds a tab).
+fn format_job(job: &Job) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        job.host(),
+        job.depth,
+        job.origin,
+        job.source,
+        job.url
+    )
+}
+
+fn parse_job(text: &str) -> Result<Job, FrontierError> {
+    let bad = || FrontierError(format!("redis: a stored job is malformed: {text:?}"));
+    let mut fields = text.splitn(5, '\t');
+    let (_host, depth, origin, source, url) = (
+        fields.next().ok_or_else(bad)?,
+        fields.next().ok_or_else(bad)?,
+        fields.next().ok_or_else(bad)?,
+        fields.next().ok_or_else(bad)?,
+        fields.next().ok_or_else(bad)?,
+    );
+    Ok(Job {
+        source: source.to_owned(),
+        url: url::Url::parse(url).map_err(|_| bad())?,
+        depth: depth.parse().map_err(|_| bad())?,
+        origin: origin.into(),
+        lease: None,
+    })
+}
+
+/// The key prefix of crawl `name`: one hash tag for all of its keys.
+pub(crate) fn crawl_prefix(name: &str) -> String {
+    format!("areq:{{{name}}}:")
+}
+
+/// A name for this worker in lease ids and per-worker counts: host name and process id,
+/// plus a random part so a restarted process is a new worker.
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "worker".into());
+    format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
+}
+
+/// Connects, failing at once (not after retries) when Redis cannot be reached or refuses us.
+pub(crate) async fn connect(url: &str) -> Result<ConnectionManager, FrontierError> {
+    let client = redis::Client::open(url).map_err(|err| redis_error(url, &err))?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(2);
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(|err| redis_error(url, &err))
+}
+
+/// A Redis error, naming the server (without its password).
+fn redis_error(url: &str, err: &redis::RedisError) -> FrontierError {
+    let shown = match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => url.to_owned(),
+    };
+    FrontierError(format!("redis at {shown}: {err}"))
+}
+
+/// Redis went away (or is busy loading): worth waiting for.
+fn is_transient(err: &redis::RedisError) -> bool {
+    err.is_io_error()
+        || err.is_connection_dropped()
+        || err.is_timeout()
+        || err.is_connection_refusal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_round_trip_through_their_stored_form() {
+        let job = Job {
+            source: "HTTP://Example.org/a/../b".into(),
+            url: url::Url::parse("http://example.org/b?q=1").unwrap(),
+            depth: 3,
+            origin: "example.org".into(),
+            lease: None,
+        };
+        assert_eq!(parse_job(&format_job(&job)).unwrap(), job);
+        assert!(parse_job("host\tx\to\ts\thttp://a/").is_err());
+    }
+
+    #[test]
+    fn every_key_of_a_crawl_shares_one_hash_tag() {
+        assert_eq!(crawl_prefix("docs-2026"), "areq:{docs-2026}:");
+    }
+}

@@ -1,0 +1,423 @@
+//! Several workers, one crawl, through a real redis-server: every page once, the union of
+//! the workers' outputs equal to one process's, politeness across workers, a worker killed
+//! mid-crawl, a crawl stopped and started again, and the bad-input cases.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use crate::support::cmd::{finish, send_signal, Areq, Run};
+use crate::support::redis::RedisServer;
+use crate::support::server::{Reply, TestServer};
+
+/// Pages of the tree site: `/n/1` … `/n/PAGES`.
+const PAGES: usize = 120;
+
+/// A binary tree of pages: `/` links to `/n/1`, `/n/K` to `/n/2K` and `/n/2K+1` (while
+/// they exist), back to `/`, to itself with a fragment, and off the host. Every page
+/// answers after `delay`; robots.txt is missing.
+fn tree_site(delay: Duration) -> TestServer {
+    TestServer::start(move |request| {
+        let path = request.path.as_str();
+        let links: Vec<String> = if path == "/" {
+            vec!["/n/1".into()]
+        } else if let Some(k) = path
+            .strip_prefix("/n/")
+            .and_then(|k| k.parse::<usize>().ok())
+            .filter(|k| (1..=PAGES).contains(k))
+        {
+            let mut links: Vec<String> = [2 * k, 2 * k + 1]
+                .into_iter()
+                .filter(|child| *child <= PAGES)
+                .map(|child| format!("/n/{child}"))
+                .collect();
+            links.extend([
+                "/".into(),
+                format!("/n/{k}#top"),
+                "http://elsewhere.test/".into(),
+            ]);
+            links
+        } else {
+            return Reply::status(404);
+        };
+        let anchors: String = links
+            .iter()
+            .map(|link| format!("<a href=\"{link}\">{link}</a>"))
+            .collect();
+        Reply::html(format!("<!doctype html><body>{anchors}</body>")).delayed(delay)
+    })
+}
+
+/// The common flags of a recursive crawl of the tree site.
+const CRAWL: &[&str] = &[
+    "urls.txt",
+    "-o",
+    "out.tsv",
+    "--no-header",
+    "-d",
+    "10",
+    "-c",
+    "4",
+];
+
+/// Starts one worker of crawl `name` in a directory of its own.
+fn worker(redis: &RedisServer, name: &str, site: &TestServer, extra: &[&str]) -> (Areq, Child) {
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let url = redis.url();
+    let mut args: Vec<&str> = CRAWL.to_vec();
+    args.extend(["--redis", &url, "--crawl", name]);
+    args.extend(extra);
+    let child = areq.spawn(&args);
+    (areq, child)
+}
+
+/// The lines of one process crawling the tree site alone.
+fn single_process_lines(delay: Duration) -> BTreeSet<String> {
+    let site = tree_site(delay);
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let run = areq.run(CRAWL);
+    run.assert_success();
+    let lines = lines_of(&areq.read("out.tsv"));
+    // The reference rewritten to the port of the site the workers crawl: only the port
+    // differs between runs.
+    lines
+        .into_iter()
+        .map(|line| line.replace(&site.url(""), "{SITE}"))
+        .collect()
+}
+
+fn lines_of(text: &str) -> BTreeSet<String> {
+    text.lines().map(str::to_owned).collect()
+}
+
+/// The union of the workers' outputs, each cut at its last complete page (a worker killed
+/// mid-write may leave a partial page after it), with the site's address replaced.
+fn union(workers: &[&Areq], site: &TestServer) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for areq in workers {
+        let out = std::fs::read(areq.path("out.tsv")).unwrap_or_default();
+        let complete = match std::fs::read_to_string(areq.path("out.tsv.done")) {
+            Ok(done) => done
+                .lines()
+                .filter_map(|line| line.split('\t').next()?.parse::<usize>().ok())
+                .max()
+                .unwrap_or(0),
+            Err(_) => out.len(),
+        };
+        let text = String::from_utf8_lossy(&out[..complete.min(out.len())]).into_owned();
+        all.extend(lines_of(&text.replace(&site.url(""), "{SITE}")));
+    }
+    all
+}
+
+/// How many times each page (robots.txt aside) was requested.
+fn page_hits(site: &TestServer) -> BTreeMap<String, usize> {
+    let mut hits = BTreeMap::new();
+    for request in site.requests() {
+        if request.path != "/robots.txt" {
+            *hits.entry(request.path).or_default() += 1;
+        }
+    }
+    hits
+}
+
+fn status(redis: &RedisServer, name: &str) -> Run {
+    Areq::new().run(&["status", "--redis", &redis.url(), "--crawl", name])
+}
+
+/// Waits (bounded) until the site has served at least `pages` requests.
+fn wait_for_hits(site: &TestServer, pages: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while site.total_hits() < pages {
+        assert!(
+            Instant::now() < deadline,
+            "the crawl never reached {pages} requests"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn three_workers_fetch_every_page_once_and_together_write_what_one_process_writes() {
+    let delay = Duration::from_millis(15);
+    let expected = single_process_lines(delay);
+    let redis = RedisServer::start();
+    let site = tree_site(delay);
+    let workers: Vec<(Areq, Child)> = (0..3).map(|_| worker(&redis, "tree", &site, &[])).collect();
+    let mut dirs = Vec::new();
+    for (areq, child) in workers {
+        let run = finish(child);
+        run.assert_success();
+        dirs.push(areq);
+    }
+    let hits = page_hits(&site);
+    assert_eq!(hits.len(), PAGES + 1, "every page was fetched: {hits:?}");
+    assert!(
+        hits.values().all(|&n| n == 1),
+        "no page was fetched twice: {hits:?}"
+    );
+    assert_eq!(
+        site.hits("/robots.txt"),
+        1,
+        "robots.txt once per crawl, not per worker"
+    );
+    assert_eq!(union(&dirs.iter().collect::<Vec<_>>(), &site), expected);
+    for areq in &dirs {
+        assert!(
+            !areq.path("out.tsv.done").exists(),
+            "a finished crawl leaves no .done behind"
+        );
+    }
+
+    let run = status(&redis, "tree");
+    run.assert_success();
+    assert!(
+        run.stdout.starts_with("crawl tree: finished\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("pages: {} ok, 0 failed", PAGES + 1)),
+        "{}",
+        run.stdout
+    );
+    let busy_workers = run
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("  pages by worker: "))
+        .map_or(0, |list| list.split(", ").count());
+    assert!(busy_workers >= 2, "the work was shared: {}", run.stdout);
+}
+
+#[test]
+fn per_host_limits_and_the_rate_hold_across_all_workers_together() {
+    let redis = RedisServer::start();
+    let site = tree_site(Duration::from_millis(30));
+    let workers: Vec<(Areq, Child)> = (0..3)
+        .map(|_| worker(&redis, "polite", &site, &["--per-host", "2"]))
+        .collect();
+    for (_areq, child) in workers {
+        finish(child).assert_success();
+    }
+    assert_eq!(page_hits(&site).len(), PAGES + 1);
+    assert_eq!(
+        site.max_in_flight(),
+        2,
+        "three workers with -c 4 each never had more than 2 requests at the host"
+    );
+
+    let site = tree_site(Duration::ZERO);
+    let gap = Duration::from_millis(25);
+    let workers: Vec<(Areq, Child)> = (0..3)
+        .map(|_| {
+            worker(
+                &redis,
+                "rated",
+                &site,
+                &["--rate", "40", "--max-pages", "10"],
+            )
+        })
+        .collect();
+    for (_areq, child) in workers {
+        finish(child).assert_success();
+    }
+    let starts: Vec<Instant> = site.requests().iter().map(|r| r.received).collect();
+    assert!(starts.len() >= 10, "{} requests", starts.len());
+    for pair in starts.windows(2) {
+        let between = pair[1].duration_since(pair[0]);
+        assert!(
+            between + Duration::from_millis(5) >= gap,
+            "two requests to the host {between:?} apart, under --rate 40 across workers"
+        );
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others() {
+    let delay = Duration::from_millis(20);
+    let expected = single_process_lines(delay);
+    let redis = RedisServer::start();
+    let site = tree_site(delay);
+    let lease = ["--lease", "1"];
+    let (victim_dir, mut victim) = worker(&redis, "crash", &site, &lease);
+    wait_for_hits(&site, 8);
+    let others: Vec<(Areq, Child)> = (0..2)
+        .map(|_| worker(&redis, "crash", &site, &lease))
+        .collect();
+    wait_for_hits(&site, 20);
+    victim.kill().expect("kill -9 the worker");
+    let _ = victim.wait();
+    let mut dirs = vec![victim_dir];
+    for (areq, child) in others {
+        finish(child).assert_success();
+        dirs.push(areq);
+    }
+    let hits = page_hits(&site);
+    assert_eq!(hits.len(), PAGES + 1, "every page was fetched: {hits:?}");
+    let again: usize = hits.values().map(|n| n - 1).sum();
+    assert!(
+        again <= 4,
+        "only the pages the dead worker held (-c 4) were fetched again: {again}"
+    );
+    assert_eq!(union(&dirs.iter().collect::<Vec<_>>(), &site), expected);
+    let run = status(&redis, "crash");
+    let expired: usize = run
+        .stdout
+        .split(" leases expired")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        (1..=4).contains(&expired),
+        "the dead worker's leases expired: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.starts_with("crawl crash: finished\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again() {
+    let delay = Duration::from_millis(20);
+    let expected = single_process_lines(delay);
+    let redis = RedisServer::start();
+    let site = tree_site(delay);
+    let first: Vec<(Areq, Child)> = (0..2)
+        .map(|_| worker(&redis, "again", &site, &[]))
+        .collect();
+    wait_for_hits(&site, 30);
+    let mut dirs = Vec::new();
+    for (areq, child) in first {
+        send_signal(&child, "INT");
+        let run = finish(child);
+        assert_eq!(run.code(), 130, "{}", run.stderr);
+        dirs.push(areq);
+    }
+    let stopped_at = page_hits(&site).len();
+    assert!(
+        stopped_at < PAGES,
+        "stopped mid-crawl, at {stopped_at} pages"
+    );
+    let run = status(&redis, "again");
+    assert!(
+        run.stdout.starts_with("crawl again: running\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(" 0 in flight"),
+        "Ctrl-C hands leases back: {}",
+        run.stdout
+    );
+
+    // The same workers, the same command, later.
+    let url = redis.url();
+    let mut args: Vec<&str> = CRAWL.to_vec();
+    args.extend(["--redis", &url, "--crawl", "again"]);
+    let second: Vec<Child> = dirs.iter().map(|areq| areq.spawn(&args)).collect();
+    for child in second {
+        finish(child).assert_success();
+    }
+    let hits = page_hits(&site);
+    assert_eq!(hits.len(), PAGES + 1);
+    let again: usize = hits.values().map(|n| n - 1).sum();
+    assert!(
+        again <= 8,
+        "only pages in flight at Ctrl-C (2 workers, -c 4) were fetched twice: {again}"
+    );
+    assert_eq!(union(&dirs.iter().collect::<Vec<_>>(), &site), expected);
+}
+
+#[test]
+fn bad_redis_settings_are_one_clear_line_before_anything_is_fetched() {
+    let site = tree_site(Duration::ZERO);
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+
+    let closed = RedisServer::start();
+    let gone = closed.url();
+    drop(closed);
+    let run = areq.run(&[
+        "urls.txt", "-o", "out.tsv", "--redis", &gone, "--crawl", "x",
+    ]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("areq: crawl x: redis at {gone}")),
+        "{}",
+        run.stderr
+    );
+    assert!(!areq.path("out.tsv").exists(), "nothing written");
+
+    let locked = RedisServer::start_with(&["--requirepass", "sesame"]);
+    let wrong = locked.url().replace("redis://", "redis://:guess@");
+    let run = areq.run(&[
+        "urls.txt", "-o", "out.tsv", "--redis", &wrong, "--crawl", "x",
+    ]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("redis at redis://:***@127.0.0.1"),
+        "password hidden: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("guess"), "{}", run.stderr);
+
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let join = |depth: &str| {
+        areq.run(&[
+            "urls.txt",
+            "-o",
+            "out.tsv",
+            "-d",
+            depth,
+            "--max-pages",
+            "1",
+            "--redis",
+            &url,
+            "--crawl",
+            "settled",
+        ])
+    };
+    join("2").assert_success();
+    let run = join("3");
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("areq: crawl settled: crawl settled exists with other settings: depth is 2 there, 3 here"),
+        "{}",
+        run.stderr
+    );
+
+    for (args, why) in [
+        (vec!["--redis", url.as_str()], "--crawl"),
+        (
+            vec!["--redis", url.as_str(), "--crawl", "has space"],
+            "--crawl",
+        ),
+        (
+            vec!["--redis", url.as_str(), "--crawl", "x", "--resume"],
+            "--resume",
+        ),
+    ] {
+        let mut all = vec!["urls.txt", "-o", "out.tsv"];
+        all.extend(args);
+        let run = areq.run(&all);
+        assert_eq!(run.code(), 2, "{all:?}: {}", run.stderr);
+        assert!(run.stderr.contains(why), "{all:?}: {}", run.stderr);
+    }
+    let run = status(&redis, "never-made");
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr.contains("crawl never-made: no such crawl"),
+        "{}",
+        run.stderr
+    );
+}
