@@ -421,3 +421,36 @@ fn bad_redis_settings_are_one_clear_line_before_anything_is_fetched() {
         run.stderr
     );
 }
+
+#[test]
+fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time() {
+    let mut redis = RedisServer::start();
+    let site = tree_site(Duration::from_millis(20));
+    let (areq, child) = worker(&redis, "lost", &site, &["--lease", "1"]);
+    wait_for_hits(&site, 15);
+    let killed = Instant::now();
+    redis.kill();
+    let run = finish(child);
+    let took = killed.elapsed();
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("areq: crawl lost: redis: "),
+        "one line says why: {}",
+        run.stderr
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "gave up after about one lease time, not much later: {took:?}"
+    );
+    let out = areq.read("out.tsv");
+    assert!(out.lines().count() > 10, "what was written stays: {out}");
+    assert!(
+        out.is_empty() || out.ends_with('\n'),
+        "the output ends on a whole line"
+    );
+    assert!(
+        areq.path("out.tsv.done").exists(),
+        "the .done companion stays, for the next start"
+    );
+}

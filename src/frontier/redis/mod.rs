@@ -38,9 +38,6 @@ const HOSTS_PER_TAKE: usize = 256;
 /// How long a Redis command may take before the connection counts as lost.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a worker keeps retrying a Redis that went away before it stops.
-const REDIS_PATIENCE: Duration = Duration::from_secs(20);
-
 /// The settings a crawl is created with; every worker that joins must bring the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CrawlSettings(Vec<(&'static str, String)>);
@@ -158,7 +155,8 @@ impl RedisFrontier {
         })
     }
 
-    /// Runs a script invocation, retrying while Redis is away for up to [`REDIS_PATIENCE`].
+    /// Runs a script invocation, retrying while Redis is away for up to one lease time: by
+    /// then the leases this worker held are lost anyway, and the worker stops.
     async fn invoke<T: redis::FromRedisValue>(
         &mut self,
         script: impl Fn(&Scripts) -> redis::ScriptInvocation<'_>,
@@ -169,7 +167,7 @@ impl RedisFrontier {
             let invocation = script(&self.scripts);
             match invocation.invoke_async(&mut self.redis).await {
                 Ok(value) => return Ok(value),
-                Err(err) if is_transient(&err) && started.elapsed() < REDIS_PATIENCE => {
+                Err(err) if is_transient(&err) && started.elapsed() < self.lease => {
                     tracing::warn!(error = %err, "redis unavailable; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
