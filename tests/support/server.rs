@@ -6,6 +6,14 @@
 //! served at the same time. Besides normal responses it can misbehave on
 //! purpose (garbage bytes, slow bodies, hanging or dropped connections).
 //! Every wait is bounded, and the accept loop stops when the server is dropped.
+//!
+//! A handler that panics (say, an assertion placed inside it) answers 500 and the panic is
+//! kept: dropping the server panics with it, so the test fails.
+//!
+//! The server is also an HTTP proxy: a request line with an absolute URL
+//! (`GET http://a.test/x HTTP/1.1`) is recorded with that URL as its `path`. Running areq
+//! with [`TestServer::proxy_env`] sends every `http://` request here, so made-up host names
+//! (`*.test`) reach the server without any DNS lookup and nothing leaves 127.0.0.1.
 
 #![allow(dead_code)]
 
@@ -37,6 +45,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// When the request head was fully read.
     pub received: Instant,
+    /// When its connection was accepted: the closest the server gets to when the client sent
+    /// it (one request per connection), without the delay of starting a thread for it.
+    pub accepted: Instant,
 }
 
 impl Request {
@@ -46,6 +57,19 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The host the request was for: from an absolute URL in the request line (proxy
+    /// requests), else from the `Host` header, without the port.
+    pub fn host(&self) -> String {
+        let authority = match self.path.split_once("://") {
+            Some((_, rest)) => rest.split('/').next().unwrap_or_default(),
+            None => self.header("host").unwrap_or_default(),
+        };
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.to_owned(),
+            _ => authority.to_owned(),
+        }
     }
 }
 
@@ -192,6 +216,11 @@ struct Shared {
     total: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// `(path, whether the client stayed until the reply was complete)` of every reply
+    /// carried out, in order.
+    replies: Mutex<Vec<(String, bool)>>,
+    /// Messages of handler panics.
+    panics: Mutex<Vec<String>>,
 }
 
 /// Decrements the in-flight count when dropped (also on panic).
@@ -227,6 +256,8 @@ impl TestServer {
             total: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            replies: Mutex::new(Vec::new()),
+            panics: Mutex::new(Vec::new()),
         });
         let state = Arc::clone(&shared);
         let accept = thread::Builder::new()
@@ -290,6 +321,45 @@ impl TestServer {
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
+
+    /// The environment that makes areq use this server as its HTTP proxy (see the module
+    /// docs).
+    pub fn proxy_env(&self) -> Vec<(String, String)> {
+        vec![("http_proxy".to_owned(), self.url(""))]
+    }
+
+    /// Waits (at most 10 s) until `count` replies to `path` have been carried out, and says
+    /// for each whether the client stayed until it was complete (`false`: the client closed
+    /// the connection before the whole reply was written).
+    pub fn replies_to(&self, path: &str, count: usize) -> Vec<bool> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let done: Vec<bool> = lock(&self.shared.replies)
+                .iter()
+                .filter(|(p, _)| p == path)
+                .map(|(_, whole)| *whole)
+                .collect();
+            if done.len() >= count {
+                return done;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} replies to {path} were carried out",
+                done.len()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Panics if a handler panicked, with the handlers' panic messages.
+    pub fn assert_no_handler_panicked(&self) {
+        let panics = lock(&self.shared.panics).clone();
+        assert!(
+            panics.is_empty(),
+            "a test server handler panicked: {}",
+            panics.join("; ")
+        );
+    }
 }
 
 impl Drop for TestServer {
@@ -302,6 +372,9 @@ impl Drop for TestServer {
                 let _ = handle.join();
             }
         }
+        if !thread::panicking() {
+            self.assert_no_handler_panicked();
+        }
     }
 }
 
@@ -310,6 +383,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
+        let accepted = Instant::now();
         let Ok(stream) = conn else {
             thread::sleep(Duration::from_millis(10));
             continue;
@@ -318,17 +392,17 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         // If the thread cannot be spawned the stream is dropped (closed).
         let _ = thread::Builder::new()
             .name("test-server-conn".into())
-            .spawn(move || handle_connection(stream, &state));
+            .spawn(move || handle_connection(stream, accepted, &state));
     }
 }
 
-fn handle_connection(mut stream: TcpStream, shared: &Shared) {
+fn handle_connection(mut stream: TcpStream, accepted: Instant, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
     let Some((head, early_body)) = read_head(&mut stream) else {
         return;
     };
-    let Some(req) = parse_head(&head) else {
+    let Some(req) = parse_head(&head, accepted) else {
         if put(
             &mut stream,
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
@@ -353,14 +427,22 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
         &mut io::sink(),
     );
 
-    let reply = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&req)))
-        .unwrap_or_else(|_| Reply::status(500));
+    let reply = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&req))).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a non-string panic".to_owned());
+        lock(&shared.panics).push(format!("{} {}: {message}", req.method, req.path));
+        Reply::status(500)
+    });
     let graceful = send(
         &mut stream,
         reply,
         req.method.eq_ignore_ascii_case("HEAD"),
         guard,
     );
+    lock(&shared.replies).push((req.path.clone(), graceful));
     if graceful {
         finish(stream);
     }
@@ -390,7 +472,7 @@ fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
     }
 }
 
-fn parse_head(head: &[u8]) -> Option<Request> {
+fn parse_head(head: &[u8], accepted: Instant) -> Option<Request> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let mut parts = lines.next()?.split(' ');
@@ -408,6 +490,7 @@ fn parse_head(head: &[u8]) -> Option<Request> {
         path: path.to_string(),
         headers,
         received: Instant::now(),
+        accepted,
     })
 }
 
@@ -578,5 +661,55 @@ fn reset_on_close(stream: &TcpStream) {
             &linger,
             std::mem::size_of::<Linger>() as u32,
         );
+    }
+}
+
+/// A listening socket that never accepts and whose accept queue is full, so a new
+/// connection to it is never established: the kernel drops the client's SYNs.
+pub struct StalledListener {
+    listener: TcpListener,
+    /// Connections that fill the queue; kept open for as long as the listener lives.
+    _fillers: Vec<TcpStream>,
+}
+
+impl StalledListener {
+    /// Binds 127.0.0.1:0 with an accept queue of one, and fills it.
+    pub fn start() -> StalledListener {
+        use std::os::fd::AsRawFd;
+        extern "C" {
+            fn listen(fd: i32, backlog: i32) -> i32;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind stalled listener");
+        // SAFETY: the fd is a live, bound socket owned by `listener`; listening again only
+        // changes its backlog.
+        let shrunk = unsafe { listen(listener.as_raw_fd(), 0) };
+        assert_eq!(shrunk, 0, "listen(fd, 0)");
+        let addr = listener.local_addr().expect("stalled listener address");
+        let fillers = (0..2)
+            .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok())
+            .collect::<Vec<_>>();
+        assert!(!fillers.is_empty(), "the accept queue could not be filled");
+        StalledListener {
+            listener,
+            _fillers: fillers,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        let addr = self
+            .listener
+            .local_addr()
+            .expect("stalled listener address");
+        format!("http://{addr}{path}")
+    }
+
+    /// Whether a new connection gets through within `wait` (it should not).
+    pub fn accepts_within(&self, wait: Duration) -> bool {
+        let addr = self
+            .listener
+            .local_addr()
+            .expect("stalled listener address");
+        TcpStream::connect_timeout(&addr, wait).is_ok()
     }
 }
