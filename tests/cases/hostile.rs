@@ -88,21 +88,34 @@ fn client_errors_and_500_are_never_retried_but_429_502_504_are() {
     assert_stderr_has(&run, &["0 ok, 8 failed"]);
 }
 
+/// The gaps between the arrivals of the requests for `path`, in order.
+fn arrival_gaps(server: &TestServer, path: &str) -> Vec<Duration> {
+    let times: Vec<Instant> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.accepted)
+        .collect();
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
 #[test]
 fn retry_after_is_honoured_and_capped_by_max_retry_wait() {
     let server = TestServer::start(|_| Reply::status(429).with_header("Retry-After", "2"));
     let areq = Areq::new();
     areq.input(&[server.url("/busy")]);
-    let started = Instant::now();
     areq.run(&["urls.txt", "-o", "out.tsv", "--retries", "1"])
         .assert_success();
+    let gaps = arrival_gaps(&server, "/busy");
+    assert_eq!(gaps.len(), 1);
     assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "waited as asked"
+        gaps[0] >= Duration::from_secs(2),
+        "waited as asked: {gaps:?}"
     );
-    assert_eq!(server.hits("/busy"), 2);
 
-    let started = Instant::now();
+    let areq = Areq::new();
+    let server = TestServer::start(|_| Reply::status(429).with_header("Retry-After", "2"));
+    areq.input(&[server.url("/busy")]);
     areq.run(&[
         "urls.txt",
         "-o",
@@ -113,11 +126,76 @@ fn retry_after_is_honoured_and_capped_by_max_retry_wait() {
         "0.1",
     ])
     .assert_success();
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "the cap wins"
+    let gaps = arrival_gaps(&server, "/busy");
+    assert_eq!(gaps.len(), 1);
+    assert!(gaps[0] >= Duration::from_millis(100), "{gaps:?}");
+    // Honouring the header would take 2 s; the cap makes it 0.1 s plus a request.
+    assert!(gaps[0] < Duration::from_secs(1), "the cap wins: {gaps:?}");
+}
+
+#[test]
+fn backoff_doubles_from_half_a_second_with_jitter_between_half_and_all() {
+    const PAGES: usize = 4;
+    let server = TestServer::start(|_| Reply::status(503));
+    let areq = Areq::new();
+    let paths: Vec<String> = (0..PAGES).map(|i| format!("/flaky/{i}")).collect();
+    areq.input(&paths.iter().map(|p| server.url(p)).collect::<Vec<_>>());
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--retries", "3"]);
+    run.assert_success();
+    assert_eq!(
+        summary["failures"],
+        serde_json::json!({ "http 503": PAGES })
     );
-    assert_eq!(server.hits("/busy"), 4);
+    // Retry k waits between half and all of 0.5 s * 2^(k-1). The server sees each wait plus
+    // a round trip, so the lower bounds are exact and the upper bounds allow for a loaded
+    // machine; the bands of retry 1 and retry 3 do not overlap, so a schedule that does not
+    // double fails.
+    let slack = Duration::from_millis(250);
+    let mut fractions = Vec::new();
+    for path in &paths {
+        let gaps = arrival_gaps(&server, path);
+        assert_eq!(gaps.len(), 3, "{path}: one attempt and three retries");
+        for (retry, gap) in gaps.iter().enumerate() {
+            let full = Duration::from_millis(500) * 2u32.pow(retry as u32);
+            assert!(
+                *gap >= full / 2 && *gap <= full + slack,
+                "{path}: retry {} waited {gap:?}, not within [{:?}, {full:?}]",
+                retry + 1,
+                full / 2
+            );
+            fractions.push(gap.as_secs_f64() / full.as_secs_f64());
+        }
+    }
+    // Jitter: twelve waits that are all the same fraction of their backoff are not random.
+    let lowest = fractions.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = fractions.iter().copied().fold(0.0, f64::max);
+    assert!(
+        highest - lowest > 0.04,
+        "no jitter: every wait is {lowest:.3}..{highest:.3} of its backoff"
+    );
+}
+
+#[test]
+fn max_retry_wait_caps_the_backoff() {
+    let server = TestServer::start(|_| Reply::status(503));
+    let areq = Areq::new();
+    areq.input(&[server.url("/flaky")]);
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out.tsv",
+        "--retries",
+        "3",
+        "--max-retry-wait",
+        "0.1",
+    ])
+    .assert_success();
+    let gaps = arrival_gaps(&server, "/flaky");
+    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    // Uncapped, the third wait alone is at least 1 s.
+    for gap in &gaps {
+        assert!(*gap < Duration::from_millis(700), "{gaps:?}");
+    }
 }
 
 #[test]
@@ -177,7 +255,7 @@ fn a_200_mb_body_stops_at_max_body_and_what_was_read_is_parsed() {
     });
     let areq = Areq::new();
     areq.input(&[server.url("/huge")]);
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         "urls.txt",
         "-o",
         "out.tsv",
@@ -186,6 +264,14 @@ fn a_200_mb_body_stops_at_max_body_and_what_was_read_is_parsed() {
         "1048576",
     ]);
     run.assert_success();
+    assert_eq!(summary["pages"]["truncated"], 1);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["bytes_read"], 1_048_576);
+    assert_eq!(
+        server.replies_to("/huge", 1),
+        [false],
+        "the rest of the body is not read: areq hung up"
+    );
     assert_eq!(
         areq.read("out.tsv"),
         format!("{}\t{}\n", server.url("/huge"), server.url("/early"))
@@ -235,8 +321,14 @@ fn a_gzip_bomb_stops_at_max_body_counted_after_decompression() {
     });
     let areq = Areq::new();
     areq.input(&[server.url("/bomb")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
     run.assert_success();
+    assert_eq!(summary["pages"]["truncated"], 1);
+    assert_eq!(
+        summary["bytes_read"],
+        10 * 1024 * 1024,
+        "the default cap, decompressed"
+    );
     assert_eq!(
         areq.read("out.tsv"),
         format!("{}\t{}\n", server.url("/bomb"), server.url("/early"))
