@@ -11,3 +11,4 @@ mod output;
 mod progress;
 mod recursive;
 mod site;
+mod vhosts;
