@@ -324,3 +324,67 @@ fn verbose_logs_a_line_per_page_and_quiet_logs_nothing_but_errors() {
     quiet.assert_success();
     assert_eq!(quiet.stderr, "", "no warnings and no summary with -q");
 }
+
+#[test]
+fn rust_log_overrides_verbose_and_quiet() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(&[server.url("/site/dir/base.html")]);
+    let env = |spec: &str| vec![("RUST_LOG".to_owned(), spec.to_owned())];
+    let page_lines = |run: &crate::support::cmd::Run| {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("page done"))
+            .count()
+    };
+
+    let quiet = areq.run_with_env(&["urls.txt", "-o", "out.tsv", "-q"], &env("areq=info"));
+    quiet.assert_success();
+    assert_eq!(
+        page_lines(&quiet),
+        1,
+        "RUST_LOG wins over -q:\n{}",
+        quiet.stderr
+    );
+
+    let verbose = areq.run_with_env(&["urls.txt", "-o", "out.tsv", "-vv"], &env("error"));
+    verbose.assert_success();
+    assert_eq!(
+        page_lines(&verbose),
+        0,
+        "RUST_LOG wins over -vv:\n{}",
+        verbose.stderr
+    );
+    assert!(
+        verbose.stderr.starts_with("summary:"),
+        "only the summary, no log lines:\n{}",
+        verbose.stderr
+    );
+}
+
+#[test]
+fn very_verbose_shows_the_hrefs_dropped_as_invalid() {
+    let server = TestServer::start(|_| {
+        Reply::html("<a href=\"http://bad host/\">1</a><a href=\"http://[oops/\">2</a><a href=\"/ok\">3</a>")
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/page")]);
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header", "-vv"]);
+    run.assert_success();
+    assert_eq!(
+        areq.read("out.tsv"),
+        format!("{}\t{}\n", server.url("/page"), server.url("/ok"))
+    );
+    for href in ["http://bad host/", "http://[oops/"] {
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains("href dropped") && l.contains(href)),
+            "{href} not shown:\n{}",
+            run.stderr
+        );
+    }
+    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header", "-v"]);
+    run.assert_success();
+    assert!(!run.stderr.contains("href dropped"), "{}", run.stderr);
+}

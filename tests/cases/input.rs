@@ -116,3 +116,77 @@ fn usage_errors_exit_2() {
         assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_url_listed_twice_is_fetched_once_whatever_its_fragment() {
+    let server = site::start();
+    let areq = Areq::new();
+    let page = server.url("/site/dir/base.html");
+    areq.input(&[
+        page.clone(),
+        format!("{page}#top"),
+        format!("{page}#other"),
+        format!("{page}?copy"),
+    ]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    run.assert_success();
+    assert_eq!(server.hits("/site/dir/base.html"), 1);
+    assert_eq!(
+        server.hits("/site/dir/base.html?copy"),
+        1,
+        "a query makes it another URL"
+    );
+    assert_eq!(summary["urls"]["read"], 4);
+    assert_eq!(summary["urls"]["duplicate"], 2);
+    let sources: std::collections::BTreeSet<String> = areq
+        .read("out.tsv")
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        [page.clone(), format!("{page}?copy")],
+        "the first spelling is the source"
+    );
+}
+
+#[test]
+fn an_input_that_exists_but_cannot_be_read_exits_1_and_leaves_the_output_untouched() {
+    // Reading a process's own memory at offset 0 fails (EIO) for any user, root included.
+    let areq = Areq::new();
+    areq.write("out.tsv", "precious\n");
+    let run = areq.run(&["/proc/self/mem", "-o", "out.tsv"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(run.stderr.contains("/proc/self/mem"), "{}", run.stderr);
+    assert_eq!(
+        areq.read("out.tsv"),
+        "precious\n",
+        "a bad input never touches the output"
+    );
+}
+
+#[test]
+fn a_write_error_mid_run_exits_1_with_one_line() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(
+        &(0..50)
+            .map(|i| server.url(&format!("/site/dir/links.html?copy={i}")))
+            .collect::<Vec<_>>(),
+    );
+    let run = areq.run(&["urls.txt", "-o", "/dev/full", "--no-header", "-c", "2"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("areq:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("/dev/full"), "{}", run.stderr);
+    assert!(
+        server.total_hits() < 50,
+        "the run stopped at the error: {} pages fetched",
+        server.total_hits()
+    );
+}
