@@ -20,12 +20,13 @@ fn server_with(bad: impl Fn(&str) -> Reply + Send + Sync + 'static) -> TestServe
 }
 
 /// Runs areq on `/bad` then `/good` of `server` with `flags`; asserts the good page made it.
-fn run_bad_and_good(server: &TestServer, flags: &[&str]) -> Run {
+/// Returns the run and its JSON summary.
+fn run_bad_and_good(server: &TestServer, flags: &[&str]) -> (Run, serde_json::Value) {
     let areq = Areq::new();
     areq.input(&[server.url("/bad"), server.url("/good")]);
     let mut args = vec!["urls.txt", "-o", "out.tsv", "--no-header"];
     args.extend_from_slice(flags);
-    let run = areq.run(&args);
+    let (run, summary) = areq.run_with_summary(&args);
     run.assert_success();
     assert_eq!(
         areq.read("out.tsv"),
@@ -33,7 +34,7 @@ fn run_bad_and_good(server: &TestServer, flags: &[&str]) -> Run {
         "the good page is written whatever the bad one did; stderr:\n{}",
         run.stderr
     );
-    run
+    (run, summary)
 }
 
 fn assert_stderr_has(run: &Run, wants: &[&str]) {
@@ -57,11 +58,12 @@ fn a_503_twice_then_200_succeeds_on_the_third_attempt() {
     });
     let areq = Areq::new();
     areq.input(&[server.url("/flaky")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
     run.assert_success();
     assert_eq!(server.hits("/flaky"), 3);
     assert_eq!(areq.read("out.tsv").lines().count(), 1);
-    assert_stderr_has(&run, &["1 ok, 0 failed"]);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["pages"]["failed"], 0);
 }
 
 #[test]
@@ -73,7 +75,7 @@ fn client_errors_and_500_are_never_retried_but_429_502_504_are() {
     let areq = Areq::new();
     let codes = [400, 403, 404, 410, 500, 429, 502, 504];
     areq.input(&codes.map(|code| server.url(&format!("/{code}"))));
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--retries", "2"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--retries", "2"]);
     run.assert_success();
     for code in [400, 403, 404, 410, 500] {
         assert_eq!(server.hits(&format!("/{code}")), 1, "{code} is final");
@@ -85,7 +87,8 @@ fn client_errors_and_500_are_never_retried_but_429_502_504_are() {
             "{code} is retried twice"
         );
     }
-    assert_stderr_has(&run, &["0 ok, 8 failed"]);
+    assert_eq!(summary["pages"]["ok"], 0);
+    assert_eq!(summary["pages"]["failed"], 8);
 }
 
 /// The gaps between the arrivals of the requests for `path`, in order.
@@ -217,7 +220,7 @@ fn a_server_that_never_answers_and_one_that_trickles_both_end_at_the_timeout() {
         server.url("/good"),
     ]);
     let started = Instant::now();
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         "urls.txt",
         "-o",
         "out.tsv",
@@ -231,7 +234,8 @@ fn a_server_that_never_answers_and_one_that_trickles_both_end_at_the_timeout() {
         started.elapsed() < Duration::from_secs(10),
         "bounded by --timeout"
     );
-    assert_stderr_has(&run, &["1 ok, 2 failed", "failed: timeout: 2"]);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["failures"], serde_json::json!({ "timeout": 2 }));
     assert_eq!(areq.read("out.tsv").lines().count(), 2);
 }
 
@@ -340,8 +344,9 @@ fn a_gzip_bomb_stops_at_max_body_counted_after_decompression() {
 /// `/good` must still be written.
 fn assert_broken_response(raw: &'static [u8]) {
     let server = server_with(move |_| Reply::Raw(raw.to_vec()));
-    let run = run_bad_and_good(&server, &[]);
-    assert_stderr_has(&run, &["failed: protocol: 1", "broken response"]);
+    let (run, summary) = run_bad_and_good(&server, &[]);
+    assert_stderr_has(&run, &["broken response"]);
+    assert_eq!(summary["failures"], serde_json::json!({ "protocol": 1 }));
 }
 
 #[test]
@@ -385,7 +390,7 @@ fn a_reset_or_a_close_before_any_response_is_retried_then_fails_as_reset() {
         server.url("/close"),
         server.url("/good"),
     ]);
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         "urls.txt",
         "-o",
         "out.tsv",
@@ -397,7 +402,8 @@ fn a_reset_or_a_close_before_any_response_is_retried_then_fails_as_reset() {
     run.assert_success();
     assert_eq!(server.hits("/reset"), 2);
     assert_eq!(server.hits("/close"), 2);
-    assert_stderr_has(&run, &["1 ok, 2 failed", "failed: reset: 2"]);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["failures"], serde_json::json!({ "reset": 2 }));
 }
 
 #[test]
@@ -462,12 +468,12 @@ fn a_page_with_50000_links_is_written_whole() {
     let server = server_with(move |_| Reply::html(page.clone()));
     let areq = Areq::new();
     areq.input(&[server.url("/bad")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
     run.assert_success();
     let out = areq.read("out.tsv");
     assert_eq!(out.lines().count(), 50_000);
     assert!(out.ends_with(&format!("\t{}\n", server.url("/p/49999"))));
-    assert_stderr_has(&run, &["50000 links written"]);
+    assert_eq!(summary["links_written"], 50_000);
 }
 
 #[test]

@@ -89,7 +89,16 @@ fn assert_not_fetched(server: &TestServer, paths: &[&str]) {
 #[test]
 fn depth_limits_the_crawl_and_each_page_is_fetched_once() {
     let server = site(robots_txt(DISALLOW_PRIVATE), Duration::ZERO);
-    let (areq, run) = crawl(&server, &["-d", "2", "--ignore-robots"]);
+    let (areq, _) = crawl(
+        &server,
+        &[
+            "-d",
+            "2",
+            "--ignore-robots",
+            "--summary-json",
+            "summary.json",
+        ],
+    );
     assert_fetched_once(
         &server,
         &[
@@ -107,10 +116,9 @@ fn depth_limits_the_crawl_and_each_page_is_fetched_once() {
         &server,
         &["/a/deepest", "/cal/3", "/off", "/report.pdf", "/robots.txt"],
     );
-    assert!(
-        run.stderr.contains("pages by depth 0: 1, 1: 4, 2: 3"),
-        "{}",
-        run.stderr
+    assert_eq!(
+        areq.summary()["pages"]["by_depth"],
+        serde_json::json!({ "0": 1, "1": 4, "2": 3 })
     );
     // Discovered pages are SOURCE as discovered (fragment removed); the .pdf is written, not fetched.
     let out = areq.read("out.tsv");
