@@ -67,16 +67,18 @@ fn resume_after_kill_9_equals_an_uninterrupted_run() {
     );
 
     let hits_before = server.total_hits();
-    let run = areq.run(&["urls.txt", "-o", "cut.tsv", "-c", "4", "--resume"]);
+    let (run, summary) =
+        areq.run_with_summary(&["urls.txt", "-o", "cut.tsv", "-c", "4", "--resume"]);
     run.assert_success();
     assert_eq!(
         server.total_hits() - hits_before,
         PAGES - done_before,
         "exactly the pages not recorded as complete are fetched again"
     );
+    assert_eq!(summary["urls"]["resumed"], done_before);
     assert!(
         run.stderr
-            .contains(&format!("{done_before} done before (resumed)")),
+            .contains(&format!(", {done_before} done before (resumed)\n")),
         "{}",
         run.stderr
     );
