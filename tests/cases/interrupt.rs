@@ -224,8 +224,4 @@ fn a_second_ctrl_c_quits_while_the_output_is_stuck_and_still_ends_on_a_page_boun
             &page[..3]
         );
     }
-    assert!(
-        records.len() / LINKS < server.total_hits(),
-        "pages fetched but queued for the writer were dropped"
-    );
 }

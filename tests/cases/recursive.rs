@@ -285,7 +285,6 @@ fn delay_holds_between_every_request_to_a_host() {
             .map(|i| server.url(&format!("/p/{i}")))
             .collect::<Vec<_>>(),
     );
-    let started = std::time::Instant::now();
     areq.run(&[
         "urls.txt",
         "-o",
@@ -298,16 +297,13 @@ fn delay_holds_between_every_request_to_a_host() {
     .assert_success();
     assert_eq!(server.total_hits(), 5);
     let gaps = request_gaps(&server, true);
+    assert_eq!(gaps.len(), 4);
     for gap in &gaps {
         assert!(
             *gap + SETUP_JITTER >= Duration::from_millis(150),
             "{gaps:?}"
         );
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "four gaps of 150 ms, not a stall"
-    );
 }
 
 #[test]
