@@ -91,13 +91,14 @@ fn client_errors_and_500_are_never_retried_but_429_502_504_are() {
     assert_eq!(summary["pages"]["failed"], 8);
 }
 
-/// The gaps between the arrivals of the requests for `path`, in order.
+/// The gaps between the requests for `path`, in order, timed by when the kernel received
+/// each (see `Request::sent`).
 fn arrival_gaps(server: &TestServer, path: &str) -> Vec<Duration> {
     let times: Vec<Instant> = server
         .requests()
         .into_iter()
         .filter(|r| r.path == path)
-        .map(|r| r.accepted)
+        .map(|r| r.sent)
         .collect();
     times.windows(2).map(|w| w[1] - w[0]).collect()
 }

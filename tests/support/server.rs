@@ -45,9 +45,12 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// When the request head was fully read.
     pub received: Instant,
-    /// When its connection was accepted: the closest the server gets to when the client sent
-    /// it (one request per connection), without the delay of starting a thread for it.
+    /// When its connection was accepted (one request per connection).
     pub accepted: Instant,
+    /// When the kernel received the request's first bytes: when the client sent it, free of
+    /// any delay in scheduling the server's threads (falls back to `accepted` if the kernel
+    /// gave no timestamp). Gaps between requests are measured with this.
+    pub sent: Instant,
 }
 
 impl Request {
@@ -247,6 +250,7 @@ impl TestServer {
     /// Start a server whose every request is answered by `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind test server");
+        enable_receive_timestamps(&listener);
         let addr = listener.local_addr().expect("test server address");
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
@@ -399,10 +403,11 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 fn handle_connection(mut stream: TcpStream, accepted: Instant, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let Some((head, early_body)) = read_head(&mut stream) else {
+    let Some((head, early_body, arrived)) = read_head(&mut stream) else {
         return;
     };
-    let Some(req) = parse_head(&head, accepted) else {
+    let sent = arrived.unwrap_or(accepted);
+    let Some(req) = parse_head(&head, accepted, sent) else {
         if put(
             &mut stream,
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
@@ -448,22 +453,31 @@ fn handle_connection(mut stream: TcpStream, accepted: Instant, shared: &Shared) 
     }
 }
 
-/// Reads up to and including the blank line; returns the head and how many
-/// body bytes were read along with it.
-fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
+/// Reads up to and including the blank line; returns the head, how many body bytes were
+/// read along with it, and when the kernel received its first bytes (if it said).
+fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize, Option<Instant>)> {
     let deadline = Instant::now() + IO_TIMEOUT;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
+    let mut arrived = None;
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let extra = buf.len() - (end + 4);
             buf.truncate(end + 4);
-            return Some((buf, extra));
+            return Some((buf, extra, arrived));
         }
         if buf.len() > MAX_HEAD || Instant::now() > deadline {
             return None;
         }
-        match stream.read(&mut chunk) {
+        let read = if buf.is_empty() {
+            read_with_timestamp(stream, &mut chunk).map(|(n, at)| {
+                arrived = at;
+                n
+            })
+        } else {
+            stream.read(&mut chunk)
+        };
+        match read {
             Ok(0) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -472,7 +486,121 @@ fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
     }
 }
 
-fn parse_head(head: &[u8], accepted: Instant) -> Option<Request> {
+/// `SOL_SOCKET` and `SO_TIMESTAMPNS` (also the control message type) on Linux.
+const SOL_SOCKET: i32 = 1;
+const SO_TIMESTAMPNS: i32 = 35;
+
+/// Asks the kernel to timestamp data received on the connections `listener` accepts (they
+/// inherit the option): `SO_TIMESTAMPNS`.
+fn enable_receive_timestamps(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    set_socket_option(listener.as_raw_fd(), SO_TIMESTAMPNS, &1i32);
+}
+
+/// `setsockopt(fd, SOL_SOCKET, name, value)`, for a live socket `fd`; errors are ignored
+/// (the tests that depend on the option fail on their own).
+fn set_socket_option<T>(fd: i32, name: i32, value: &T) {
+    extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const u8, len: u32) -> i32;
+    }
+    // SAFETY: `value` is a valid `T` of the size passed, for the duration of the call; the
+    // callers pass live socket fds and the option's C type as `T`.
+    unsafe {
+        setsockopt(
+            fd,
+            SOL_SOCKET,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as u32,
+        );
+    }
+}
+
+/// One `recvmsg` into `buf`; returns the bytes read and, when the kernel attached its
+/// receive timestamp, that moment as an `Instant`.
+fn read_with_timestamp(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Instant>)> {
+    use std::os::fd::AsRawFd;
+    use std::time::SystemTime;
+
+    #[repr(C)]
+    struct IoVec {
+        base: *mut u8,
+        len: usize,
+    }
+    #[repr(C)]
+    struct MsgHdr {
+        name: *mut u8,
+        name_len: u32,
+        iov: *mut IoVec,
+        iov_len: usize,
+        control: *mut u8,
+        control_len: usize,
+        flags: i32,
+    }
+    #[repr(C)]
+    struct CmsgHdr {
+        len: usize,
+        level: i32,
+        kind: i32,
+    }
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn recvmsg(fd: i32, msg: *mut MsgHdr, flags: i32) -> isize;
+    }
+
+    let mut iov = IoVec {
+        base: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    let mut control = [0u64; 16];
+    let mut msg = MsgHdr {
+        name: std::ptr::null_mut(),
+        name_len: 0,
+        iov: &mut iov,
+        iov_len: 1,
+        control: control.as_mut_ptr().cast(),
+        control_len: std::mem::size_of_val(&control),
+        flags: 0,
+    };
+    // SAFETY: `msg` points at a live iovec over `buf` and at `control`, both valid for the
+    // lengths given, for the duration of the call.
+    let read = unsafe { recvmsg(stream.as_raw_fd(), &mut msg, 0) };
+    if read < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let (now_instant, now_system) = (Instant::now(), SystemTime::now());
+    // The first control message is the timestamp when there is one: a header, then (aligned
+    // to 8 bytes, which the header's 16 already are) a timespec of wall-clock time.
+    let header_len = std::mem::size_of::<CmsgHdr>();
+    let mut arrived = None;
+    if msg.control_len >= header_len + std::mem::size_of::<Timespec>() {
+        // SAFETY: the kernel wrote at least a header and a timespec into `control`, which
+        // is 8-byte aligned.
+        let (header, stamp) = unsafe {
+            let base = control.as_ptr().cast::<u8>();
+            (
+                &*base.cast::<CmsgHdr>(),
+                &*base.add(header_len).cast::<Timespec>(),
+            )
+        };
+        if header.level == SOL_SOCKET && header.kind == SO_TIMESTAMPNS {
+            let at = SystemTime::UNIX_EPOCH
+                + Duration::new(
+                    stamp.sec.max(0) as u64,
+                    stamp.nsec.clamp(0, 999_999_999) as u32,
+                );
+            let ago = now_system.duration_since(at).unwrap_or_default();
+            arrived = now_instant.checked_sub(ago);
+        }
+    }
+    Ok((read as usize, arrived))
+}
+
+fn parse_head(head: &[u8], accepted: Instant, sent: Instant) -> Option<Request> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let mut parts = lines.next()?.split(' ');
@@ -491,6 +619,7 @@ fn parse_head(head: &[u8], accepted: Instant) -> Option<Request> {
         headers,
         received: Instant::now(),
         accepted,
+        sent,
     })
 }
 
@@ -642,26 +771,12 @@ fn reset_on_close(stream: &TcpStream) {
         l_onoff: i32,
         l_linger: i32,
     }
-    extern "C" {
-        fn setsockopt(fd: i32, level: i32, name: i32, value: *const Linger, len: u32) -> i32;
-    }
-    const SOL_SOCKET: i32 = 1;
     const SO_LINGER: i32 = 13;
     let linger = Linger {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: the fd is a live socket owned by `stream`, and `linger` is a valid, correctly
-    // sized `struct linger` for the duration of the call.
-    unsafe {
-        setsockopt(
-            stream.as_raw_fd(),
-            SOL_SOCKET,
-            SO_LINGER,
-            &linger,
-            std::mem::size_of::<Linger>() as u32,
-        );
-    }
+    set_socket_option(stream.as_raw_fd(), SO_LINGER, &linger);
 }
 
 /// A listening socket that never accepts and whose accept queue is full, so a new
