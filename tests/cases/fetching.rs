@@ -1,4 +1,5 @@
-//! Fetching: failed pages, non-HTML, headers sent, timeouts, redirects, the summary, exit codes.
+//! Fetching: failed pages, which responses are parsed and which are left unread, headers sent,
+//! timeouts, redirects, the summary, exit codes, log levels.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,5 @@
-//! The URL list: comments, bad lines, duplicates, stdin, and inputs that cannot be read.
+//! The URL list: comments, bad lines, duplicates (fragments aside), stdin, and inputs that cannot
+//! be read.
 
 use crate::cases::site;
 use crate::support::cmd::Areq;
@@ -163,30 +164,5 @@ fn an_input_that_exists_but_cannot_be_read_exits_1_and_leaves_the_output_untouch
         areq.read("out.tsv"),
         "precious\n",
         "a bad input never touches the output"
-    );
-}
-
-#[test]
-fn a_write_error_mid_run_exits_1_with_one_line() {
-    let server = site::start();
-    let areq = Areq::new();
-    areq.input(
-        &(0..50)
-            .map(|i| server.url(&format!("/site/dir/links.html?copy={i}")))
-            .collect::<Vec<_>>(),
-    );
-    let run = areq.run(&["urls.txt", "-o", "/dev/full", "--no-header", "-c", "2"]);
-    assert_eq!(run.code(), 1, "{}", run.stderr);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("areq:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{}", run.stderr);
-    assert!(errors[0].contains("/dev/full"), "{}", run.stderr);
-    assert!(
-        server.total_hits() < 50,
-        "the run stopped at the error: {} pages fetched",
-        server.total_hits()
     );
 }

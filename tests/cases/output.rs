@@ -1,4 +1,5 @@
-//! The output contract: header, TSV lines, JSONL, stdout, page blocks.
+//! The output contract: header, TSV lines, JSONL, stdout, page blocks, source_url as written,
+//! and a write error.
 
 use crate::cases::site::{self, links_page_links, tsv_lines};
 use crate::support::cmd::Areq;
@@ -233,5 +234,30 @@ fn a_meta_charset_counts_only_in_the_first_1024_bytes() {
             server.url("/late"),
             server.url("/caf?q=caf%EF%BF%BD")
         )
+    );
+}
+
+#[test]
+fn a_write_error_mid_run_exits_1_with_one_line() {
+    let server = site::start();
+    let areq = Areq::new();
+    areq.input(
+        &(0..50)
+            .map(|i| server.url(&format!("/site/dir/links.html?copy={i}")))
+            .collect::<Vec<_>>(),
+    );
+    let run = areq.run(&["urls.txt", "-o", "/dev/full", "--no-header", "-c", "2"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("areq:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("/dev/full"), "{}", run.stderr);
+    assert!(
+        server.total_hits() < 50,
+        "the run stopped at the error: {} pages fetched",
+        server.total_hits()
     );
 }

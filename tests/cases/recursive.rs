@@ -1,5 +1,6 @@
-//! Recursive crawling on a generated local site: depth, each page once, scope, robots.txt,
-//! politeness, the page budget, a link trap, the graph, and Ctrl-C mid-crawl.
+//! Recursive crawling on a generated local site: depth, each page once, scope, robots.txt (its
+//! product token, a new host's first request), politeness gaps measured at the server, the page
+//! budget, a link trap, the graph, and Ctrl-C mid-crawl.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
