@@ -308,6 +308,51 @@ fn delay_holds_between_every_request_to_a_host() {
 }
 
 #[test]
+fn delay_holds_for_retries_too() {
+    // A retry is a request to the host like any other.
+    let server = TestServer::start(|_| Reply::status(503).with_header("Retry-After", "0"));
+    let areq = Areq::new();
+    areq.input(&[server.url("/flaky")]);
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out.tsv",
+        "--delay",
+        "300",
+        "--retries",
+        "2",
+    ])
+    .assert_success();
+    let gaps = request_gaps(&server, true);
+    assert_eq!(gaps.len(), 2, "one attempt and two retries");
+    for gap in &gaps {
+        assert!(
+            *gap + SETUP_JITTER >= Duration::from_millis(300),
+            "{gaps:?}"
+        );
+    }
+}
+
+#[test]
+fn delay_holds_for_redirects_too() {
+    // Following a redirect to the same host is another request to it.
+    let server = TestServer::start(|request| match request.path.as_str() {
+        "/old" => Reply::redirect(301, "/new"),
+        _ => Reply::html("<a href=\"/x\">x</a>"),
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/old")]);
+    areq.run(&["urls.txt", "-o", "out.tsv", "--delay", "300"])
+        .assert_success();
+    let gaps = request_gaps(&server, true);
+    assert_eq!(gaps.len(), 1, "the redirect and its target");
+    assert!(
+        gaps[0] + SETUP_JITTER >= Duration::from_millis(300),
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn crawl_delay_in_robots_txt_spaces_requests() {
     let server = site(
         robots_txt("User-agent: *\nCrawl-delay: 0.25\n"),
