@@ -183,6 +183,8 @@ fn user_agent_and_extra_headers_are_sent() {
         "probe/1.0",
         "-H",
         "X-Token: secret",
+        "-H",
+        "X-Second: also sent",
     ])
     .assert_success();
     let requests = server.requests();
@@ -194,6 +196,11 @@ fn user_agent_and_extra_headers_are_sent() {
     );
     assert_eq!(requests[1].header("user-agent"), Some("probe/1.0"));
     assert_eq!(requests[1].header("x-token"), Some("secret"));
+    assert_eq!(
+        requests[1].header("x-second"),
+        Some("also sent"),
+        "-H repeats"
+    );
     assert!(requests[0]
         .header("accept")
         .unwrap()
@@ -288,16 +295,23 @@ fn redirect_loops_and_long_chains_fail_as_redirects() {
 }
 
 #[test]
-fn a_refused_connection_is_a_connect_failure() {
+fn a_refused_connection_is_retried_then_fails_as_connect() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let areq = Areq::new();
     areq.input(&[format!("http://127.0.0.1:{port}/")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv"]);
+    let started = Instant::now();
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--retries", "2"]);
     run.assert_success();
-    assert!(run.stderr.contains("failed: connect: 1"), "{}", run.stderr);
+    assert_eq!(summary["failures"], serde_json::json!({ "connect": 1 }));
+    // Retried twice: backoffs of at least 0.25 s and 0.5 s. Not retried, it takes a few ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(750),
+        "a connect error is retried: {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

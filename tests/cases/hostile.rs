@@ -138,6 +138,22 @@ fn retry_after_is_honoured_and_capped_by_max_retry_wait() {
 }
 
 #[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let server = TestServer::start(|_| {
+        let at = std::time::SystemTime::now() + Duration::from_secs(3);
+        Reply::status(503).with_header("Retry-After", &httpdate::fmt_http_date(at))
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/busy")]);
+    areq.run(&["urls.txt", "-o", "out.tsv", "--retries", "1"])
+        .assert_success();
+    let gaps = arrival_gaps(&server, "/busy");
+    assert_eq!(gaps.len(), 1);
+    // The date has whole seconds, so it lies 2 to 3 s ahead; backoff alone would be < 0.5 s.
+    assert!(gaps[0] >= Duration::from_millis(1900), "{gaps:?}");
+}
+
+#[test]
 fn backoff_doubles_from_half_a_second_with_jitter_between_half_and_all() {
     const PAGES: usize = 4;
     let server = TestServer::start(|_| Reply::status(503));

@@ -1,6 +1,8 @@
 //! The output contract: header, TSV lines, JSONL, stdout, page blocks, source_url as written,
 //! and a write error.
 
+use std::time::Duration;
+
 use crate::cases::site::{self, links_page_links, tsv_lines};
 use crate::support::cmd::Areq;
 use crate::support::server::{Reply, TestServer};
@@ -259,5 +261,27 @@ fn a_write_error_mid_run_exits_1_with_one_line() {
         server.total_hits() < 50,
         "the run stopped at the error: {} pages fetched",
         server.total_hits()
+    );
+}
+
+#[test]
+fn pages_appear_in_the_order_they_finish() {
+    let server = TestServer::start(|request| match request.path.as_str() {
+        "/slow" => Reply::html("<a href=\"/s\">s</a>").delayed(Duration::from_millis(300)),
+        _ => Reply::html("<a href=\"/f\">f</a>"),
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/slow"), server.url("/fast")]);
+    areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"])
+        .assert_success();
+    assert_eq!(
+        areq.read("out.tsv"),
+        format!(
+            "{}\t{}\n{}\t{}\n",
+            server.url("/fast"),
+            server.url("/f"),
+            server.url("/slow"),
+            server.url("/s")
+        )
     );
 }

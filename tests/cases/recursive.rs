@@ -473,3 +473,14 @@ fn repeated_include_follows_links_matching_any_of_them() {
     assert_fetched_once(&server, &["/", "/a", "/b"]);
     assert_not_fetched(&server, &["/cal/1", "/private/secret"]);
 }
+
+#[test]
+fn repeated_exclude_drops_links_matching_any_of_them() {
+    let server = site(robots_txt(""), Duration::ZERO);
+    crawl(
+        &server,
+        &["-d", "1", "--exclude", "/a$", "--exclude", "/cal/"],
+    );
+    assert_fetched_once(&server, &["/", "/b", "/private/secret"]);
+    assert_not_fetched(&server, &["/a", "/cal/1"]);
+}
