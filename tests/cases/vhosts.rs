@@ -192,3 +192,20 @@ fn hosts_are_served_round_robin_and_each_host_breadth_first() {
         ]
     );
 }
+
+#[test]
+fn summary_json_names_the_top_ten_hosts_most_first() {
+    // Host hN serves N + 1 seeds, so h11 has the most pages and h0, h1 fall off the list.
+    let server = proxy(|_| Some(vec![]));
+    let seeds: Vec<String> = (0..12)
+        .flat_map(|host| (0..=host).map(move |page| format!("http://h{host}.test/{page}")))
+        .collect();
+    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    let (_, _, summary) = crawl(&server, &seeds, &["-c", "8"]);
+    assert_eq!(summary["hosts"], 12);
+    let want: Vec<serde_json::Value> = (2..12)
+        .rev()
+        .map(|host| serde_json::json!({ "host": format!("h{host}.test"), "pages": host + 1 }))
+        .collect();
+    assert_eq!(summary["top_hosts_by_pages"], serde_json::Value::from(want));
+}
