@@ -1,6 +1,7 @@
 //! Recursive crawling across several hosts and origins. The test server is areq's HTTP proxy
 //! here, so made-up host names under `.test` all reach it (see `support::server`): robots.txt
-//! per origin, scope per seed, `--scope domain`, the order of requests across hosts.
+//! per origin, scope per seed, `--scope domain`, the order of requests across hosts, politeness
+//! per host, the summary's top hosts.
 
 use std::time::Duration;
 
@@ -208,4 +209,38 @@ fn summary_json_names_the_top_ten_hosts_most_first() {
         .map(|host| serde_json::json!({ "host": format!("h{host}.test"), "pages": host + 1 }))
         .collect();
     assert_eq!(summary["top_hosts_by_pages"], serde_json::Value::from(want));
+}
+
+#[test]
+fn delay_is_kept_per_host_and_does_not_hold_back_other_hosts() {
+    let server = proxy(|_| Some(vec![]));
+    let seeds = [
+        "http://a.test/1",
+        "http://a.test/2",
+        "http://b.test/1",
+        "http://b.test/2",
+    ];
+    crawl(&server, &seeds, &["--delay", "400"]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    let sent = |url: &str| {
+        requests
+            .iter()
+            .find(|r| r.path == url)
+            .unwrap_or_else(|| panic!("{url} not fetched"))
+            .sent
+    };
+    for host in ["a", "b"] {
+        let gap = sent(&format!("http://{host}.test/2")) - sent(&format!("http://{host}.test/1"));
+        assert!(
+            gap + Duration::from_millis(5) >= Duration::from_millis(400),
+            "{host}.test: {gap:?}"
+        );
+    }
+    let (a, b) = (sent("http://a.test/1"), sent("http://b.test/1"));
+    let apart = a.max(b) - a.min(b);
+    assert!(
+        apart < Duration::from_millis(300),
+        "the first request to each host goes out at once, not a delay apart: {apart:?}"
+    );
 }
