@@ -45,7 +45,8 @@ fn non_html_responses_are_skipped_unread() {
     run.assert_success();
     assert_eq!(areq.read("out.tsv"), "");
     assert!(
-        run.stderr.contains("0 ok, 0 failed, 1 skipped (not HTML)"),
+        run.stderr
+            .contains("pages: 0 ok, 0 failed, 1 skipped (not HTML)"),
         "{}",
         run.stderr
     );

@@ -300,8 +300,8 @@ fn a_200_mb_body_stops_at_max_body_and_what_was_read_is_parsed() {
     assert_stderr_has(
         &run,
         &[
-            "1 ok, 0 failed, 0 skipped (not HTML), 1 truncated",
-            "1.0 MiB read",
+            "pages: 1 ok, 0 failed, 0 skipped (not HTML), 1 truncated\n",
+            ", 1.0 MiB read in",
         ],
     );
 }
@@ -354,7 +354,7 @@ fn a_gzip_bomb_stops_at_max_body_counted_after_decompression() {
         areq.read("out.tsv"),
         format!("{}\t{}\n", server.url("/bomb"), server.url("/early"))
     );
-    assert_stderr_has(&run, &["1 truncated", "10.0 MiB read"]);
+    assert_stderr_has(&run, &[", 10.0 MiB read in"]);
 }
 
 /// Serves `raw` as the answer for `/bad`: that page must fail as a broken response, and
@@ -503,7 +503,13 @@ fn empty_comment_only_and_binary_inputs_warn_and_exit_0_with_a_header_only() {
         areq.write(name, contents);
         let run = areq.run(&[name, "-o", "out.tsv"]);
         run.assert_success();
-        assert_stderr_has(&run, &[&format!("{name}: no URLs to fetch"), "0 URLs read"]);
+        assert_stderr_has(
+            &run,
+            &[
+                &format!("{name}: no URLs to fetch"),
+                "summary: 0 URLs read,",
+            ],
+        );
         assert_eq!(areq.read("out.tsv"), "source_url\tparsed_url\n");
     }
     let mut garbage = Vec::new();

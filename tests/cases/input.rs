@@ -32,7 +32,8 @@ fn bad_lines_are_warned_with_file_and_line_and_the_run_goes_on() {
         );
     }
     assert!(
-        run.stderr.contains("6 URLs read, 4 invalid, 1 duplicate"),
+        run.stderr
+            .contains("summary: 6 URLs read, 4 invalid, 1 duplicate\n"),
         "{}",
         run.stderr
     );
