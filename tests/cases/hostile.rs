@@ -20,12 +20,13 @@ fn server_with(bad: impl Fn(&str) -> Reply + Send + Sync + 'static) -> TestServe
 }
 
 /// Runs areq on `/bad` then `/good` of `server` with `flags`; asserts the good page made it.
-fn run_bad_and_good(server: &TestServer, flags: &[&str]) -> Run {
+/// Returns the run and its JSON summary.
+fn run_bad_and_good(server: &TestServer, flags: &[&str]) -> (Run, serde_json::Value) {
     let areq = Areq::new();
     areq.input(&[server.url("/bad"), server.url("/good")]);
     let mut args = vec!["urls.txt", "-o", "out.tsv", "--no-header"];
     args.extend_from_slice(flags);
-    let run = areq.run(&args);
+    let (run, summary) = areq.run_with_summary(&args);
     run.assert_success();
     assert_eq!(
         areq.read("out.tsv"),
@@ -33,7 +34,7 @@ fn run_bad_and_good(server: &TestServer, flags: &[&str]) -> Run {
         "the good page is written whatever the bad one did; stderr:\n{}",
         run.stderr
     );
-    run
+    (run, summary)
 }
 
 fn assert_stderr_has(run: &Run, wants: &[&str]) {
@@ -57,11 +58,12 @@ fn a_503_twice_then_200_succeeds_on_the_third_attempt() {
     });
     let areq = Areq::new();
     areq.input(&[server.url("/flaky")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
     run.assert_success();
     assert_eq!(server.hits("/flaky"), 3);
     assert_eq!(areq.read("out.tsv").lines().count(), 1);
-    assert_stderr_has(&run, &["1 ok, 0 failed"]);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["pages"]["failed"], 0);
 }
 
 #[test]
@@ -73,7 +75,7 @@ fn client_errors_and_500_are_never_retried_but_429_502_504_are() {
     let areq = Areq::new();
     let codes = [400, 403, 404, 410, 500, 429, 502, 504];
     areq.input(&codes.map(|code| server.url(&format!("/{code}"))));
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--retries", "2"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--retries", "2"]);
     run.assert_success();
     for code in [400, 403, 404, 410, 500] {
         assert_eq!(server.hits(&format!("/{code}")), 1, "{code} is final");
@@ -85,7 +87,20 @@ fn client_errors_and_500_are_never_retried_but_429_502_504_are() {
             "{code} is retried twice"
         );
     }
-    assert_stderr_has(&run, &["0 ok, 8 failed"]);
+    assert_eq!(summary["pages"]["ok"], 0);
+    assert_eq!(summary["pages"]["failed"], 8);
+}
+
+/// The gaps between the requests for `path`, in order, timed by when the kernel received
+/// each (see `Request::sent`).
+fn arrival_gaps(server: &TestServer, path: &str) -> Vec<Duration> {
+    let times: Vec<Instant> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.sent)
+        .collect();
+    times.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
 #[test]
@@ -93,16 +108,18 @@ fn retry_after_is_honoured_and_capped_by_max_retry_wait() {
     let server = TestServer::start(|_| Reply::status(429).with_header("Retry-After", "2"));
     let areq = Areq::new();
     areq.input(&[server.url("/busy")]);
-    let started = Instant::now();
     areq.run(&["urls.txt", "-o", "out.tsv", "--retries", "1"])
         .assert_success();
+    let gaps = arrival_gaps(&server, "/busy");
+    assert_eq!(gaps.len(), 1);
     assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "waited as asked"
+        gaps[0] >= Duration::from_secs(2),
+        "waited as asked: {gaps:?}"
     );
-    assert_eq!(server.hits("/busy"), 2);
 
-    let started = Instant::now();
+    let areq = Areq::new();
+    let server = TestServer::start(|_| Reply::status(429).with_header("Retry-After", "2"));
+    areq.input(&[server.url("/busy")]);
     areq.run(&[
         "urls.txt",
         "-o",
@@ -113,11 +130,92 @@ fn retry_after_is_honoured_and_capped_by_max_retry_wait() {
         "0.1",
     ])
     .assert_success();
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "the cap wins"
+    let gaps = arrival_gaps(&server, "/busy");
+    assert_eq!(gaps.len(), 1);
+    assert!(gaps[0] >= Duration::from_millis(100), "{gaps:?}");
+    // Honouring the header would take 2 s; the cap makes it 0.1 s plus a request.
+    assert!(gaps[0] < Duration::from_secs(1), "the cap wins: {gaps:?}");
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let server = TestServer::start(|_| {
+        let at = std::time::SystemTime::now() + Duration::from_secs(3);
+        Reply::status(503).with_header("Retry-After", &httpdate::fmt_http_date(at))
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/busy")]);
+    areq.run(&["urls.txt", "-o", "out.tsv", "--retries", "1"])
+        .assert_success();
+    let gaps = arrival_gaps(&server, "/busy");
+    assert_eq!(gaps.len(), 1);
+    // The date has whole seconds, so it lies 2 to 3 s ahead; backoff alone would be < 0.5 s.
+    assert!(gaps[0] >= Duration::from_millis(1900), "{gaps:?}");
+}
+
+#[test]
+fn backoff_doubles_from_half_a_second_with_jitter_between_half_and_all() {
+    const PAGES: usize = 4;
+    let server = TestServer::start(|_| Reply::status(503));
+    let areq = Areq::new();
+    let paths: Vec<String> = (0..PAGES).map(|i| format!("/flaky/{i}")).collect();
+    areq.input(&paths.iter().map(|p| server.url(p)).collect::<Vec<_>>());
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--retries", "3"]);
+    run.assert_success();
+    assert_eq!(
+        summary["failures"],
+        serde_json::json!({ "http 503": PAGES })
     );
-    assert_eq!(server.hits("/busy"), 4);
+    // Retry k waits between half and all of 0.5 s * 2^(k-1). The server sees each wait plus
+    // a round trip, so the lower bounds are exact and the upper bounds allow for a loaded
+    // machine; the bands of retry 1 and retry 3 do not overlap, so a schedule that does not
+    // double fails.
+    let slack = Duration::from_millis(400);
+    let mut fractions = Vec::new();
+    for path in &paths {
+        let gaps = arrival_gaps(&server, path);
+        assert_eq!(gaps.len(), 3, "{path}: one attempt and three retries");
+        for (retry, gap) in gaps.iter().enumerate() {
+            let full = Duration::from_millis(500) * 2u32.pow(retry as u32);
+            assert!(
+                *gap >= full / 2 && *gap <= full + slack,
+                "{path}: retry {} waited {gap:?}, not within [{:?}, {full:?}]",
+                retry + 1,
+                full / 2
+            );
+            fractions.push(gap.as_secs_f64() / full.as_secs_f64());
+        }
+    }
+    // Jitter: twelve waits that are all the same fraction of their backoff are not random.
+    let lowest = fractions.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = fractions.iter().copied().fold(0.0, f64::max);
+    assert!(
+        highest - lowest > 0.04,
+        "no jitter: every wait is {lowest:.3}..{highest:.3} of its backoff"
+    );
+}
+
+#[test]
+fn max_retry_wait_caps_the_backoff() {
+    let server = TestServer::start(|_| Reply::status(503));
+    let areq = Areq::new();
+    areq.input(&[server.url("/flaky")]);
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out.tsv",
+        "--retries",
+        "3",
+        "--max-retry-wait",
+        "0.1",
+    ])
+    .assert_success();
+    let gaps = arrival_gaps(&server, "/flaky");
+    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    // Uncapped, the third wait alone is at least 1 s.
+    for gap in &gaps {
+        assert!(*gap < Duration::from_millis(700), "{gaps:?}");
+    }
 }
 
 #[test]
@@ -139,7 +237,7 @@ fn a_server_that_never_answers_and_one_that_trickles_both_end_at_the_timeout() {
         server.url("/good"),
     ]);
     let started = Instant::now();
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         "urls.txt",
         "-o",
         "out.tsv",
@@ -153,7 +251,8 @@ fn a_server_that_never_answers_and_one_that_trickles_both_end_at_the_timeout() {
         started.elapsed() < Duration::from_secs(10),
         "bounded by --timeout"
     );
-    assert_stderr_has(&run, &["1 ok, 2 failed", "failed: timeout: 2"]);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["failures"], serde_json::json!({ "timeout": 2 }));
     assert_eq!(areq.read("out.tsv").lines().count(), 2);
 }
 
@@ -177,7 +276,7 @@ fn a_200_mb_body_stops_at_max_body_and_what_was_read_is_parsed() {
     });
     let areq = Areq::new();
     areq.input(&[server.url("/huge")]);
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         "urls.txt",
         "-o",
         "out.tsv",
@@ -186,6 +285,14 @@ fn a_200_mb_body_stops_at_max_body_and_what_was_read_is_parsed() {
         "1048576",
     ]);
     run.assert_success();
+    assert_eq!(summary["pages"]["truncated"], 1);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["bytes_read"], 1_048_576);
+    assert_eq!(
+        server.replies_to("/huge", 1),
+        [false],
+        "the rest of the body is not read: areq hung up"
+    );
     assert_eq!(
         areq.read("out.tsv"),
         format!("{}\t{}\n", server.url("/huge"), server.url("/early"))
@@ -193,8 +300,8 @@ fn a_200_mb_body_stops_at_max_body_and_what_was_read_is_parsed() {
     assert_stderr_has(
         &run,
         &[
-            "1 ok, 0 failed, 0 skipped (not HTML), 1 truncated",
-            "1.0 MiB read",
+            "pages: 1 ok, 0 failed, 0 skipped (not HTML), 1 truncated\n",
+            ", 1.0 MiB read in",
         ],
     );
 }
@@ -235,21 +342,28 @@ fn a_gzip_bomb_stops_at_max_body_counted_after_decompression() {
     });
     let areq = Areq::new();
     areq.input(&[server.url("/bomb")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
     run.assert_success();
+    assert_eq!(summary["pages"]["truncated"], 1);
+    assert_eq!(
+        summary["bytes_read"],
+        10 * 1024 * 1024,
+        "the default cap, decompressed"
+    );
     assert_eq!(
         areq.read("out.tsv"),
         format!("{}\t{}\n", server.url("/bomb"), server.url("/early"))
     );
-    assert_stderr_has(&run, &["1 truncated", "10.0 MiB read"]);
+    assert_stderr_has(&run, &[", 10.0 MiB read in"]);
 }
 
 /// Serves `raw` as the answer for `/bad`: that page must fail as a broken response, and
 /// `/good` must still be written.
 fn assert_broken_response(raw: &'static [u8]) {
     let server = server_with(move |_| Reply::Raw(raw.to_vec()));
-    let run = run_bad_and_good(&server, &[]);
-    assert_stderr_has(&run, &["failed: protocol: 1", "broken response"]);
+    let (run, summary) = run_bad_and_good(&server, &[]);
+    assert_stderr_has(&run, &["broken response"]);
+    assert_eq!(summary["failures"], serde_json::json!({ "protocol": 1 }));
 }
 
 #[test]
@@ -293,7 +407,7 @@ fn a_reset_or_a_close_before_any_response_is_retried_then_fails_as_reset() {
         server.url("/close"),
         server.url("/good"),
     ]);
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         "urls.txt",
         "-o",
         "out.tsv",
@@ -305,7 +419,8 @@ fn a_reset_or_a_close_before_any_response_is_retried_then_fails_as_reset() {
     run.assert_success();
     assert_eq!(server.hits("/reset"), 2);
     assert_eq!(server.hits("/close"), 2);
-    assert_stderr_has(&run, &["1 ok, 2 failed", "failed: reset: 2"]);
+    assert_eq!(summary["pages"]["ok"], 1);
+    assert_eq!(summary["failures"], serde_json::json!({ "reset": 2 }));
 }
 
 #[test]
@@ -370,12 +485,12 @@ fn a_page_with_50000_links_is_written_whole() {
     let server = server_with(move |_| Reply::html(page.clone()));
     let areq = Areq::new();
     areq.input(&[server.url("/bad")]);
-    let run = areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
     run.assert_success();
     let out = areq.read("out.tsv");
     assert_eq!(out.lines().count(), 50_000);
     assert!(out.ends_with(&format!("\t{}\n", server.url("/p/49999"))));
-    assert_stderr_has(&run, &["50000 links written"]);
+    assert_eq!(summary["links_written"], 50_000);
 }
 
 #[test]
@@ -388,7 +503,13 @@ fn empty_comment_only_and_binary_inputs_warn_and_exit_0_with_a_header_only() {
         areq.write(name, contents);
         let run = areq.run(&[name, "-o", "out.tsv"]);
         run.assert_success();
-        assert_stderr_has(&run, &[&format!("{name}: no URLs to fetch"), "0 URLs read"]);
+        assert_stderr_has(
+            &run,
+            &[
+                &format!("{name}: no URLs to fetch"),
+                "summary: 0 URLs read,",
+            ],
+        );
         assert_eq!(areq.read("out.tsv"), "source_url\tparsed_url\n");
     }
     let mut garbage = Vec::new();

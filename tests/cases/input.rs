@@ -1,4 +1,5 @@
-//! The URL list: comments, bad lines, duplicates, stdin, and inputs that cannot be read.
+//! The URL list: comments, bad lines, duplicates (fragments aside), stdin, and inputs that cannot
+//! be read.
 
 use crate::cases::site;
 use crate::support::cmd::Areq;
@@ -31,7 +32,8 @@ fn bad_lines_are_warned_with_file_and_line_and_the_run_goes_on() {
         );
     }
     assert!(
-        run.stderr.contains("6 URLs read, 4 invalid, 1 duplicate"),
+        run.stderr
+            .contains("summary: 6 URLs read, 4 invalid, 1 duplicate\n"),
         "{}",
         run.stderr
     );
@@ -115,4 +117,53 @@ fn usage_errors_exit_2() {
         let run = areq.run(args);
         assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr);
     }
+}
+
+#[test]
+fn a_url_listed_twice_is_fetched_once_whatever_its_fragment() {
+    let server = site::start();
+    let areq = Areq::new();
+    let page = server.url("/site/dir/base.html");
+    areq.input(&[
+        page.clone(),
+        format!("{page}#top"),
+        format!("{page}#other"),
+        format!("{page}?copy"),
+    ]);
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--no-header"]);
+    run.assert_success();
+    assert_eq!(server.hits("/site/dir/base.html"), 1);
+    assert_eq!(
+        server.hits("/site/dir/base.html?copy"),
+        1,
+        "a query makes it another URL"
+    );
+    assert_eq!(summary["urls"]["read"], 4);
+    assert_eq!(summary["urls"]["duplicate"], 2);
+    let sources: std::collections::BTreeSet<String> = areq
+        .read("out.tsv")
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        [page.clone(), format!("{page}?copy")],
+        "the first spelling is the source"
+    );
+}
+
+#[test]
+fn an_input_that_exists_but_cannot_be_read_exits_1_and_leaves_the_output_untouched() {
+    // Reading a process's own memory at offset 0 fails (EIO) for any user, root included.
+    let areq = Areq::new();
+    areq.write("out.tsv", "precious\n");
+    let run = areq.run(&["/proc/self/mem", "-o", "out.tsv"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(run.stderr.contains("/proc/self/mem"), "{}", run.stderr);
+    assert_eq!(
+        areq.read("out.tsv"),
+        "precious\n",
+        "a bad input never touches the output"
+    );
 }

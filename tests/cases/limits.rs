@@ -1,4 +1,4 @@
-//! Concurrency limits, measured by the server.
+//! Concurrency limits, measured by the server, and how far ahead of the fetching the input is read.
 
 use std::time::Duration;
 
@@ -45,5 +45,43 @@ fn per_host_caps_requests_in_flight_to_one_host() {
         server.max_in_flight(),
         3,
         "the limit is reached and never passed"
+    );
+}
+
+#[test]
+fn a_long_input_is_read_only_as_fast_as_pages_are_started() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use crate::support::cmd::{finish, send_signal};
+
+    let server = slow_server();
+    let areq = Areq::new();
+    let mut child = areq.spawn(&["-", "-o", "out.tsv", "-c", "2"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let lines: Vec<String> = urls(&server, 50_000);
+    let total: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&written);
+    let feeder = std::thread::spawn(move || {
+        for line in lines {
+            if stdin.write_all(format!("{line}\n").as_bytes()).is_err() {
+                return;
+            }
+            counter.fetch_add(line.len() + 1, Ordering::SeqCst);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let taken = written.load(Ordering::SeqCst);
+    send_signal(&child, "INT");
+    let run = finish(child);
+    let _ = feeder.join();
+    assert_eq!(run.code(), 130, "{}", run.stderr);
+    // What a pipe and a few buffers hold, about 200 KB, not the 2 MB offered.
+    assert!(
+        taken < total / 4,
+        "{taken} of {total} input bytes read ahead while {} pages were fetched",
+        server.total_hits()
     );
 }

@@ -2,6 +2,7 @@
 
 use crate::cases::site::{self, links_page_links, tsv_lines};
 use crate::support::cmd::Areq;
+use crate::support::server::{Reply, TestServer};
 
 /// Runs areq on one URL of the fixture site with `flags`; returns (base, records without the
 /// header).
@@ -103,5 +104,28 @@ fn windows_1252_declared_in_a_meta_tag_decodes_e_acute() {
     assert_eq!(
         out,
         format!("{base}/site/cp1252-meta.html\t{base}/site/caf%C3%A9.html?q=caf%E9\n")
+    );
+}
+
+#[test]
+fn a_bom_wins_over_the_content_type_charset() {
+    let server = TestServer::start(|_| {
+        let mut body = b"\xef\xbb\xbf".to_vec();
+        body.extend_from_slice("<a href=\"/caf?q=café\">x</a>".as_bytes());
+        Reply::with_type(200, "text/html; charset=windows-1252", body)
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/bom")]);
+    areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"])
+        .assert_success();
+    // Read as UTF-8 (the BOM), é is one character and the query is UTF-8 too; read as
+    // windows-1252 it would be two characters, Ã©.
+    assert_eq!(
+        areq.read("out.tsv"),
+        format!(
+            "{}\t{}\n",
+            server.url("/bom"),
+            server.url("/caf?q=caf%C3%A9")
+        )
     );
 }

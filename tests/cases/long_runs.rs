@@ -1,4 +1,5 @@
-//! Long runs: resume after kill -9, the JSON summary, help, completions, man page, version.
+//! Long runs: resume after kill -9 and Ctrl-C, the `.done` companion, the JSON summary, help,
+//! completions, man page, version.
 
 use std::time::{Duration, Instant};
 
@@ -6,6 +7,12 @@ use crate::support::cmd::{finish, send_signal, Areq};
 use crate::support::server::{Reply, TestServer};
 
 const PAGES: usize = 60;
+
+/// A page with two links.
+const LINKS_PAGE: &str = "<a href=\"/x\">x</a><a href=\"/y\">y</a>";
+
+/// The TSV header line.
+const TSV_HEADER: &str = "source_url\tparsed_url\n";
 
 /// Pages `/p/N`, each with three links of its own, answering after 30 ms.
 fn numbered_pages() -> TestServer {
@@ -16,6 +23,12 @@ fn numbered_pages() -> TestServer {
         ))
         .delayed(Duration::from_millis(30))
     })
+}
+
+/// How many requests the server received that were sent at or after `since`: a request the
+/// stopped run sent may reach the server's count only later.
+fn requests_since(server: &TestServer, since: Instant) -> usize {
+    server.requests().iter().filter(|r| r.sent >= since).count()
 }
 
 fn sorted_lines(text: &str) -> Vec<String> {
@@ -59,17 +72,19 @@ fn resume_after_kill_9_equals_an_uninterrupted_run() {
         "{done_before} pages recorded"
     );
 
-    let hits_before = server.total_hits();
-    let run = areq.run(&["urls.txt", "-o", "cut.tsv", "-c", "4", "--resume"]);
+    let resumed_at = Instant::now();
+    let (run, summary) =
+        areq.run_with_summary(&["urls.txt", "-o", "cut.tsv", "-c", "4", "--resume"]);
     run.assert_success();
     assert_eq!(
-        server.total_hits() - hits_before,
+        requests_since(&server, resumed_at),
         PAGES - done_before,
         "exactly the pages not recorded as complete are fetched again"
     );
+    assert_eq!(summary["urls"]["resumed"], done_before);
     assert!(
         run.stderr
-            .contains(&format!("{done_before} done before (resumed)")),
+            .contains(&format!(", {done_before} done before (resumed)\n")),
         "{}",
         run.stderr
     );
@@ -103,7 +118,7 @@ fn summary_json_counts_outcomes_statuses_and_top_hosts() {
     let server = TestServer::start(|request| match request.path.as_str() {
         "/missing" => Reply::status(404),
         "/data" => Reply::with_type(200, "application/json", "{}"),
-        _ => Reply::html("<a href=\"/x\">x</a><a href=\"/y\">y</a>"),
+        _ => Reply::html(LINKS_PAGE),
     });
     let areq = Areq::new();
     areq.input(&[
@@ -138,8 +153,189 @@ fn summary_json_counts_outcomes_statuses_and_top_hosts() {
     assert_eq!(json["top_hosts_by_pages"][0]["host"], "127.0.0.1");
     assert_eq!(json["top_hosts_by_pages"][0]["pages"], 4);
     assert_eq!(json["top_hosts_by_failures"][0]["failures"], 1);
-    assert!(json["elapsed_secs"].as_f64().unwrap() > 0.0);
-    assert!(json["pages_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        json["bytes_read"],
+        2 * LINKS_PAGE.len(),
+        "the two HTML pages"
+    );
+    assert_eq!(json["pages"]["truncated"], 0);
+    assert_eq!(json["pages"]["skipped_robots"], 0);
+    assert_eq!(json["pages"]["skipped_scope"], 0);
+    assert_eq!(json["pages"]["skipped_budget"], 0);
+    assert_eq!(json["urls"]["resumed"], 0);
+}
+
+#[test]
+fn summary_json_elapsed_and_rate_agree_with_what_the_server_saw() {
+    const SLOW_PAGES: usize = 6;
+    let server = TestServer::start(|request| match request.path.as_str() {
+        "/missing" => Reply::status(404).delayed(Duration::from_millis(100)),
+        _ => Reply::html(LINKS_PAGE).delayed(Duration::from_millis(100)),
+    });
+    let areq = Areq::new();
+    let mut urls: Vec<String> = (1..SLOW_PAGES)
+        .map(|i| server.url(&format!("/p/{i}")))
+        .collect();
+    urls.push(server.url("/missing"));
+    areq.input(&urls);
+    let started = Instant::now();
+    let (run, json) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "-c", "1"]);
+    let wall = started.elapsed().as_secs_f64();
+    run.assert_success();
+    assert_eq!(server.total_hits(), SLOW_PAGES);
+    let fetched = json["pages"]["ok"].as_u64().unwrap()
+        + json["pages"]["failed"].as_u64().unwrap()
+        + json["pages"]["skipped_not_html"].as_u64().unwrap();
+    assert_eq!(
+        fetched, SLOW_PAGES as u64,
+        "every request the server answered"
+    );
+    let elapsed = json["elapsed_secs"].as_f64().unwrap();
+    // One at a time, each answered after 100 ms.
+    assert!(elapsed >= 0.1 * SLOW_PAGES as f64, "{elapsed} s");
+    assert!(
+        elapsed <= wall,
+        "{elapsed} s within the {wall} s the process ran"
+    );
+    let rate = json["pages_per_sec"].as_f64().unwrap();
+    let expected = SLOW_PAGES as f64 / elapsed;
+    assert!(
+        (rate - expected).abs() < 1e-6 * expected,
+        "{rate} pages/s, not {SLOW_PAGES} pages in {elapsed} s"
+    );
+}
+
+/// Checks `FILE.done` against FILE: each line is `END_OFFSET<TAB>SOURCE`, the offsets rise
+/// from the end of the header, the bytes between two offsets are exactly the records of that
+/// SOURCE (`links` of them), and the last offset is FILE's length. Returns how many pages it
+/// lists.
+fn assert_done_matches_output(out: &[u8], done: &str, links: usize) -> usize {
+    assert!(done.ends_with('\n'), "{done:?}");
+    let mut start = TSV_HEADER.len();
+    assert_eq!(&out[..start], TSV_HEADER.as_bytes());
+    let mut sources = std::collections::HashSet::new();
+    for line in done.lines() {
+        let (offset, source) = line.split_once('\t').unwrap_or_else(|| panic!("{line:?}"));
+        assert!(offset.bytes().all(|b| b.is_ascii_digit()), "{line:?}");
+        let end: usize = offset.parse().unwrap();
+        assert!(end > start && end <= out.len(), "{line:?} after {start}");
+        let block = std::str::from_utf8(&out[start..end]).expect("UTF-8 block");
+        assert!(block.ends_with('\n'), "{line:?}: {block:?}");
+        assert_eq!(block.lines().count(), links, "{line:?}: {block:?}");
+        for record in block.lines() {
+            assert!(
+                record.starts_with(&format!("{source}\t")),
+                "{line:?}: {record:?}"
+            );
+        }
+        assert!(sources.insert(source.to_owned()), "{source} listed twice");
+        start = end;
+    }
+    assert_eq!(start, out.len(), "every page written is listed");
+    sources.len()
+}
+
+#[test]
+fn after_ctrl_c_the_done_file_matches_the_output_and_resume_completes_the_run() {
+    let server = numbered_pages();
+    let areq = Areq::new();
+    areq.input(
+        &(0..PAGES)
+            .map(|i| server.url(&format!("/p/{i}")))
+            .collect::<Vec<_>>(),
+    );
+    areq.run(&["urls.txt", "-o", "whole.tsv", "-c", "4"])
+        .assert_success();
+    let whole = areq.read("whole.tsv");
+
+    let child = areq.spawn(&[
+        "urls.txt",
+        "-o",
+        "cut.tsv",
+        "-c",
+        "4",
+        "--summary-json",
+        "cut.json",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = || std::fs::read_to_string(areq.path("cut.tsv")).map_or(0, |t| t.lines().count());
+    while lines() < 40 {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    send_signal(&child, "INT");
+    let interrupted = finish(child);
+    assert_eq!(interrupted.code(), 130, "{}", interrupted.stderr);
+    let out = std::fs::read(areq.path("cut.tsv")).unwrap();
+    let done = areq.read("cut.tsv.done");
+    let done_pages = assert_done_matches_output(&out, &done, 3);
+    assert!(
+        done_pages < PAGES,
+        "{done_pages} pages done before the stop"
+    );
+    let cut: serde_json::Value = serde_json::from_str(&areq.read("cut.json")).unwrap();
+    assert_eq!(cut["interrupted"], true);
+    assert_eq!(cut["pages"]["ok"], done_pages);
+
+    let resumed_at = Instant::now();
+    let (run, resumed) =
+        areq.run_with_summary(&["urls.txt", "-o", "cut.tsv", "-c", "4", "--resume"]);
+    run.assert_success();
+    assert_eq!(resumed["interrupted"], false);
+    assert_eq!(resumed["urls"]["resumed"], done_pages);
+    assert_eq!(resumed["pages"]["ok"], PAGES - done_pages);
+    assert_eq!(requests_since(&server, resumed_at), PAGES - done_pages);
+    assert_eq!(sorted_lines(&areq.read("cut.tsv")), sorted_lines(&whole));
+    assert!(!areq.path("cut.tsv.done").exists());
+}
+
+#[test]
+fn resume_cuts_an_unrecorded_block_and_a_partial_line_then_appends_the_rest() {
+    let server = numbered_pages();
+    let areq = Areq::new();
+    let urls: Vec<String> = (0..4).map(|i| server.url(&format!("/p/{i}"))).collect();
+    areq.input(&urls);
+    // What a killed run could leave: two recorded pages (whose records resume must keep as
+    // they are), a block written but not recorded, and half a line; the companion's last
+    // line is cut too.
+    let kept = format!(
+        "{TSV_HEADER}{0}\tfrom-the-first-run\n{1}\tfrom-the-first-run\n{1}\tsecond\n",
+        urls[0], urls[1]
+    );
+    let first_end = TSV_HEADER.len() + urls[0].len() + "\tfrom-the-first-run\n".len();
+    let unrecorded = format!("{0}\t{0}/a\n", urls[2]);
+    let partial = format!("{0}\t{0}/a", urls[3]);
+    areq.write("out.tsv", format!("{kept}{unrecorded}{partial}"));
+    areq.write(
+        "out.tsv.done",
+        format!(
+            "{first_end}\t{}\n{}\t{}\n{}\t{}",
+            urls[0],
+            kept.len(),
+            urls[1],
+            kept.len() + unrecorded.len(),
+            urls[2]
+        ),
+    );
+    let (run, summary) = areq.run_with_summary(&["urls.txt", "-o", "out.tsv", "--resume"]);
+    run.assert_success();
+    assert_eq!(summary["urls"]["resumed"], 2);
+    for (path, hits) in [("/p/0", 0), ("/p/1", 0), ("/p/2", 1), ("/p/3", 1)] {
+        assert_eq!(server.hits(path), hits, "{path}");
+    }
+    let out = areq.read("out.tsv");
+    assert!(
+        out.starts_with(&kept),
+        "the recorded pages are kept:\n{out}"
+    );
+    let rest = sorted_lines(&out[kept.len()..]);
+    let mut want: Vec<String> = urls[2..]
+        .iter()
+        .flat_map(|u| ["a", "b", "c"].map(|l| format!("{u}\t{u}/{l}")))
+        .collect();
+    want.sort();
+    assert_eq!(rest, want, "the cut page is written again, once:\n{out}");
+    assert!(!areq.path("out.tsv.done").exists());
 }
 
 #[test]

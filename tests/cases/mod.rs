@@ -1,6 +1,7 @@
 //! The integration test cases, one file per area.
 
 mod fetching;
+mod harness;
 mod hostile;
 mod input;
 mod interrupt;
@@ -13,3 +14,4 @@ mod reasons;
 mod recursive;
 mod shared;
 mod site;
+mod vhosts;

@@ -152,3 +152,65 @@ fn no_bar_when_stderr_is_not_a_terminal_unless_forced() {
     run.assert_success();
     assert!(run.stderr.contains("in flight"), "{}", run.stderr);
 }
+
+/// Runs areq with `flags` on a terminal over a run of about 1.5 s, watching the screen
+/// every 50 ms (the bar redraws every 100 ms); returns every screen seen, the last one
+/// after the exit.
+fn screens_of_a_run(flags: &str) -> Vec<String> {
+    let (_server, areq) = slow_site(12);
+    let command = format!(
+        "{} urls.txt -o out.tsv -c 1 {flags}; echo areq-exited-$?; sleep 60",
+        env!("CARGO_BIN_EXE_areq")
+    );
+    let tmux = Tmux::start(areq.dir(), &command);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut screens = Vec::new();
+    loop {
+        let screen = tmux.screen();
+        let exited = screen.contains("areq-exited-");
+        screens.push(screen);
+        if exited {
+            return screens;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never ended: {screens:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn quiet_shows_no_bar_on_a_terminal() {
+    let screens = screens_of_a_run("-q");
+    assert!(
+        screens.len() > 5,
+        "the run was watched: {} screens",
+        screens.len()
+    );
+    let last = screens.last().unwrap();
+    assert!(last.contains("areq-exited-0"), "{last}");
+    for screen in &screens {
+        assert!(!screen.contains("in flight"), "a bar with -q:\n{screen}");
+        assert!(!screen.contains("summary"), "a summary with -q:\n{screen}");
+    }
+}
+
+#[test]
+fn progress_never_shows_no_bar_on_a_terminal() {
+    let screens = screens_of_a_run("--progress never");
+    assert!(
+        screens.len() > 5,
+        "the run was watched: {} screens",
+        screens.len()
+    );
+    let last = screens.last().unwrap();
+    assert!(last.contains("areq-exited-0"), "{last}");
+    assert!(last.contains("summary: 12 URLs read"), "{last}");
+    for screen in &screens {
+        assert!(
+            !screen.contains("in flight"),
+            "a bar with --progress never:\n{screen}"
+        );
+    }
+}

@@ -90,6 +90,39 @@ impl Areq {
         self.run_with_stdin(args, b"")
     }
 
+    /// Runs areq with `args` and these environment variables (the rest is still scrubbed).
+    pub fn run_with_env(&self, args: &[&str], env: &[(String, String)]) -> Run {
+        let mut child = self.spawn_with_env(args, env);
+        drop(child.stdin.take());
+        finish(child)
+    }
+
+    /// Runs areq with `args` plus `--summary-json summary.json`; returns the run and the
+    /// parsed summary (panics if areq wrote none).
+    pub fn run_with_summary(&self, args: &[&str]) -> (Run, serde_json::Value) {
+        self.run_with_summary_and_env(args, &[])
+    }
+
+    /// [`Areq::run_with_summary`] with these environment variables.
+    pub fn run_with_summary_and_env(
+        &self,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> (Run, serde_json::Value) {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--summary-json", "summary.json"]);
+        let run = self.run_with_env(&all, env);
+        let summary = self.summary();
+        (run, summary)
+    }
+
+    /// The `summary.json` a run left in the temp dir, parsed.
+    pub fn summary(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.path("summary.json"))
+            .unwrap_or_else(|err| panic!("read summary.json: {err}"));
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("parse summary.json: {err}"))
+    }
+
     /// Runs areq with `args`, feeding `stdin`.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
         let mut child = self.spawn(args);
@@ -106,10 +139,16 @@ impl Areq {
     /// Starts areq with `args` (all three standard streams piped) and returns at once; pair
     /// with [`finish`].
     pub fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_with_env(args, &[])
+    }
+
+    /// [`Areq::spawn`] with these environment variables.
+    pub fn spawn_with_env(&self, args: &[&str], env: &[(String, String)]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_areq"))
             .args(args)
             .current_dir(self.dir())
             .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -118,8 +157,9 @@ impl Areq {
     }
 
     /// Runs areq with `args`, reads `lines` lines of its stdout, then closes the pipe as
-    /// `| head -n LINES` does. Returns the lines read and how the run ended.
-    pub fn run_reading_lines(&self, args: &[&str], lines: usize) -> (Vec<String>, Run) {
+    /// `| head -n LINES` does. Returns the lines read, when the pipe was closed, and how the
+    /// run ended.
+    pub fn run_reading_lines(&self, args: &[&str], lines: usize) -> (Vec<String>, Instant, Run) {
         let mut child = self.spawn(args);
         drop(child.stdin.take());
         let stdout = child.stdout.take().expect("stdout");
@@ -133,7 +173,8 @@ impl Areq {
             read.push(line);
         }
         drop(reader);
-        (read, finish(child))
+        let closed = Instant::now();
+        (read, closed, finish(child))
     }
 }
 
@@ -148,7 +189,18 @@ pub fn send_signal(child: &Child, signal: &str) {
 }
 
 /// Waits (at most [`RUN_LIMIT`]) for a spawned areq and collects what it printed.
-pub fn finish(mut child: Child) -> Run {
+pub fn finish(child: Child) -> Run {
+    finish_within(child, RUN_LIMIT)
+}
+
+/// Whether a spawned areq is still running.
+pub fn is_running(child: &mut Child) -> bool {
+    child.try_wait().expect("wait for areq").is_none()
+}
+
+/// Waits at most `limit` for a spawned areq (then kills it and panics) and collects what it
+/// printed.
+pub fn finish_within(mut child: Child, limit: Duration) -> Run {
     let stdout = child.stdout.take().map(drain);
     let stderr = drain(child.stderr.take().expect("stderr"));
     let started = Instant::now();
@@ -156,9 +208,9 @@ pub fn finish(mut child: Child) -> Run {
         if let Some(status) = child.try_wait().expect("wait for areq") {
             break status;
         }
-        if started.elapsed() > RUN_LIMIT {
+        if started.elapsed() > limit {
             let _ = child.kill();
-            panic!("areq ran longer than {RUN_LIMIT:?}");
+            panic!("areq ran longer than {limit:?}");
         }
         thread::sleep(Duration::from_millis(10));
     };

@@ -6,6 +6,14 @@
 //! served at the same time. Besides normal responses it can misbehave on
 //! purpose (garbage bytes, slow bodies, hanging or dropped connections).
 //! Every wait is bounded, and the accept loop stops when the server is dropped.
+//!
+//! A handler that panics (say, an assertion placed inside it) answers 500 and the panic is
+//! kept: dropping the server panics with it, so the test fails.
+//!
+//! The server is also an HTTP proxy: a request line with an absolute URL
+//! (`GET http://a.test/x HTTP/1.1`) is recorded with that URL as its `path`. Running areq
+//! with [`TestServer::proxy_env`] sends every `http://` request here, so made-up host names
+//! (`*.test`) reach the server without any DNS lookup and nothing leaves 127.0.0.1.
 
 #![allow(dead_code)]
 
@@ -37,6 +45,12 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// When the request head was fully read.
     pub received: Instant,
+    /// When its connection was accepted (one request per connection).
+    pub accepted: Instant,
+    /// When the kernel received the request's first bytes: when the client sent it, free of
+    /// any delay in scheduling the server's threads (falls back to `accepted` if the kernel
+    /// gave no timestamp). Gaps between requests are measured with this.
+    pub sent: Instant,
 }
 
 impl Request {
@@ -46,6 +60,19 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The host the request was for: from an absolute URL in the request line (proxy
+    /// requests), else from the `Host` header, without the port.
+    pub fn host(&self) -> String {
+        let authority = match self.path.split_once("://") {
+            Some((_, rest)) => rest.split('/').next().unwrap_or_default(),
+            None => self.header("host").unwrap_or_default(),
+        };
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.to_owned(),
+            _ => authority.to_owned(),
+        }
     }
 }
 
@@ -192,6 +219,11 @@ struct Shared {
     total: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// `(path, whether the client stayed until the reply was complete)` of every reply
+    /// carried out, in order.
+    replies: Mutex<Vec<(String, bool)>>,
+    /// Messages of handler panics.
+    panics: Mutex<Vec<String>>,
 }
 
 /// Decrements the in-flight count when dropped (also on panic).
@@ -218,6 +250,7 @@ impl TestServer {
     /// Start a server whose every request is answered by `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind test server");
+        enable_receive_timestamps(&listener);
         let addr = listener.local_addr().expect("test server address");
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
@@ -227,6 +260,8 @@ impl TestServer {
             total: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            replies: Mutex::new(Vec::new()),
+            panics: Mutex::new(Vec::new()),
         });
         let state = Arc::clone(&shared);
         let accept = thread::Builder::new()
@@ -290,6 +325,45 @@ impl TestServer {
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
+
+    /// The environment that makes areq use this server as its HTTP proxy (see the module
+    /// docs).
+    pub fn proxy_env(&self) -> Vec<(String, String)> {
+        vec![("http_proxy".to_owned(), self.url(""))]
+    }
+
+    /// Waits (at most 10 s) until `count` replies to `path` have been carried out, and says
+    /// for each whether the client stayed until it was complete (`false`: the client closed
+    /// the connection before the whole reply was written).
+    pub fn replies_to(&self, path: &str, count: usize) -> Vec<bool> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let done: Vec<bool> = lock(&self.shared.replies)
+                .iter()
+                .filter(|(p, _)| p == path)
+                .map(|(_, whole)| *whole)
+                .collect();
+            if done.len() >= count {
+                return done;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} replies to {path} were carried out",
+                done.len()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Panics if a handler panicked, with the handlers' panic messages.
+    pub fn assert_no_handler_panicked(&self) {
+        let panics = lock(&self.shared.panics).clone();
+        assert!(
+            panics.is_empty(),
+            "a test server handler panicked: {}",
+            panics.join("; ")
+        );
+    }
 }
 
 impl Drop for TestServer {
@@ -302,6 +376,9 @@ impl Drop for TestServer {
                 let _ = handle.join();
             }
         }
+        if !thread::panicking() {
+            self.assert_no_handler_panicked();
+        }
     }
 }
 
@@ -310,6 +387,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
+        let accepted = Instant::now();
         let Ok(stream) = conn else {
             thread::sleep(Duration::from_millis(10));
             continue;
@@ -318,17 +396,18 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         // If the thread cannot be spawned the stream is dropped (closed).
         let _ = thread::Builder::new()
             .name("test-server-conn".into())
-            .spawn(move || handle_connection(stream, &state));
+            .spawn(move || handle_connection(stream, accepted, &state));
     }
 }
 
-fn handle_connection(mut stream: TcpStream, shared: &Shared) {
+fn handle_connection(mut stream: TcpStream, accepted: Instant, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let Some((head, early_body)) = read_head(&mut stream) else {
+    let Some((head, early_body, arrived)) = read_head(&mut stream) else {
         return;
     };
-    let Some(req) = parse_head(&head) else {
+    let sent = arrived.unwrap_or(accepted);
+    let Some(req) = parse_head(&head, accepted, sent) else {
         if put(
             &mut stream,
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
@@ -353,35 +432,52 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
         &mut io::sink(),
     );
 
-    let reply = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&req)))
-        .unwrap_or_else(|_| Reply::status(500));
+    let reply = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&req))).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a non-string panic".to_owned());
+        lock(&shared.panics).push(format!("{} {}: {message}", req.method, req.path));
+        Reply::status(500)
+    });
     let graceful = send(
         &mut stream,
         reply,
         req.method.eq_ignore_ascii_case("HEAD"),
         guard,
     );
+    lock(&shared.replies).push((req.path.clone(), graceful));
     if graceful {
         finish(stream);
     }
 }
 
-/// Reads up to and including the blank line; returns the head and how many
-/// body bytes were read along with it.
-fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
+/// Reads up to and including the blank line; returns the head, how many body bytes were
+/// read along with it, and when the kernel received its first bytes (if it said).
+fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize, Option<Instant>)> {
     let deadline = Instant::now() + IO_TIMEOUT;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
+    let mut arrived = None;
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let extra = buf.len() - (end + 4);
             buf.truncate(end + 4);
-            return Some((buf, extra));
+            return Some((buf, extra, arrived));
         }
         if buf.len() > MAX_HEAD || Instant::now() > deadline {
             return None;
         }
-        match stream.read(&mut chunk) {
+        let read = if buf.is_empty() {
+            read_with_timestamp(stream, &mut chunk).map(|(n, at)| {
+                arrived = at;
+                n
+            })
+        } else {
+            stream.read(&mut chunk)
+        };
+        match read {
             Ok(0) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -390,7 +486,121 @@ fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
     }
 }
 
-fn parse_head(head: &[u8]) -> Option<Request> {
+/// `SOL_SOCKET` and `SO_TIMESTAMPNS` (also the control message type) on Linux.
+const SOL_SOCKET: i32 = 1;
+const SO_TIMESTAMPNS: i32 = 35;
+
+/// Asks the kernel to timestamp data received on the connections `listener` accepts (they
+/// inherit the option): `SO_TIMESTAMPNS`.
+fn enable_receive_timestamps(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    set_socket_option(listener.as_raw_fd(), SO_TIMESTAMPNS, &1i32);
+}
+
+/// `setsockopt(fd, SOL_SOCKET, name, value)`, for a live socket `fd`; errors are ignored
+/// (the tests that depend on the option fail on their own).
+fn set_socket_option<T>(fd: i32, name: i32, value: &T) {
+    extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const u8, len: u32) -> i32;
+    }
+    // SAFETY: `value` is a valid `T` of the size passed, for the duration of the call; the
+    // callers pass live socket fds and the option's C type as `T`.
+    unsafe {
+        setsockopt(
+            fd,
+            SOL_SOCKET,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as u32,
+        );
+    }
+}
+
+/// One `recvmsg` into `buf`; returns the bytes read and, when the kernel attached its
+/// receive timestamp, that moment as an `Instant`.
+fn read_with_timestamp(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Instant>)> {
+    use std::os::fd::AsRawFd;
+    use std::time::SystemTime;
+
+    #[repr(C)]
+    struct IoVec {
+        base: *mut u8,
+        len: usize,
+    }
+    #[repr(C)]
+    struct MsgHdr {
+        name: *mut u8,
+        name_len: u32,
+        iov: *mut IoVec,
+        iov_len: usize,
+        control: *mut u8,
+        control_len: usize,
+        flags: i32,
+    }
+    #[repr(C)]
+    struct CmsgHdr {
+        len: usize,
+        level: i32,
+        kind: i32,
+    }
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn recvmsg(fd: i32, msg: *mut MsgHdr, flags: i32) -> isize;
+    }
+
+    let mut iov = IoVec {
+        base: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    let mut control = [0u64; 16];
+    let mut msg = MsgHdr {
+        name: std::ptr::null_mut(),
+        name_len: 0,
+        iov: &mut iov,
+        iov_len: 1,
+        control: control.as_mut_ptr().cast(),
+        control_len: std::mem::size_of_val(&control),
+        flags: 0,
+    };
+    // SAFETY: `msg` points at a live iovec over `buf` and at `control`, both valid for the
+    // lengths given, for the duration of the call.
+    let read = unsafe { recvmsg(stream.as_raw_fd(), &mut msg, 0) };
+    if read < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let (now_instant, now_system) = (Instant::now(), SystemTime::now());
+    // The first control message is the timestamp when there is one: a header, then (aligned
+    // to 8 bytes, which the header's 16 already are) a timespec of wall-clock time.
+    let header_len = std::mem::size_of::<CmsgHdr>();
+    let mut arrived = None;
+    if msg.control_len >= header_len + std::mem::size_of::<Timespec>() {
+        // SAFETY: the kernel wrote at least a header and a timespec into `control`, which
+        // is 8-byte aligned.
+        let (header, stamp) = unsafe {
+            let base = control.as_ptr().cast::<u8>();
+            (
+                &*base.cast::<CmsgHdr>(),
+                &*base.add(header_len).cast::<Timespec>(),
+            )
+        };
+        if header.level == SOL_SOCKET && header.kind == SO_TIMESTAMPNS {
+            let at = SystemTime::UNIX_EPOCH
+                + Duration::new(
+                    stamp.sec.max(0) as u64,
+                    stamp.nsec.clamp(0, 999_999_999) as u32,
+                );
+            let ago = now_system.duration_since(at).unwrap_or_default();
+            arrived = now_instant.checked_sub(ago);
+        }
+    }
+    Ok((read as usize, arrived))
+}
+
+fn parse_head(head: &[u8], accepted: Instant, sent: Instant) -> Option<Request> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let mut parts = lines.next()?.split(' ');
@@ -408,6 +618,8 @@ fn parse_head(head: &[u8]) -> Option<Request> {
         path: path.to_string(),
         headers,
         received: Instant::now(),
+        accepted,
+        sent,
     })
 }
 
@@ -559,24 +771,60 @@ fn reset_on_close(stream: &TcpStream) {
         l_onoff: i32,
         l_linger: i32,
     }
-    extern "C" {
-        fn setsockopt(fd: i32, level: i32, name: i32, value: *const Linger, len: u32) -> i32;
-    }
-    const SOL_SOCKET: i32 = 1;
     const SO_LINGER: i32 = 13;
     let linger = Linger {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: the fd is a live socket owned by `stream`, and `linger` is a valid, correctly
-    // sized `struct linger` for the duration of the call.
-    unsafe {
-        setsockopt(
-            stream.as_raw_fd(),
-            SOL_SOCKET,
-            SO_LINGER,
-            &linger,
-            std::mem::size_of::<Linger>() as u32,
-        );
+    set_socket_option(stream.as_raw_fd(), SO_LINGER, &linger);
+}
+
+/// A listening socket that never accepts and whose accept queue is full, so a new
+/// connection to it is never established: the kernel drops the client's SYNs.
+pub struct StalledListener {
+    listener: TcpListener,
+    /// Connections that fill the queue; kept open for as long as the listener lives.
+    _fillers: Vec<TcpStream>,
+}
+
+impl StalledListener {
+    /// Binds 127.0.0.1:0 with an accept queue of one, and fills it.
+    pub fn start() -> StalledListener {
+        use std::os::fd::AsRawFd;
+        extern "C" {
+            fn listen(fd: i32, backlog: i32) -> i32;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind stalled listener");
+        // SAFETY: the fd is a live, bound socket owned by `listener`; listening again only
+        // changes its backlog.
+        let shrunk = unsafe { listen(listener.as_raw_fd(), 0) };
+        assert_eq!(shrunk, 0, "listen(fd, 0)");
+        let addr = listener.local_addr().expect("stalled listener address");
+        let fillers = (0..2)
+            .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok())
+            .collect::<Vec<_>>();
+        assert!(!fillers.is_empty(), "the accept queue could not be filled");
+        StalledListener {
+            listener,
+            _fillers: fillers,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        let addr = self
+            .listener
+            .local_addr()
+            .expect("stalled listener address");
+        format!("http://{addr}{path}")
+    }
+
+    /// Whether a new connection gets through within `wait` (it should not).
+    pub fn accepts_within(&self, wait: Duration) -> bool {
+        let addr = self
+            .listener
+            .local_addr()
+            .expect("stalled listener address");
+        TcpStream::connect_timeout(&addr, wait).is_ok()
     }
 }
