@@ -103,7 +103,8 @@ impl InputCounters {
 }
 
 impl InputReader {
-    /// Opens the input. A missing, unreadable or directory path is a fatal error.
+    /// Opens the input and reads its first block. A missing, unreadable or directory path is
+    /// a fatal error.
     pub(crate) async fn open(source: &InputSource) -> Result<InputReader, FatalError> {
         let name = source.display_name();
         let reader: Box<dyn AsyncBufRead + Unpin + Send> = match source {
@@ -118,7 +119,11 @@ impl InputReader {
                     return Err(FatalError::InputIsDirectory(path.clone()));
                 }
                 let file = tokio::fs::File::open(path).await.map_err(input_error)?;
-                Box::new(BufReader::with_capacity(64 * 1024, file))
+                let mut reader = BufReader::with_capacity(64 * 1024, file);
+                // Read the first block now: a file that opens but cannot be read fails here,
+                // before the output is touched.
+                reader.fill_buf().await.map_err(input_error)?;
+                Box::new(reader)
             }
         };
         Ok(InputReader {

@@ -82,7 +82,7 @@ pub async fn run(
     progress: Option<Arc<ProgressCounters>>,
 ) -> Result<Summary, FatalError> {
     let input = InputReader::open(&config.input).await?;
-    let fetcher = Fetcher::new(&config.fetch)?;
+    let fetcher = Fetcher::new(&config.fetch, config.crawl.host_gap)?;
     let politeness = Politeness {
         per_host: config.per_host,
         gap: config.crawl.host_gap,
@@ -134,7 +134,6 @@ pub async fn run(
             max_wait: config.fetch.max_retry_wait,
         },
         robots,
-        host_gap: config.crawl.host_gap,
         confirm_writes: shared.is_some(),
     });
     let plan = Plan {

@@ -30,8 +30,6 @@ pub(crate) struct PageContext {
     pub(crate) retry: RetryPolicy,
     /// robots.txt rules, when they are obeyed.
     pub(crate) robots: Option<RobotsCache>,
-    /// The configured minimum gap between two requests to one host (`--delay`, `--rate`).
-    pub(crate) host_gap: Duration,
     /// A page ends only once the writer has flushed its records (a shared frontier marks
     /// it done then).
     pub(crate) confirm_writes: bool,
@@ -104,7 +102,6 @@ pub(crate) struct PageResult {
 #[derive(Debug, Default)]
 struct HostVisit {
     crawl_delay: Option<Duration>,
-    last_request: Option<Instant>,
     written: bool,
 }
 
@@ -122,12 +119,14 @@ pub(crate) async fn run_page(
         ..HostVisit::default()
     };
     let (outcome, links) = visit_page(&context, &job, keep_links, &mut visit).await;
+    // robots.txt or the page, whichever went last: the host's gap counts from there.
+    let last_request = context.fetcher.last_request(job.host());
     PageResult {
         job,
         outcome,
         links,
         crawl_delay: visit.crawl_delay,
-        last_request: visit.last_request,
+        last_request,
         written: visit.written,
     }
 }
@@ -145,7 +144,7 @@ async fn visit_page(
         }
     }
     let started = Instant::now();
-    match fetch_with_retries(context, &job.url, &mut visit.last_request).await {
+    match fetch_with_retries(context, &job.url).await {
         Ok(Fetched::Html(page)) => {
             parse_and_write(context, job, page, keep_links, started, visit).await
         }
@@ -165,26 +164,22 @@ async fn visit_page(
     }
 }
 
-/// Whether robots.txt allows `url`. When this task fetched the host's robots.txt, it waits
-/// the host's gap (`--delay`, `--rate`, or the `Crawl-delay` just learned) before the page's
-/// own request, since robots.txt was a request to that host too.
+/// Whether robots.txt allows `url`. Its `Crawl-delay` paces the host's requests from the
+/// page's own on (robots.txt itself was a request to the host, and counts).
 async fn obey_robots(
     context: &PageContext,
     robots: &RobotsCache,
     url: &Url,
     visit: &mut HostVisit,
 ) -> bool {
-    let check = robots.check(url).await;
-    visit.crawl_delay = check.rules.crawl_delay();
-    let allowed = check.rules.allows(url);
-    if let Some(sent) = check.fetched_at {
-        visit.last_request = Some(sent);
-        let gap = context.host_gap.max(visit.crawl_delay.unwrap_or_default());
-        if allowed {
-            tokio::time::sleep_until((sent + gap).into()).await;
-        }
+    let rules = robots.rules_for(url).await;
+    visit.crawl_delay = rules.crawl_delay();
+    if let Some(gap) = visit.crawl_delay {
+        context
+            .fetcher
+            .slow_down(url.host_str().unwrap_or_default(), gap);
     }
-    allowed
+    rules.allows(url)
 }
 
 /// Parses the page on a blocking thread, off the event loop, and sends its records.
@@ -254,16 +249,11 @@ async fn send_records(context: &PageContext, mut records: Records) -> bool {
     written
 }
 
-/// One fetch, retried by the policy while the failure is transient. `last_request` is set
-/// as each attempt is sent.
-async fn fetch_with_retries(
-    context: &PageContext,
-    url: &Url,
-    last_request: &mut Option<Instant>,
-) -> Result<Fetched, FetchError> {
+/// One fetch, retried by the policy while the failure is transient. Each attempt waits its
+/// turn at the host, like any request.
+async fn fetch_with_retries(context: &PageContext, url: &Url) -> Result<Fetched, FetchError> {
     let mut retry = 0;
     loop {
-        *last_request = Some(Instant::now());
         let failure = match context.fetcher.fetch(url).await {
             Ok(fetched) => return Ok(fetched),
             Err(failure) => failure,

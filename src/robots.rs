@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use texting_robots::Robot;
 use tokio::sync::OnceCell;
@@ -69,14 +69,6 @@ fn product_token(user_agent: &str) -> &str {
         .split(|c: char| c == '/' || c.is_whitespace())
         .next()
         .unwrap_or(user_agent)
-}
-
-/// The rules for one URL, and whether this check fetched them.
-pub(crate) struct RobotsCheck {
-    /// The rules of the URL's origin.
-    pub(crate) rules: Arc<Rules>,
-    /// When this check sent the robots.txt request, if it was the first for the origin.
-    pub(crate) fetched_at: Option<Instant>,
 }
 
 /// What fetching an origin's robots.txt came to, before it is read for one user agent: the
@@ -146,36 +138,32 @@ impl RobotsCache {
     }
 
     /// The rules for `url`'s origin, fetching its robots.txt on first use.
-    pub(crate) async fn check(&self, url: &Url) -> RobotsCheck {
+    pub(crate) async fn rules_for(&self, url: &Url) -> Arc<Rules> {
         let origin = url.origin().ascii_serialization();
         let cell = {
             // Held only to clone the cell out; never across an await.
             let mut origins = self.origins.lock().expect("robots cache lock poisoned");
             Arc::clone(origins.entry(origin.clone()).or_default())
         };
-        let mut fetched_at = None;
-        let rules = cell
-            .get_or_init(|| async {
-                let stored = match &self.store {
-                    Some(store) => store.load(&origin).await,
-                    None => None,
-                };
-                let verdict = match stored.as_deref().and_then(Verdict::decode) {
-                    Some(verdict) => verdict,
-                    None => {
-                        fetched_at = Some(Instant::now());
-                        let verdict = self.fetch(&origin).await;
-                        if let Some(store) = &self.store {
-                            store.save(&origin, &verdict.encode()).await;
-                        }
-                        verdict
+        cell.get_or_init(|| async {
+            let stored = match &self.store {
+                Some(store) => store.load(&origin).await,
+                None => None,
+            };
+            let verdict = match stored.as_deref().and_then(Verdict::decode) {
+                Some(verdict) => verdict,
+                None => {
+                    let verdict = self.fetch(&origin).await;
+                    if let Some(store) = &self.store {
+                        store.save(&origin, &verdict.encode()).await;
                     }
-                };
-                Arc::new(verdict.rules(&self.agent, &origin))
-            })
-            .await
-            .clone();
-        RobotsCheck { rules, fetched_at }
+                    verdict
+                }
+            };
+            Arc::new(verdict.rules(&self.agent, &origin))
+        })
+        .await
+        .clone()
     }
 
     /// Fetches the origin's robots.txt (RFC 9309's answers to its failures: see the module

@@ -1,18 +1,24 @@
 //! The one shared HTTP client, and fetching one page with it.
 
 mod body;
+mod pace;
 mod resolve;
 pub(crate) mod retry;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION,
+    PROXY_AUTHORIZATION, WWW_AUTHENTICATE,
+};
 use reqwest::redirect;
 use url::Url;
 
 use crate::config::FetchOptions;
 use crate::error::{FatalError, FetchError};
 use crate::fetch::body::read_capped;
+use crate::fetch::pace::Pacer;
 use crate::fetch::resolve::SystemResolver;
 use crate::fetch::retry::{retry_after, Failure};
 
@@ -54,12 +60,19 @@ pub(crate) enum Fetched {
 #[derive(Debug, Clone)]
 pub(crate) struct Fetcher {
     client: reqwest::Client,
+    /// Sent with every request: `-H` headers and `Accept`.
+    headers: HeaderMap,
     max_body: u64,
+    max_redirects: usize,
+    /// For a request and its redirects together, body included.
+    timeout: Duration,
+    pacer: Arc<Pacer>,
 }
 
 impl Fetcher {
-    /// Builds the client: rustls, compression, the timeouts, redirect limit and headers.
-    pub(crate) fn new(options: &FetchOptions) -> Result<Fetcher, FatalError> {
+    /// Builds the client: rustls, compression, the timeouts, headers, and `host_gap` between
+    /// two request starts to one host.
+    pub(crate) fn new(options: &FetchOptions, host_gap: Duration) -> Result<Fetcher, FatalError> {
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
@@ -67,26 +80,73 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(options.user_agent.clone())
-            .default_headers(headers)
-            .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
-            .redirect(redirect_policy(options.max_redirects))
+            // Followed here, so each hop waits its turn at its host.
+            .redirect(redirect::Policy::none())
             .dns_resolver(Arc::new(SystemResolver))
             .build()
             .map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {
             client,
+            headers,
             max_body: options.max_body,
+            max_redirects: options.max_redirects,
+            timeout: options.timeout,
+            pacer: Arc::new(Pacer::new(host_gap)),
         })
     }
 
-    /// Sends one GET and waits for the response head, following redirects.
+    /// Raises `host`'s gap between request starts (robots.txt `Crawl-delay`).
+    pub(crate) fn slow_down(&self, host: &str, gap: Duration) {
+        self.pacer.slow_down(host, gap);
+    }
+
+    /// When the last request to `host` was sent, if requests to it are paced.
+    pub(crate) fn last_request(&self, host: &str) -> Option<Instant> {
+        self.pacer.last_request(host)
+    }
+
+    /// Sends a GET and waits for the response head, following up to `--max-redirects`
+    /// redirects (a loop fails at once). Every hop waits its turn at its host; `--timeout`
+    /// bounds the hops together, not counting those waits. Credentials given with `-H` are
+    /// not sent on to another origin.
     async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
-        self.client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|err| FetchError::from_reqwest(&err))
+        let mut current = url.clone();
+        let mut visited: Vec<Url> = Vec::new();
+        let mut budget = self.timeout;
+        loop {
+            self.pacer
+                .turn(current.host_str().unwrap_or_default())
+                .await;
+            let started = Instant::now();
+            let mut headers = self.headers.clone();
+            if current.origin() != url.origin() {
+                for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
+                    headers.remove(name);
+                }
+            }
+            let response = self
+                .client
+                .get(current.clone())
+                .headers(headers)
+                .timeout(budget)
+                .send()
+                .await
+                .map_err(|err| FetchError::from_reqwest(&err))?;
+            budget = budget.saturating_sub(started.elapsed());
+            let Some(next) = redirect_target(&response, &current) else {
+                return Ok(response);
+            };
+            if visited.len() >= self.max_redirects {
+                let max = self.max_redirects;
+                return Err(FetchError::Redirects(format!("more than {max} redirects")));
+            }
+            visited.push(current);
+            if visited.contains(&next) {
+                return Err(FetchError::Redirects("redirect loop".into()));
+            }
+            current = next;
+        }
     }
 
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
@@ -140,17 +200,15 @@ impl Fetcher {
     }
 }
 
-/// Follows up to `max` redirects and fails at once on a loop.
-fn redirect_policy(max: usize) -> redirect::Policy {
-    redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() > max {
-            attempt.error(format!("more than {max} redirects"))
-        } else if attempt.previous().contains(attempt.url()) {
-            attempt.error("redirect loop")
-        } else {
-            attempt.follow()
-        }
-    })
+/// Where a redirect response sends us: a 301, 302, 303, 307 or 308 with a `Location` that
+/// resolves to an http(s) URL.
+fn redirect_target(response: &reqwest::Response, current: &Url) -> Option<Url> {
+    if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    let next = current.join(location.trim()).ok()?;
+    matches!(next.scheme(), "http" | "https").then_some(next)
 }
 
 /// The media type of a Content-Type value, lowercased, without parameters.

@@ -1,7 +1,7 @@
 //! Failure reasons come from the failure's type: a TLS handshake with a server that speaks
 //! plain HTTP fails as `tls`, not as `connect`.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,8 +24,17 @@ fn plain_http_answerer(stop: Arc<AtomicBool>) -> (u16, thread::JoinHandle<usize>
             match listener.accept() {
                 Ok((mut stream, _)) => {
                     accepted += 1;
+                    // Read the ClientHello first: closing a socket with unread bytes resets
+                    // the connection, and the client would see a reset, not a bad answer.
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut hello = [0u8; 4096];
+                    let _ = stream.read(&mut hello);
                     let _ =
                         stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
+                    // Wait for the client to hang up (or the timeout) before closing.
+                    while matches!(stream.read(&mut hello), Ok(n) if n > 0) {}
                 }
                 Err(_) => thread::sleep(Duration::from_millis(5)),
             }
