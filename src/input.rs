@@ -83,6 +83,8 @@ pub(crate) struct InputReader {
     line_no: u64,
     buf: Vec<u8>,
     counts: Arc<InputCounters>,
+    /// Read without warnings (a second reading of the same input).
+    silent: bool,
 }
 
 /// Live counts, readable while the reader runs in its own task.
@@ -132,7 +134,20 @@ impl InputReader {
             line_no: 0,
             buf: Vec::new(),
             counts: Arc::default(),
+            silent: false,
         })
+    }
+
+    /// Every usable URL of the input, as (SOURCE, URL), read without warnings: the seeds a
+    /// resumed recursive crawl walks from (the run's own reading warns).
+    pub(crate) async fn all_seeds(source: &InputSource) -> Result<Vec<(String, Url)>, FatalError> {
+        let mut reader = InputReader::open(source).await?;
+        reader.silent = true;
+        let mut seeds = Vec::new();
+        while let Some(seed) = reader.next_seed().await? {
+            seeds.push((seed.source, seed.url));
+        }
+        Ok(seeds)
     }
 
     /// The live counts of what this reader has read.
@@ -163,7 +178,7 @@ impl InputReader {
     pub(crate) async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
         loop {
             let Some(too_long) = self.read_line().await? else {
-                if self.counts.read.load(Ordering::Relaxed) == 0 {
+                if self.counts.read.load(Ordering::Relaxed) == 0 && !self.silent {
                     tracing::warn!("{}: no URLs to fetch", self.name);
                 }
                 return Ok(None);
@@ -178,7 +193,9 @@ impl InputReader {
                 Line::Invalid(why) => {
                     self.counts.read.fetch_add(1, Ordering::Relaxed);
                     self.counts.invalid.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("{}:{}: skipped: {why}", self.name, self.line_no);
+                    if !self.silent {
+                        tracing::warn!("{}:{}: skipped: {why}", self.name, self.line_no);
+                    }
                 }
                 Line::Url(url) => {
                     self.counts.read.fetch_add(1, Ordering::Relaxed);

@@ -53,12 +53,14 @@ use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
-use crate::frontier::{CrawlSettings, MemoryFrontier, Politeness, RedisFrontier, RobotsStore};
+use crate::frontier::{
+    CrawlSettings, Frontier as _, MemoryFrontier, Politeness, RedisFrontier, RobotsStore,
+};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
 use crate::page::PageContext;
 use crate::progress::ProgressCounters;
-use crate::resume::ResumePoint;
+use crate::resume::{Rebuilt, ResumePoint, Walk};
 use crate::robots::RobotsCache;
 use crate::summary::Summary;
 
@@ -107,6 +109,20 @@ pub async fn run(
         },
         _ => None,
     };
+    let rebuilt = match (&config.output, &completed) {
+        (OutputTarget::File(path), Some(completed))
+            if config.crawl.depth > 0 && shared.is_none() =>
+        {
+            let walk = Walk {
+                max_depth: config.crawl.depth,
+                scope: &config.crawl.scope,
+                format: config.format,
+            };
+            let seeds = InputReader::all_seeds(&config.input).await?;
+            Some(resume::rebuild(path, completed, seeds, &walk).await?)
+        }
+        _ => None,
+    };
     for path in [&config.summary_json, &config.crawl.graph]
         .into_iter()
         .flatten()
@@ -152,6 +168,11 @@ pub async fn run(
         }
         None => {
             let mut frontier = MemoryFrontier::new(politeness);
+            if let Some(Rebuilt { done, queued }) = rebuilt {
+                frontier.remember(&done);
+                // Cannot fail: the frontier is in memory.
+                let _ = frontier.push(queued).await;
+            }
             crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
         }
     };

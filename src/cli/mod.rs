@@ -294,9 +294,15 @@ impl Cli {
     /// Validates the flags into a [`Config`]. Errors are clap errors so they print as usage
     /// errors and exit 2.
     pub fn into_config(self) -> Result<Config, clap::Error> {
-        if self.resume && (self.depth > 0 || self.output.as_os_str() == "-") {
+        if self.resume && self.output.as_os_str() == "-" {
             return Err(usage_error(
-                "'--resume' works on a single-pass run (--depth 0) writing to a file".into(),
+                "'--resume' continues a run that wrote to a file, not to stdout".into(),
+            ));
+        }
+        if self.resume && self.depth > 0 && self.input.as_os_str() == "-" {
+            return Err(usage_error(
+                "'--resume' with '--depth' reads the seeds again: give them in a file, not stdin"
+                    .into(),
             ));
         }
         let shared = match (self.redis, self.crawl_name) {

@@ -48,6 +48,13 @@ impl MemoryFrontier {
         }
     }
 
+    /// Marks `urls` as seen without queueing them (pages an interrupted run completed).
+    pub(crate) fn remember(&mut self, urls: &[url::Url]) {
+        for url in urls {
+            self.seen.insert(url);
+        }
+    }
+
     fn host_state(&mut self, host: &str) -> &mut HostState {
         let gap = self.politeness.gap;
         self.hosts

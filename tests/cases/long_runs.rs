@@ -107,10 +107,14 @@ fn resume_of_a_finished_output_fetches_nothing() {
 }
 
 #[test]
-fn resume_needs_a_single_pass_into_a_file() {
+fn resume_needs_an_output_file_and_a_recursive_one_its_seeds_in_a_file() {
     let areq = Areq::new();
-    assert_eq!(areq.run(&["--resume", "-d", "1"]).code(), 2);
-    assert_eq!(areq.run(&["--resume", "-o", "-"]).code(), 2);
+    let run = areq.run(&["--resume", "-o", "-"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr);
+    assert!(run.stderr.contains("'--resume'"), "{}", run.stderr);
+    let run = areq.run(&["-", "--resume", "-d", "1", "-o", "out.tsv"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not stdin"), "{}", run.stderr);
 }
 
 #[test]

@@ -12,6 +12,8 @@ mod output;
 mod progress;
 mod reasons;
 mod recursive;
+mod recursive_resume;
 mod shared;
 mod site;
+mod tree;
 mod vhosts;

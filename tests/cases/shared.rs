@@ -6,47 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use crate::cases::tree::{lines_of, tree_site, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq, Run};
 use crate::support::redis::RedisServer;
-use crate::support::server::{Reply, TestServer};
-
-/// Pages of the tree site: `/n/1` … `/n/PAGES`.
-const PAGES: usize = 120;
-
-/// A binary tree of pages: `/` links to `/n/1`, `/n/K` to `/n/2K` and `/n/2K+1` (while
-/// they exist), back to `/`, to itself with a fragment, and off the host. Every page
-/// answers after `delay`; robots.txt is missing.
-fn tree_site(delay: Duration) -> TestServer {
-    TestServer::start(move |request| {
-        let path = request.path.as_str();
-        let links: Vec<String> = if path == "/" {
-            vec!["/n/1".into()]
-        } else if let Some(k) = path
-            .strip_prefix("/n/")
-            .and_then(|k| k.parse::<usize>().ok())
-            .filter(|k| (1..=PAGES).contains(k))
-        {
-            let mut links: Vec<String> = [2 * k, 2 * k + 1]
-                .into_iter()
-                .filter(|child| *child <= PAGES)
-                .map(|child| format!("/n/{child}"))
-                .collect();
-            links.extend([
-                "/".into(),
-                format!("/n/{k}#top"),
-                "http://elsewhere.test/".into(),
-            ]);
-            links
-        } else {
-            return Reply::status(404);
-        };
-        let anchors: String = links
-            .iter()
-            .map(|link| format!("<a href=\"{link}\">{link}</a>"))
-            .collect();
-        Reply::html(format!("<!doctype html><body>{anchors}</body>")).delayed(delay)
-    })
-}
+use crate::support::server::TestServer;
 
 /// The common flags of a recursive crawl of the tree site.
 const CRAWL: &[&str] = &[
@@ -86,10 +49,6 @@ fn single_process_lines(delay: Duration) -> BTreeSet<String> {
         .into_iter()
         .map(|line| line.replace(&site.url(""), "{SITE}"))
         .collect()
-}
-
-fn lines_of(text: &str) -> BTreeSet<String> {
-    text.lines().map(str::to_owned).collect()
 }
 
 /// The union of the workers' outputs, each cut at its last complete page (a worker killed

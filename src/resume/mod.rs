@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
 
+mod rebuild;
+
+pub(crate) use rebuild::{rebuild, Rebuilt, Walk};
+
 use crate::error::FatalError;
 use crate::seen::fingerprint_text;
 
@@ -44,6 +48,14 @@ impl Completed {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.sources.len()
+    }
+}
+
+impl Completed {
+    /// The pages a `.done` text lists (for tests of what reads it).
+    #[cfg(test)]
+    pub(crate) fn from_done(text: &str) -> Completed {
+        parse_done(text.as_bytes())
     }
 }
 

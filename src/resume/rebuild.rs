@@ -1,0 +1,208 @@
+//! Resuming a recursive crawl: its frontier rebuilt from what the interrupted run left.
+//!
+//! The output holds every link each complete page found, and `FILE.done` says which pages
+//! are complete. Walking breadth-first from the seeds through the complete pages, with the
+//! run's depth and scope rules, gives back every URL the crawl had seen: the complete pages
+//! are remembered as seen, the others are queued again at the depth they were found at.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+
+use url::Url;
+
+use super::Completed;
+use crate::config::Format;
+use crate::error::FatalError;
+use crate::frontier::Job;
+use crate::scope::ScopeRules;
+use crate::seen::SeenSet;
+
+/// What the interrupted crawl had seen: pages it completed, and jobs it had yet to finish.
+#[derive(Debug, Default)]
+pub(crate) struct Rebuilt {
+    /// URLs of the pages already complete, not to be fetched again.
+    pub(crate) done: Vec<Url>,
+    /// Jobs found but not complete, in breadth-first order.
+    pub(crate) queued: Vec<Job>,
+}
+
+/// The crawl limits the walk follows, as the scheduler does.
+#[derive(Debug)]
+pub(crate) struct Walk<'a> {
+    /// Depth below the seeds.
+    pub(crate) max_depth: u32,
+    /// Which links are followed.
+    pub(crate) scope: &'a ScopeRules,
+    /// The output's record format.
+    pub(crate) format: Format,
+}
+
+/// Rebuilds the frontier of the crawl that wrote `output` (up to `completed.end_offset`)
+/// from `seeds` (SOURCE as written, URL). Seeds themselves are left to the input reader.
+pub(crate) async fn rebuild(
+    output: &Path,
+    completed: &Completed,
+    seeds: Vec<(String, Url)>,
+    walk: &Walk<'_>,
+) -> Result<Rebuilt, FatalError> {
+    let bytes = tokio::fs::read(output)
+        .await
+        .map_err(|source| FatalError::ResumeRead {
+            path: output.to_owned(),
+            source,
+        })?;
+    let end = usize::try_from(completed.end_offset).map_or(bytes.len(), |end| end.min(bytes.len()));
+    let links = links_by_source(&bytes[..end], walk.format);
+    Ok(walk_from(seeds, &links, completed, walk))
+}
+
+/// SOURCE → the links its records name, in order.
+fn links_by_source(records: &[u8], format: Format) -> HashMap<String, Vec<String>> {
+    let mut links: HashMap<String, Vec<String>> = HashMap::new();
+    for line in String::from_utf8_lossy(records).lines() {
+        let record = match format {
+            Format::Tsv => line
+                .split_once('\t')
+                .map(|(source, link)| (source.to_owned(), link.to_owned())),
+            Format::Jsonl => serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|value| {
+                    let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
+                    Some((field("source")?, field("url")?))
+                }),
+        };
+        match record {
+            Some((source, link))
+                if (source.as_str(), link.as_str()) != ("source_url", "parsed_url") =>
+            {
+                links.entry(source).or_default().push(link);
+            }
+            _ => {}
+        }
+    }
+    links
+}
+
+/// The breadth-first walk through the complete pages.
+fn walk_from(
+    seeds: Vec<(String, Url)>,
+    links: &HashMap<String, Vec<String>>,
+    completed: &Completed,
+    walk: &Walk<'_>,
+) -> Rebuilt {
+    let mut rebuilt = Rebuilt::default();
+    let mut seen = SeenSet::default();
+    let mut frontier: VecDeque<Job> = VecDeque::new();
+    for (source, url) in seeds {
+        if completed.contains(&source) && seen.insert(&url) {
+            frontier.push_back(Job {
+                origin: walk.scope.origin_of(&url),
+                source,
+                url,
+                depth: 0,
+                lease: None,
+            });
+        }
+    }
+    while let Some(page) = frontier.pop_front() {
+        if !completed.contains(&page.source) {
+            rebuilt.queued.push(page);
+            continue;
+        }
+        if page.depth >= walk.max_depth {
+            rebuilt.done.push(page.url);
+            continue;
+        }
+        for link in links.get(&page.source).into_iter().flatten() {
+            let Ok(mut url) = Url::parse(link) else {
+                continue;
+            };
+            url.set_fragment(None);
+            if walk.scope.check(&url, &page.origin).is_ok() && seen.insert(&url) {
+                frontier.push_back(Job {
+                    source: url.to_string(),
+                    url,
+                    depth: page.depth + 1,
+                    origin: Arc::clone(&page.origin),
+                    lease: None,
+                });
+            }
+        }
+        rebuilt.done.push(page.url);
+    }
+    rebuilt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn complete_pages_are_seen_and_the_links_they_found_are_queued_breadth_first() {
+        // / found /a and /b; /a found /c and an off-host link; /b is not complete.
+        let output = b"source_url\tparsed_url\n\
+            HTTP://h/\thttp://h/a#top\nHTTP://h/\thttp://h/b\n\
+            http://h/a\thttp://h/c\nhttp://h/a\thttp://other/x\nhttp://h/a\thttp://h/\n";
+        let completed =
+            Completed::from_done(&format!("{0}\tHTTP://h/\n{0}\thttp://h/a\n", output.len()));
+        let links = links_by_source(output, Format::Tsv);
+        let scope = ScopeRules::default();
+        let walk = Walk {
+            max_depth: 3,
+            scope: &scope,
+            format: Format::Tsv,
+        };
+        let rebuilt = walk_from(
+            vec![("HTTP://h/".into(), url("http://h/"))],
+            &links,
+            &completed,
+            &walk,
+        );
+        assert_eq!(rebuilt.done, [url("http://h/"), url("http://h/a")]);
+        let queued: Vec<(String, u32)> = rebuilt
+            .queued
+            .iter()
+            .map(|job| (job.source.clone(), job.depth))
+            .collect();
+        assert_eq!(
+            queued,
+            [("http://h/b".to_string(), 1), ("http://h/c".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn links_of_pages_at_the_last_depth_are_not_followed() {
+        let output = b"http://h/\thttp://h/a\n";
+        let completed = Completed::from_done(&format!("{}\thttp://h/\n", output.len()));
+        let scope = ScopeRules::default();
+        let walk = Walk {
+            max_depth: 0,
+            scope: &scope,
+            format: Format::Tsv,
+        };
+        let links = links_by_source(output, Format::Tsv);
+        let rebuilt = walk_from(
+            vec![("http://h/".into(), url("http://h/"))],
+            &links,
+            &completed,
+            &walk,
+        );
+        assert_eq!(rebuilt.done, [url("http://h/")]);
+        assert!(rebuilt.queued.is_empty());
+    }
+
+    #[test]
+    fn jsonl_records_give_their_source_and_url() {
+        let links = links_by_source(
+            b"{\"source\":\"http://h/\",\"url\":\"http://h/a\",\"depth\":0,\"status\":200}\nnot json\n",
+            Format::Jsonl,
+        );
+        assert_eq!(links.get("http://h/").unwrap(), &["http://h/a".to_string()]);
+        assert_eq!(links.len(), 1);
+    }
+}

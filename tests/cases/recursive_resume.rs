@@ -1,0 +1,91 @@
+//! `--resume` of a recursive crawl without Redis: the frontier is rebuilt from the output and
+//! its `.done` file, so the resumed crawl ends with an uninterrupted one's lines and fetches
+//! again only what was in flight.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::cases::tree::{lines_of, tree_site, PAGES};
+use crate::support::cmd::{finish, send_signal, Areq};
+use crate::support::server::TestServer;
+
+const CRAWL: &[&str] = &["urls.txt", "-o", "out.tsv", "-d", "10", "-c", "4"];
+
+/// The lines of an uninterrupted crawl, with the site's address replaced.
+fn uninterrupted(args: &[&str]) -> BTreeSet<String> {
+    let site = tree_site(Duration::from_millis(10));
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    areq.run(args).assert_success();
+    lines_of(&areq.read("out.tsv").replace(&site.url(""), "{SITE}"))
+}
+
+fn wait_for_hits(site: &TestServer, pages: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while site.total_hits() < pages {
+        assert!(
+            Instant::now() < deadline,
+            "the crawl never reached {pages} requests"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn page_hits(site: &TestServer) -> BTreeMap<String, usize> {
+    let mut hits = BTreeMap::new();
+    for request in site.requests() {
+        if request.path != "/robots.txt" {
+            *hits.entry(request.path).or_default() += 1;
+        }
+    }
+    hits
+}
+
+/// Interrupts a crawl with `stop` once it has made 30 requests, resumes it, and checks the
+/// result against an uninterrupted crawl.
+fn interrupt_and_resume(args: &[&str], stop: impl FnOnce(&mut std::process::Child)) {
+    let expected = uninterrupted(args);
+    let site = tree_site(Duration::from_millis(10));
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let mut child = areq.spawn(args);
+    wait_for_hits(&site, 30);
+    stop(&mut child);
+    let _ = finish(child);
+    let before = page_hits(&site).len();
+    assert!(before < PAGES, "stopped mid-crawl, at {before} pages");
+
+    let mut resumed: Vec<&str> = args.to_vec();
+    resumed.push("--resume");
+    let run = areq.run(&resumed);
+    run.assert_success();
+    assert!(
+        run.stderr.contains("done before (resumed)"),
+        "{}",
+        run.stderr
+    );
+    let out = areq.read("out.tsv");
+    assert_eq!(lines_of(&out.replace(&site.url(""), "{SITE}")), expected);
+    assert_eq!(out.lines().count(), expected.len(), "no line written twice");
+    let hits = page_hits(&site);
+    assert_eq!(hits.len(), PAGES + 1, "every page was fetched");
+    let again: usize = hits.values().map(|n| n - 1).sum();
+    assert!(
+        again <= 4,
+        "only pages in flight (-c 4) were fetched again: {again}"
+    );
+}
+
+#[test]
+fn a_recursive_crawl_killed_with_9_resumes_to_the_uninterrupted_lines() {
+    interrupt_and_resume(CRAWL, |child| {
+        child.kill().expect("kill -9");
+    });
+}
+
+#[test]
+fn a_recursive_jsonl_crawl_stopped_by_ctrl_c_resumes_to_the_uninterrupted_lines() {
+    let mut args = CRAWL.to_vec();
+    args.extend(["--format", "jsonl"]);
+    interrupt_and_resume(&args, |child| send_signal(child, "INT"));
+}
