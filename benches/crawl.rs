@@ -27,6 +27,8 @@ mod report;
 mod rng;
 #[path = "crawl/server.rs"]
 mod server;
+#[path = "crawl/shared.rs"]
+mod shared;
 #[path = "crawl/site.rs"]
 mod site;
 #[path = "crawl/workloads.rs"]
@@ -58,6 +60,8 @@ struct Settings {
     /// Runs of the memory workload (the long list takes the longest of all).
     memory_runs: usize,
     server: Choice,
+    /// The shared-crawl workloads.
+    shared: shared::SharedSettings,
 }
 
 impl Settings {
@@ -76,6 +80,14 @@ impl Settings {
                 memory_sizes: vec![20_000, 100_000],
                 memory_runs: 1,
                 server,
+                shared: shared::SharedSettings {
+                    runs: 1,
+                    scaling_urls: 400,
+                    scaling_delay: Duration::from_millis(100),
+                    scaling_concurrency: 20,
+                    memory_urls: 20_000,
+                    layout_urls: 200_000,
+                },
             }
         } else {
             Settings {
@@ -88,6 +100,14 @@ impl Settings {
                 memory_sizes: vec![100_000, 1_000_000],
                 memory_runs: 3,
                 server,
+                shared: shared::SharedSettings {
+                    runs: 3,
+                    scaling_urls: 2_000,
+                    scaling_delay: Duration::from_millis(100),
+                    scaling_concurrency: 20,
+                    memory_urls: 100_000,
+                    layout_urls: 1_000_000,
+                },
             }
         }
     }
@@ -172,6 +192,19 @@ fn main() {
         workloads::memory(&settings.memory_sizes, settings.memory_runs, work.path());
     rows.extend(memory_rows);
     notes.extend(memory_notes);
+
+    let server =
+        Server::start_static(&site_dir, settings.server).expect("cannot restart the static server");
+    let origin = server.origin();
+    let site_run = SiteRun {
+        dir: &site_dir,
+        manifest: &manifest,
+        origin: &origin,
+    };
+    let (shared_rows, shared_notes) = shared::shared(&site_run, &settings.shared, work.path());
+    rows.extend(shared_rows);
+    notes.extend(shared_notes);
+    drop(server);
 
     let context = Context {
         mode: settings.describe(),
