@@ -1,5 +1,6 @@
 //! The command line: flags exactly as typed ([`Cli`]), turned into a validated [`Config`] once.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -114,6 +115,11 @@ pub struct Cli {
     /// Extra request header, repeatable
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", help_heading = FETCHING)]
     pub headers: Vec<String>,
+
+    /// Ask this DNS resolver instead of the system's (repeatable; port 53 unless given)
+    #[arg(long = "dns-server", value_name = "ADDR[:PORT]", value_parser = parse_dns_server,
+          help_heading = FETCHING)]
+    pub dns_servers: Vec<SocketAddr>,
 
     /// Follow links this many levels below the input pages (0: only the input pages)
     #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = RECURSIVE)]
@@ -312,6 +318,7 @@ impl Cli {
                 max_body: self.max_body,
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
+                dns_servers: self.dns_servers,
             },
             crawl: CrawlOptions {
                 depth: self.depth,
@@ -353,6 +360,21 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
         _ => Err("expected a number of seconds greater than 0 and at most 86400".into()),
     }
+}
+
+/// The port DNS servers listen on.
+const DNS_PORT: u16 = 53;
+
+/// Parses `ADDR[:PORT]`: an IPv4 or IPv6 address (`[::1]:5353` with a port), port 53 by
+/// default.
+fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, DNS_PORT))
+        .map_err(|_| "expected an IP address, optionally with :PORT".into())
 }
 
 /// Parses a positive request rate.
@@ -443,6 +465,36 @@ mod tests {
         let err = parse(&["-H", "no colon"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidValue);
         assert!(err.to_string().contains("--header"));
+    }
+
+    #[test]
+    fn dns_servers_take_an_address_and_an_optional_port() {
+        let config = parse(&[
+            "--dns-server",
+            "127.0.0.1:5353",
+            "--dns-server",
+            "10.0.0.1",
+            "--dns-server",
+            "[::1]:54",
+            "--dns-server",
+            "::1",
+        ])
+        .unwrap();
+        let servers: Vec<String> = config
+            .fetch
+            .dns_servers
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            servers,
+            ["127.0.0.1:5353", "10.0.0.1:53", "[::1]:54", "[::1]:53"]
+        );
+        for bad in ["dns.example", "127.0.0.1:", "1.2.3.4:99999", ""] {
+            let err = parse(&["--dns-server", bad]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad}");
+            assert!(err.to_string().contains("--dns-server"), "{err}");
+        }
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The one shared HTTP client, and fetching one page with it.
 
 pub mod body;
+pub mod clients;
+pub mod dns;
 pub mod retry;
+
+use std::sync::Arc;
 
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::redirect;
@@ -9,6 +13,8 @@ use url::Url;
 
 use crate::config::FetchOptions;
 use crate::error::{FatalError, FetchError};
+use crate::fetch::clients::{HostClients, Lease};
+use crate::fetch::dns::Resolver;
 use crate::fetch::retry::{retry_after, Failure};
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
@@ -46,48 +52,62 @@ pub enum Fetched {
     },
 }
 
-/// Fetches pages through one shared, pooled client.
+/// Fetches pages through pooled clients, one per host in progress (see [`clients`]), all
+/// sharing one resolver (see [`dns`]).
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    clients: Arc<HostClients>,
     max_body: u64,
 }
 
 impl Fetcher {
-    /// Builds the client: rustls, compression, the timeouts, redirect limit and headers.
+    /// Sets up the clients: rustls, compression, the timeouts, redirect limit, headers and
+    /// the crawl's resolver. One is built at once, so a bad setting fails here.
     pub fn new(options: &FetchOptions) -> Result<Fetcher, FatalError> {
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         }
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(options.user_agent.clone())
-            .default_headers(headers)
-            .timeout(options.timeout)
-            .connect_timeout(options.connect_timeout)
-            .redirect(redirect_policy(options.max_redirects))
-            .build()
-            .map_err(|err| FatalError::Client(err.to_string()))?;
+        let resolver = Arc::new(Resolver::new(&options.dns_servers, options.connect_timeout));
+        let options = options.clone();
+        let build = move || {
+            reqwest::Client::builder()
+                .use_rustls_tls()
+                .user_agent(options.user_agent.clone())
+                .default_headers(headers.clone())
+                .timeout(options.timeout)
+                .connect_timeout(options.connect_timeout)
+                .redirect(redirect_policy(options.max_redirects))
+                .dns_resolver(Arc::clone(&resolver))
+                .build()
+        };
+        build().map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {
-            client,
+            clients: Arc::new(HostClients::new(Box::new(build))),
             max_body: options.max_body,
         })
     }
 
-    /// Sends one GET and waits for the response head, following redirects.
-    async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
-        self.client
+    /// Sends one GET with `url`'s host's client and waits for the response head, following
+    /// redirects. The lease must be held until the body is read.
+    async fn send(&self, url: &Url) -> Result<(Lease, reqwest::Response), FetchError> {
+        let lease = self
+            .clients
+            .lease(url.host_str().unwrap_or_default())
+            .map_err(|err| FetchError::from_reqwest(&err))?;
+        let response = lease
+            .client
             .get(url.clone())
             .send()
             .await
-            .map_err(|err| FetchError::from_reqwest(&err))
+            .map_err(|err| FetchError::from_reqwest(&err))?;
+        Ok((lease, response))
     }
 
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
     /// server's `Retry-After`); HTML bodies are read up to the size cap.
     pub async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
-        let response = self.send(url).await?;
+        let (_lease, response) = self.send(url).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(Failure {
@@ -124,7 +144,7 @@ impl Fetcher {
     /// GETs `url` once and returns its final status and, for a 2xx, up to `max` bytes of its
     /// body whatever its type (for robots.txt).
     pub async fn fetch_bytes(&self, url: &Url, max: u64) -> Result<(u16, Vec<u8>), FetchError> {
-        let response = self.send(url).await?;
+        let (_lease, response) = self.send(url).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Ok((status, Vec::new()));
