@@ -411,7 +411,7 @@ async fn run_page(
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
     let (source, depth) = (result.job.source.clone(), result.job.depth);
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parsed = crate::parse_pool::run(move || {
         let meta = PageMeta {
             source: &source,
             depth,

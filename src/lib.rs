@@ -6,12 +6,15 @@
 //! - [`frontier`]: what to fetch next (per-host queues, politeness) and what was seen.
 //! - [`mod@crawl`]: the scheduler; global limit, one task per page, following links, the summary.
 //! - [`scope`], [`robots`]: which links a recursive crawl follows, and what robots.txt allows.
-//! - [`fetch`]: the one shared HTTP client; capped body reads and charset decoding.
+//! - [`fetch`]: HTTP clients (one per host in progress) and the crawl's DNS cache; capped
+//!   body reads and charset decoding.
 //! - [`extract`]: pure HTML → absolute links, as browsers parse and resolve them.
-//! - [`page`]: decode + extract + format for one page, run off the event loop.
+//! - [`page`]: decode + extract + format for one page, run off the event loop on the
+//!   [`parse_pool`].
 //! - [`output`]: record formats and the single writer task.
 //! - [`graph`]: the host-level link graph (`--graph`).
 //! - [`progress`]: the progress bar's counters and drawing; [`resume`]: `--resume`.
+//! - [`limits`]: the open-file limit and the concurrency it carries.
 //! - [`summary`], [`error`], [`config`], [`cli`], [`logging`]: the rest.
 #![warn(missing_docs)]
 
@@ -24,9 +27,11 @@ pub mod fetch;
 pub mod frontier;
 pub mod graph;
 pub mod input;
+pub mod limits;
 pub mod logging;
 pub mod output;
 pub mod page;
+pub mod parse_pool;
 pub mod progress;
 pub mod resume;
 pub mod robots;
