@@ -2,6 +2,7 @@
 
 mod fetching;
 mod hostile;
+mod hosts;
 mod input;
 mod interrupt;
 mod limits;
