@@ -4,6 +4,7 @@ pub mod body;
 pub mod clients;
 pub mod dns;
 pub mod retry;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -69,10 +70,11 @@ impl Fetcher {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         }
         let resolver = Arc::new(Resolver::new(&options.dns_servers, options.connect_timeout));
+        let tls = tls::client_config().map_err(|err| FatalError::Client(err.to_string()))?;
         let options = options.clone();
         let build = move || {
             reqwest::Client::builder()
-                .use_rustls_tls()
+                .use_preconfigured_tls(tls.clone())
                 .user_agent(options.user_agent.clone())
                 .default_headers(headers.clone())
                 .timeout(options.timeout)
