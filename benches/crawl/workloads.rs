@@ -314,7 +314,7 @@ fn flatness(peaks: &[(usize, f64)]) -> String {
 }
 
 /// Runs `once` `runs` times, logging each run's wall time.
-fn repeat(label: &str, runs: usize, mut once: impl FnMut() -> Run) -> Vec<Run> {
+pub fn repeat(label: &str, runs: usize, mut once: impl FnMut() -> Run) -> Vec<Run> {
     (1..=runs)
         .map(|run| {
             let result = once();
@@ -330,7 +330,7 @@ fn repeat(label: &str, runs: usize, mut once: impl FnMut() -> Run) -> Vec<Run> {
 }
 
 /// The cells every areq row has: median wall, CPU and peak RSS, and the list of runs.
-fn common(results: &[Run]) -> Row {
+pub fn common(results: &[Run]) -> Row {
     let walls: Vec<f64> = results.iter().map(|r| r.wall.as_secs_f64()).collect();
     let cpu = median(results.iter().map(|r| r.cpu.as_secs_f64()));
     Row {
@@ -343,7 +343,7 @@ fn common(results: &[Run]) -> Row {
 }
 
 /// Fails the benchmark when areq wrote a different number of lines than expected.
-fn check_lines(run: &Run, expected: u64, label: &str) {
+pub fn check_lines(run: &Run, expected: u64, label: &str) {
     assert_eq!(
         run.lines, expected,
         "{label}: areq wrote {} lines, expected {expected} (header included)",
@@ -368,7 +368,7 @@ fn list(walls: &[f64]) -> String {
 }
 
 /// Writes `n` URLs, one a line.
-fn write_urls(path: &Path, n: usize, url: impl Fn(usize) -> String) -> io::Result<()> {
+pub fn write_urls(path: &Path, n: usize, url: impl Fn(usize) -> String) -> io::Result<()> {
     let mut out = BufWriter::new(File::create(path)?);
     for i in 0..n {
         writeln!(out, "{}", url(i))?;
