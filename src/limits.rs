@@ -41,6 +41,8 @@ pub fn raise_open_file_limit() -> Option<u64> {
             );
         }
     }
+    // rlim_t is u64 on Linux but not on every Unix.
+    #[allow(clippy::unnecessary_cast)]
     (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
 }
 
