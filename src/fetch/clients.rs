@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Idle hosts whose connections are kept open, in case they are asked again soon.
-pub const IDLE_HOSTS_KEPT: usize = 4;
+pub const IDLE_HOSTS_KEPT: usize = 2;
 
 /// Builds one more client with the crawl's settings.
 pub type BuildClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
