@@ -6,16 +6,20 @@
 //! descriptors. Here each host gets its own client (sharing the crawl's resolver), taken for
 //! the length of one request. While any request to a host is in flight its client, and with
 //! it keep-alive, stays. When its last request ends the client joins an idle list; only the
-//! [`IDLE_HOSTS_KEPT`] most recently used idle clients are kept, and dropping an older one
-//! closes its connections. So at most `-c` connections are busy and a handful are idle,
-//! whatever the number of hosts, while a host with many pages in a row keeps its
-//! connections.
+//! most recently used idle clients are kept, at most [`IDLE_HOSTS_KEPT`] of them holding at
+//! most [`IDLE_CONNECTIONS_KEPT`] connections between them (a client may hold as many as
+//! it ever had requests in flight at once), and dropping an older one closes its
+//! connections. So at most `-c` connections are busy and a handful are idle, whatever the
+//! number of hosts, while a host with many pages in a row keeps its connections.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Idle hosts whose connections are kept open, in case they are asked again soon.
 pub const IDLE_HOSTS_KEPT: usize = 2;
+/// Connections the idle hosts kept may hold between them, counting for each host the most
+/// requests it had in flight at once.
+pub const IDLE_CONNECTIONS_KEPT: usize = 8;
 
 /// Builds one more client with the crawl's settings.
 pub type BuildClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
@@ -44,12 +48,16 @@ struct State {
     idle: VecDeque<(Box<str>, u64)>,
     /// Hosts with no request in flight.
     idle_count: usize,
+    /// The connections they may hold: the sum of their `peak`s.
+    idle_connections: usize,
     tick: u64,
 }
 
 struct Entry {
     client: reqwest::Client,
     in_flight: usize,
+    /// The most requests in flight at once: as many connections as the client may hold.
+    peak: usize,
     idle_since: u64,
 }
 
@@ -87,9 +95,11 @@ impl HostClients {
         let entry = state.hosts.entry(host.into()).or_insert(Entry {
             client,
             in_flight: 0,
+            peak: 0,
             idle_since: 0,
         });
         entry.in_flight += 1;
+        entry.peak = entry.peak.max(entry.in_flight);
         let client = entry.client.clone();
         drop(state);
         Ok(self.lease_of(host, client))
@@ -111,11 +121,14 @@ impl HostClients {
     fn take_existing(&self, host: &str) -> Option<reqwest::Client> {
         let mut state = self.lock();
         let entry = state.hosts.get_mut(host)?;
+        let was_idle = entry.in_flight == 0;
+        let idle_peak = entry.peak;
         entry.in_flight += 1;
-        let was_idle = entry.in_flight == 1;
+        entry.peak = entry.peak.max(entry.in_flight);
         let client = entry.client.clone();
         if was_idle {
             state.idle_count -= 1;
+            state.idle_connections -= idle_peak;
         }
         Some(client)
     }
@@ -132,9 +145,11 @@ impl HostClients {
             return;
         }
         entry.idle_since = tick;
+        let peak = entry.peak;
         state.idle_count += 1;
+        state.idle_connections += peak;
         state.idle.push_back((host.into(), tick));
-        state.evict_over(IDLE_HOSTS_KEPT);
+        state.evict_over(IDLE_HOSTS_KEPT, IDLE_CONNECTIONS_KEPT);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -144,9 +159,9 @@ impl HostClients {
 
 impl State {
     /// Drops the oldest idle hosts' clients (closing their connections) until at most `keep`
-    /// are idle.
-    fn evict_over(&mut self, keep: usize) {
-        while self.idle_count > keep {
+    /// are idle, holding at most `connections` between them.
+    fn evict_over(&mut self, keep: usize, connections: usize) {
+        while self.idle_count > keep || self.idle_connections > connections {
             let Some((host, tick)) = self.idle.pop_front() else {
                 break;
             };
@@ -155,8 +170,10 @@ impl State {
                 .get(&host)
                 .is_some_and(|entry| entry.in_flight == 0 && entry.idle_since == tick);
             if current {
-                self.hosts.remove(&host);
-                self.idle_count -= 1;
+                if let Some(entry) = self.hosts.remove(&host) {
+                    self.idle_count -= 1;
+                    self.idle_connections -= entry.peak;
+                }
             }
         }
         // Stale items pile up when hosts go idle and busy again without being evicted.
@@ -196,6 +213,21 @@ mod tests {
         drop(again);
         assert_eq!(clients.hosts(), IDLE_HOSTS_KEPT);
         assert!(clients.lock().hosts.contains_key("busy.example"));
+    }
+
+    #[test]
+    fn idle_hosts_are_capped_by_the_connections_they_may_hold() {
+        let clients = clients();
+        for host in ["wide.example", "other.example"] {
+            let leases: Vec<Lease> = (0..IDLE_CONNECTIONS_KEPT)
+                .map(|_| clients.lease(host).unwrap())
+                .collect();
+            drop(leases);
+        }
+        let state = clients.lock();
+        assert_eq!(state.idle_count, 1, "two hosts of 8 do not fit in 8");
+        assert!(state.hosts.contains_key("other.example"));
+        assert_eq!(state.idle_connections, IDLE_CONNECTIONS_KEPT);
     }
 
     #[test]
