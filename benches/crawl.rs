@@ -9,12 +9,17 @@
 //!    `extract_links` (the output is checked line for line against the expected count);
 //! 2. a recursive crawl of the whole site from its index page (pages/s);
 //! 3. latency: pages that each take 100 ms, against `ceil(urls / concurrency) × 100 ms`;
-//! 4. memory: peak RSS for a short and a long list of distinct URLs, which should be flat.
+//! 4. memory: peak RSS for a short and a long list of distinct URLs, which should be flat;
+//! 5. many hosts: the same pages over one host and over a thousand, pages/s and peak RSS;
+//!    and slow DNS: 500 names through a resolver answering in 100 ms, against
+//!    `ceil(names / -c) × 100 ms` plus the fetch time.
 //!
 //! The table goes to stdout and to `target/bench-results.md`; progress goes to stderr.
 //! `AREQ_BENCH_SERVER=auto|nginx|bundled` picks the static server (default `auto`).
 //! See `bench/README.md`.
 
+#[path = "crawl/hosts.rs"]
+mod hosts;
 #[path = "crawl/http.rs"]
 mod http;
 #[path = "crawl/measure.rs"]
@@ -59,6 +64,10 @@ struct Settings {
     memory_sizes: Vec<usize>,
     /// Runs of the memory workload (the long list takes the longest of all).
     memory_runs: usize,
+    /// Hosts and pages per host of the many-hosts workload.
+    hosts: (usize, usize),
+    /// Names, pages per name and lookup delay of the slow-DNS workload.
+    dns: (usize, usize, Duration),
     server: Choice,
     /// The shared-crawl workloads.
     shared: shared::SharedSettings,
@@ -79,6 +88,8 @@ impl Settings {
                 latency_concurrency: 100,
                 memory_sizes: vec![20_000, 100_000],
                 memory_runs: 1,
+                hosts: (200, 10),
+                dns: (500, 4, Duration::from_millis(100)),
                 server,
                 shared: shared::SharedSettings {
                     runs: 1,
@@ -99,6 +110,8 @@ impl Settings {
                 latency_concurrency: 100,
                 memory_sizes: vec![100_000, 1_000_000],
                 memory_runs: 3,
+                hosts: (1_000, 10),
+                dns: (500, 4, Duration::from_millis(100)),
                 server,
                 shared: shared::SharedSettings {
                     runs: 3,
@@ -192,6 +205,19 @@ fn main() {
         workloads::memory(&settings.memory_sizes, settings.memory_runs, work.path());
     rows.extend(memory_rows);
     notes.extend(memory_notes);
+    let (hosts, per_host) = settings.hosts;
+    let (host_rows, fetch_rate) = hosts::many_hosts(hosts, per_host, settings.runs, work.path());
+    rows.extend(host_rows);
+    let (names, per_name, delay) = settings.dns;
+    rows.push(hosts::slow_dns(
+        names,
+        per_name,
+        delay,
+        64,
+        fetch_rate,
+        settings.runs,
+        work.path(),
+    ));
 
     let server =
         Server::start_static(&site_dir, settings.server).expect("cannot restart the static server");

@@ -1,6 +1,7 @@
 //! Validated settings for one run. Built once from the command line by `cli`; no clap types
 //! travel past this module.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -110,6 +111,8 @@ pub struct FetchOptions {
     pub retries: u32,
     /// Cap on one wait before a retry, `Retry-After` included.
     pub max_retry_wait: Duration,
+    /// Resolvers asked instead of the system's (`--dns-server`); empty: resolv.conf's.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// How a recursive crawl spreads (all inert at depth 0, except the politeness gap).

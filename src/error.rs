@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::fetch::DnsFailure;
+use crate::fetch::dns::LookupError;
 
 /// An error that stops the whole run. `main` prints it as one line and exits 1.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +90,7 @@ impl FetchError {
         if err.is_redirect() {
             return FetchError::Redirects(detail);
         }
-        if causes(err).any(|cause| cause.is::<DnsFailure>()) {
+        if causes(err).any(|cause| cause.is::<LookupError>()) {
             return FetchError::Dns(detail);
         }
         if causes(err).any(is_tls_failure) {

@@ -8,14 +8,16 @@
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
-//! - [`fetch`]: the one shared HTTP client, capped body reads, retries and their waits.
-//! - [`parse`]: the CPU step, off the event loop: [`decode`] the body by its charset,
+//! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
+//!   cache), pacing, capped body reads, retries and their waits.
+//! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by its charset,
 //!   [`extract`] the links as browsers parse and resolve them, format the records.
 //! - [`output`]: record formats and the single writer task.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
-//! - [`status`]: `areq status`, a shared crawl's progress.
+//! - [`status`]: `areq status`, a shared crawl's progress; [`limits`]: the open-file limit
+//!   and the concurrency it carries.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
 #![warn(missing_docs)]
 // The layout map above is for contributors, who read the docs with `--document-private-items`.
@@ -31,10 +33,12 @@ mod fetch;
 mod frontier;
 mod graph;
 mod input;
+pub mod limits;
 pub mod logging;
 mod output;
 mod page;
 mod parse;
+mod parse_pool;
 pub mod progress;
 mod resume;
 mod robots;
@@ -59,6 +63,7 @@ use crate::frontier::{
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
 use crate::page::PageContext;
+use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
 use crate::resume::{Rebuilt, ResumePoint, Walk};
 use crate::robots::RobotsCache;
@@ -150,6 +155,7 @@ pub async fn run(
             max_wait: config.fetch.max_retry_wait,
         },
         robots,
+        parser: ParsePool::start(),
         confirm_writes: shared.is_some(),
     });
     let plan = Plan {

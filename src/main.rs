@@ -34,8 +34,9 @@ fn main() -> ExitCode {
     let progress = cli
         .show_progress(std::io::stderr().is_terminal())
         .then(|| Progress::new(cli.progress == ProgressArg::Always));
-    let config = cli.into_config().unwrap_or_else(|err| err.exit());
+    let mut config = cli.into_config().unwrap_or_else(|err| err.exit());
     areq::logging::init(verbosity, progress.as_ref());
+    config.concurrency = areq::limits::fit_concurrency(config.concurrency);
     let fail_on_error = config.fail_on_error;
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -106,7 +107,7 @@ fn print_status(redis: &str, crawl: &str) -> ExitCode {
     }
 }
 
-/// Parsing runs on blocking threads: about one per core, plus room for file I/O.
+/// File I/O and standard input run on blocking threads (parsing has its own pool).
 fn blocking_threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from) + 2
 }

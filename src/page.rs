@@ -14,6 +14,7 @@ use crate::fetch::{Fetched, Fetcher, Page};
 use crate::frontier::Job;
 use crate::output::{PageMeta, Records};
 use crate::parse::page_records;
+use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
 
 /// What every page task shares.
@@ -30,6 +31,8 @@ pub(crate) struct PageContext {
     pub(crate) retry: RetryPolicy,
     /// robots.txt rules, when they are obeyed.
     pub(crate) robots: Option<RobotsCache>,
+    /// The threads pages are parsed on.
+    pub(crate) parser: ParsePool,
     /// A page ends only once the writer has flushed its records (a shared frontier marks
     /// it done then).
     pub(crate) confirm_writes: bool,
@@ -197,15 +200,17 @@ async fn parse_and_write(
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
     let (source, depth) = (job.source.clone(), job.depth);
-    let parsed = tokio::task::spawn_blocking(move || {
-        let meta = PageMeta {
-            source: &source,
-            depth,
-            status,
-        };
-        page_records(&page, meta, &links, format)
-    })
-    .await;
+    let parsed = context
+        .parser
+        .run(move || {
+            let meta = PageMeta {
+                source: &source,
+                depth,
+                status,
+            };
+            page_records(&page, meta, &links, format)
+        })
+        .await;
     let (records, found) = parsed.unwrap_or_else(|err| {
         tracing::error!(error = %err, "parsing panicked");
         (Records::none(job.source.clone()), Vec::new())

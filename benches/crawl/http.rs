@@ -58,10 +58,15 @@ pub fn mode_from_args(args: &[OsString]) -> Option<(Mode, u16)> {
 
 /// Serves until stdin closes, then exits the process.
 pub fn serve(mode: Mode, port: u16) -> ! {
-    let listener = match TcpListener::bind(("127.0.0.1", port)) {
+    // The delay server answers on every address, so 127.1.x.y reach it as distinct hosts.
+    let ip = match mode {
+        Mode::Static(_) => "127.0.0.1",
+        Mode::Delay(_) => "0.0.0.0",
+    };
+    let listener = match TcpListener::bind((ip, port)) {
         Ok(listener) => listener,
         Err(err) => {
-            eprintln!("bench server: cannot listen on 127.0.0.1:{port}: {err}");
+            eprintln!("bench server: cannot listen on {ip}:{port}: {err}");
             std::process::exit(1);
         }
     };

@@ -90,6 +90,11 @@ impl Server {
         Self::start_bundled(&["--serve-delay".into(), delay.as_millis().to_string()])
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn origin(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -1,5 +1,6 @@
 //! The command line: flags exactly as typed ([`Cli`]), turned into a validated [`Config`] once.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,8 +17,8 @@ use crate::config::{
 };
 use crate::scope::{Scope, ScopeRules};
 use values::{
-    parse_count, parse_crawl_name, parse_headers, parse_patterns, parse_rate, parse_seconds,
-    usage_error,
+    parse_count, parse_crawl_name, parse_dns_server, parse_headers, parse_patterns, parse_rate,
+    parse_seconds, usage_error,
 };
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
@@ -118,6 +119,11 @@ pub struct Cli {
     /// Extra request header, repeatable
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", help_heading = FETCHING)]
     pub headers: Vec<String>,
+
+    /// Ask this DNS resolver instead of the system's (repeatable; port 53 unless given)
+    #[arg(long = "dns-server", value_name = "ADDR[:PORT]", value_parser = parse_dns_server,
+          help_heading = FETCHING)]
+    pub dns_servers: Vec<SocketAddr>,
 
     /// Follow links this many levels below the input pages (0: only the input pages)
     #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = RECURSIVE)]
@@ -356,6 +362,7 @@ impl Cli {
                 max_body: self.max_body,
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
+                dns_servers: self.dns_servers,
             },
             crawl: CrawlOptions {
                 depth: self.depth,
@@ -423,6 +430,36 @@ mod tests {
         let err = parse(&["-H", "no colon"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidValue);
         assert!(err.to_string().contains("--header"));
+    }
+
+    #[test]
+    fn dns_servers_take_an_address_and_an_optional_port() {
+        let config = parse(&[
+            "--dns-server",
+            "127.0.0.1:5353",
+            "--dns-server",
+            "10.0.0.1",
+            "--dns-server",
+            "[::1]:54",
+            "--dns-server",
+            "::1",
+        ])
+        .unwrap();
+        let servers: Vec<String> = config
+            .fetch
+            .dns_servers
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            servers,
+            ["127.0.0.1:5353", "10.0.0.1:53", "[::1]:54", "[::1]:53"]
+        );
+        for bad in ["dns.example", "127.0.0.1:", "1.2.3.4:99999", ""] {
+            let err = parse(&["--dns-server", bad]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad}");
+            assert!(err.to_string().contains("--dns-server"), "{err}");
+        }
     }
 
     #[test]

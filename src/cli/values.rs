@@ -1,5 +1,7 @@
 //! Parsers for flag values, and usage errors that name the flag and the value.
 
+use std::net::{IpAddr, SocketAddr};
+
 use clap::error::ErrorKind;
 use clap::CommandFactory;
 use regex::Regex;
@@ -24,6 +26,21 @@ pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
         _ => Err("expected a number of seconds greater than 0 and at most 86400".into()),
     }
+}
+
+/// The port DNS servers listen on.
+const DNS_PORT: u16 = 53;
+
+/// Parses `ADDR[:PORT]`: an IPv4 or IPv6 address (`[::1]:5353` with a port), port 53 by
+/// default.
+pub(super) fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, DNS_PORT))
+        .map_err(|_| "expected an IP address, optionally with :PORT".into())
 }
 
 /// Parses a positive request rate.

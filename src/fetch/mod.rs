@@ -1,9 +1,13 @@
-//! The one shared HTTP client, and fetching one page with it.
+//! Fetching pages: HTTP clients (one per host in progress, see [`clients`]) sharing one TLS
+//! configuration and the crawl's resolver (see [`dns`]), requests paced per host at the
+//! moment they are sent, redirects followed hop by hop, capped body reads.
 
 mod body;
+pub(crate) mod clients;
+pub(crate) mod dns;
 mod pace;
-mod resolve;
 pub(crate) mod retry;
+mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,11 +22,10 @@ use url::Url;
 use crate::config::FetchOptions;
 use crate::error::{FatalError, FetchError};
 use crate::fetch::body::read_capped;
+use crate::fetch::clients::{HostClients, Lease};
+use crate::fetch::dns::Resolver;
 use crate::fetch::pace::Pacer;
-use crate::fetch::resolve::SystemResolver;
 use crate::fetch::retry::{retry_after, Failure};
-
-pub(crate) use resolve::DnsFailure;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -56,10 +59,11 @@ pub(crate) enum Fetched {
     },
 }
 
-/// Fetches pages through one shared, pooled client.
+/// Fetches pages through pooled clients, one per host in progress (see [`clients`]), all
+/// sharing one resolver (see [`dns`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Fetcher {
-    client: reqwest::Client,
+    clients: Arc<HostClients>,
     /// Sent with every request: `-H` headers and `Accept`.
     headers: HeaderMap,
     max_body: u64,
@@ -70,24 +74,30 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    /// Builds the client: rustls, compression, the timeouts, headers, and `host_gap` between
-    /// two request starts to one host.
+    /// Sets up the clients: rustls, compression, the timeouts, the crawl's resolver, and
+    /// `host_gap` between two request starts to one host. One client is built at once, so a
+    /// bad setting fails here.
     pub(crate) fn new(options: &FetchOptions, host_gap: Duration) -> Result<Fetcher, FatalError> {
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         }
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(options.user_agent.clone())
-            .connect_timeout(options.connect_timeout)
-            // Followed here, so each hop waits its turn at its host.
-            .redirect(redirect::Policy::none())
-            .dns_resolver(Arc::new(SystemResolver))
-            .build()
-            .map_err(|err| FatalError::Client(err.to_string()))?;
+        let resolver = Arc::new(Resolver::new(&options.dns_servers, options.connect_timeout));
+        let tls = tls::client_config().map_err(|err| FatalError::Client(err.to_string()))?;
+        let (user_agent, connect_timeout) = (options.user_agent.clone(), options.connect_timeout);
+        let build = move || {
+            reqwest::Client::builder()
+                .use_preconfigured_tls(tls.clone())
+                .user_agent(user_agent.clone())
+                .connect_timeout(connect_timeout)
+                // Followed here, so each hop waits its turn at its host.
+                .redirect(redirect::Policy::none())
+                .dns_resolver(Arc::clone(&resolver))
+                .build()
+        };
+        build().map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {
-            client,
+            clients: Arc::new(HostClients::new(Box::new(build))),
             headers,
             max_body: options.max_body,
             max_redirects: options.max_redirects,
@@ -110,7 +120,9 @@ impl Fetcher {
     /// redirects (a loop fails at once). Every hop waits its turn at its host; `--timeout`
     /// bounds the hops together, not counting those waits. Credentials given with `-H` are
     /// not sent on to another origin.
-    async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
+    /// The final hop's host client is leased with the response: hold it until the body is
+    /// read.
+    async fn send(&self, url: &Url) -> Result<(Lease, reqwest::Response), FetchError> {
         let mut current = url.clone();
         let mut visited: Vec<Url> = Vec::new();
         let mut budget = self.timeout;
@@ -125,7 +137,11 @@ impl Fetcher {
                     headers.remove(name);
                 }
             }
-            let response = self
+            let lease = self
+                .clients
+                .lease(current.host_str().unwrap_or_default())
+                .map_err(|err| FetchError::from_reqwest(&err))?;
+            let response = lease
                 .client
                 .get(current.clone())
                 .headers(headers)
@@ -135,7 +151,7 @@ impl Fetcher {
                 .map_err(|err| FetchError::from_reqwest(&err))?;
             budget = budget.saturating_sub(started.elapsed());
             let Some(next) = redirect_target(&response, &current) else {
-                return Ok(response);
+                return Ok((lease, response));
             };
             if visited.len() >= self.max_redirects {
                 let max = self.max_redirects;
@@ -152,7 +168,7 @@ impl Fetcher {
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
     /// server's `Retry-After`); HTML bodies are read up to the size cap.
     pub(crate) async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
-        let response = self.send(url).await?;
+        let (_lease, response) = self.send(url).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(Failure {
@@ -190,7 +206,7 @@ impl Fetcher {
         url: &Url,
         max: u64,
     ) -> Result<(u16, Vec<u8>), FetchError> {
-        let response = self.send(url).await?;
+        let (_lease, response) = self.send(url).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Ok((status, Vec::new()));

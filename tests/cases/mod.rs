@@ -3,6 +3,7 @@
 mod fetching;
 mod harness;
 mod hostile;
+mod hosts;
 mod input;
 mod interrupt;
 mod limits;

@@ -1,0 +1,251 @@
+//! One pooled HTTP client per host in progress, so open sockets follow the concurrency, not
+//! the number of hosts.
+//!
+//! A single client keeps an idle connection to every host it ever talked to until its idle
+//! timeout, so a list of a thousand sites holds a thousand sockets open and runs out of file
+//! descriptors. Here each host gets its own client (sharing the crawl's resolver), taken for
+//! the length of one request. While any request to a host is in flight its client, and with
+//! it keep-alive, stays. When its last request ends the client joins an idle list; only the
+//! most recently used idle clients are kept, at most [`IDLE_HOSTS_KEPT`] of them holding at
+//! most [`IDLE_CONNECTIONS_KEPT`] connections between them (a client may hold as many as
+//! it ever had requests in flight at once), and dropping an older one closes its
+//! connections. So at most `-c` connections are busy and a handful are idle, whatever the
+//! number of hosts, while a host with many pages in a row keeps its connections.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Idle hosts whose connections are kept open, in case they are asked again soon.
+pub const IDLE_HOSTS_KEPT: usize = 2;
+/// Connections the idle hosts kept may hold between them, counting for each host the most
+/// requests it had in flight at once.
+pub const IDLE_CONNECTIONS_KEPT: usize = 8;
+
+/// Builds one more client with the crawl's settings.
+pub type BuildClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
+
+/// The clients of the hosts in progress.
+pub struct HostClients {
+    build: Box<BuildClient>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for HostClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("HostClients")
+            .field("hosts", &state.hosts.len())
+            .field("idle", &state.idle_count)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    hosts: HashMap<Box<str>, Entry>,
+    /// Hosts as they became idle, oldest first, with the tick they did; an item whose tick
+    /// is not its host's `idle_since` any more is stale and skipped.
+    idle: VecDeque<(Box<str>, u64)>,
+    /// Hosts with no request in flight.
+    idle_count: usize,
+    /// The connections they may hold: the sum of their `peak`s.
+    idle_connections: usize,
+    tick: u64,
+}
+
+struct Entry {
+    client: reqwest::Client,
+    in_flight: usize,
+    /// The most requests in flight at once: as many connections as the client may hold.
+    peak: usize,
+    idle_since: u64,
+}
+
+/// A host's client, taken for one request; giving it back may close idle connections.
+pub struct Lease {
+    clients: Arc<HostClients>,
+    host: Box<str>,
+    /// The host's client (a cheap handle on its pool).
+    pub client: reqwest::Client,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.clients.release(&self.host);
+    }
+}
+
+impl HostClients {
+    /// No hosts yet; `build` makes each host's client.
+    pub fn new(build: Box<BuildClient>) -> HostClients {
+        HostClients {
+            build,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Takes `host`'s client for one request, building it if the host has none.
+    pub fn lease(self: &Arc<Self>, host: &str) -> reqwest::Result<Lease> {
+        if let Some(client) = self.take_existing(host) {
+            return Ok(self.lease_of(host, client));
+        }
+        // Built outside the lock; on a current-thread runtime nobody can race us to it.
+        let client = (self.build)()?;
+        let mut state = self.lock();
+        let entry = state.hosts.entry(host.into()).or_insert(Entry {
+            client,
+            in_flight: 0,
+            peak: 0,
+            idle_since: 0,
+        });
+        entry.in_flight += 1;
+        entry.peak = entry.peak.max(entry.in_flight);
+        let client = entry.client.clone();
+        drop(state);
+        Ok(self.lease_of(host, client))
+    }
+
+    /// How many hosts have a client, busy or idle.
+    #[cfg(test)]
+    pub fn hosts(&self) -> usize {
+        self.lock().hosts.len()
+    }
+
+    fn lease_of(self: &Arc<Self>, host: &str, client: reqwest::Client) -> Lease {
+        Lease {
+            clients: Arc::clone(self),
+            host: host.into(),
+            client,
+        }
+    }
+
+    fn take_existing(&self, host: &str) -> Option<reqwest::Client> {
+        let mut state = self.lock();
+        let entry = state.hosts.get_mut(host)?;
+        let was_idle = entry.in_flight == 0;
+        let idle_peak = entry.peak;
+        entry.in_flight += 1;
+        entry.peak = entry.peak.max(entry.in_flight);
+        let client = entry.client.clone();
+        if was_idle {
+            state.idle_count -= 1;
+            state.idle_connections -= idle_peak;
+        }
+        Some(client)
+    }
+
+    fn release(&self, host: &str) {
+        let mut state = self.lock();
+        state.tick += 1;
+        let tick = state.tick;
+        let Some(entry) = state.hosts.get_mut(host) else {
+            return;
+        };
+        entry.in_flight -= 1;
+        if entry.in_flight > 0 {
+            return;
+        }
+        entry.idle_since = tick;
+        let peak = entry.peak;
+        state.idle_count += 1;
+        state.idle_connections += peak;
+        state.idle.push_back((host.into(), tick));
+        state.evict_over(IDLE_HOSTS_KEPT, IDLE_CONNECTIONS_KEPT);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Drops the oldest idle hosts' clients (closing their connections) until at most `keep`
+    /// are idle, holding at most `connections` between them.
+    fn evict_over(&mut self, keep: usize, connections: usize) {
+        while self.idle_count > keep || self.idle_connections > connections {
+            let Some((host, tick)) = self.idle.pop_front() else {
+                break;
+            };
+            let current = self
+                .hosts
+                .get(&host)
+                .is_some_and(|entry| entry.in_flight == 0 && entry.idle_since == tick);
+            if current {
+                if let Some(entry) = self.hosts.remove(&host) {
+                    self.idle_count -= 1;
+                    self.idle_connections -= entry.peak;
+                }
+            }
+        }
+        // Stale items pile up when hosts go idle and busy again without being evicted.
+        if self.idle.len() > 4 * (self.hosts.len() + keep) {
+            let hosts = &self.hosts;
+            self.idle.retain(|(host, tick)| {
+                hosts
+                    .get(host)
+                    .is_some_and(|entry| entry.in_flight == 0 && entry.idle_since == *tick)
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clients() -> Arc<HostClients> {
+        Arc::new(HostClients::new(Box::new(|| {
+            reqwest::Client::builder().build()
+        })))
+    }
+
+    #[test]
+    fn a_busy_host_keeps_its_client_and_idle_ones_are_capped() {
+        let clients = clients();
+        let busy = clients.lease("busy.example").unwrap();
+        let leases: Vec<Lease> = (0..20)
+            .map(|i| clients.lease(&format!("h{i}.example")).unwrap())
+            .collect();
+        assert_eq!(clients.hosts(), 21);
+        drop(leases);
+        assert_eq!(clients.hosts(), 1 + IDLE_HOSTS_KEPT);
+        let again = clients.lease("busy.example").unwrap();
+        drop(busy);
+        drop(again);
+        assert_eq!(clients.hosts(), IDLE_HOSTS_KEPT);
+        assert!(clients.lock().hosts.contains_key("busy.example"));
+    }
+
+    #[test]
+    fn idle_hosts_are_capped_by_the_connections_they_may_hold() {
+        let clients = clients();
+        for host in ["wide.example", "other.example"] {
+            let leases: Vec<Lease> = (0..IDLE_CONNECTIONS_KEPT)
+                .map(|_| clients.lease(host).unwrap())
+                .collect();
+            drop(leases);
+        }
+        let state = clients.lock();
+        assert_eq!(state.idle_count, 1, "two hosts of 8 do not fit in 8");
+        assert!(state.hosts.contains_key("other.example"));
+        assert_eq!(state.idle_connections, IDLE_CONNECTIONS_KEPT);
+    }
+
+    #[test]
+    fn a_host_leased_twice_is_idle_only_after_both_end() {
+        let clients = clients();
+        let first = clients.lease("a.example").unwrap();
+        let second = clients.lease("a.example").unwrap();
+        drop(first);
+        assert_eq!(clients.lock().idle_count, 0);
+        drop(second);
+        assert_eq!(clients.lock().idle_count, 1);
+        for i in 0..100 {
+            drop(clients.lease("a.example").unwrap());
+            drop(clients.lease(&format!("b{i}.example")).unwrap());
+        }
+        let state = clients.lock();
+        assert_eq!(state.idle_count, IDLE_HOSTS_KEPT);
+        assert!(state.idle.len() <= 4 * (state.hosts.len() + IDLE_HOSTS_KEPT) + 1);
+    }
+}
