@@ -4,15 +4,19 @@
 //! reaches it as thousands of distinct hosts (Linux routes all of 127.0.0.0/8 to loopback),
 //! and so does any test name a test resolver maps to 127.0.0.1. Unlike [`super::server`] it
 //! keeps each connection open for more requests until the client closes it, as real servers
-//! do, so a client's idle pooled connections show up in [`HostsServer::max_open`]. Every
-//! page is a small HTML page with one link. One thread per connection; every read is
-//! bounded, and dropping the server stops the accept loop and closes what is still open.
+//! do, so a client's idle pooled connections show up in [`HostsServer::max_open`]. A
+//! connection the client closed stops counting when the next one is accepted, even if its
+//! thread has not run yet to see the end: the count is what the kernel says, not how busy
+//! the machine is. Every page is a small HTML page with one link. One thread per
+//! connection; every read is bounded, and dropping the server stops the accept loop and
+//! closes what is still open.
 
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -119,19 +123,48 @@ fn accept_loop(listener: &TcpListener, counts: &Arc<Counts>, stop: &AtomicBool) 
             return;
         }
         let Ok(stream) = stream else { continue };
-        let open = counts.open.fetch_add(1, Ordering::SeqCst) + 1;
-        counts.max_open.fetch_max(open, Ordering::SeqCst);
-        counts.connections.fetch_add(1, Ordering::SeqCst);
-        if let Ok(copy) = stream.try_clone() {
-            counts.streams.lock().unwrap().insert(id, copy);
+        let Ok(copy) = stream.try_clone() else {
+            continue;
+        };
+        {
+            let mut streams = counts.streams.lock().unwrap();
+            forget_closed(&mut streams, counts);
+            streams.insert(id, copy);
+            let open = counts.open.fetch_add(1, Ordering::SeqCst) + 1;
+            counts.max_open.fetch_max(open, Ordering::SeqCst);
         }
+        counts.connections.fetch_add(1, Ordering::SeqCst);
         let counts = Arc::clone(counts);
         thread::spawn(move || {
             let _ = serve(stream, &counts);
-            counts.streams.lock().unwrap().remove(&id);
-            counts.open.fetch_sub(1, Ordering::SeqCst);
+            if counts.streams.lock().unwrap().remove(&id).is_some() {
+                counts.open.fetch_sub(1, Ordering::SeqCst);
+            }
         });
     }
+}
+
+/// Stops counting the connections the client has closed, whether or not their threads have
+/// run since: the count is the kernel's, not the scheduler's.
+fn forget_closed(streams: &mut HashMap<usize, TcpStream>, counts: &Counts) {
+    streams.retain(|_, stream| {
+        let mut byte = 0_u8;
+        // SAFETY: a one-byte peek into a live local, on a socket this map owns a handle of;
+        // MSG_DONTWAIT makes it non-blocking for this call only.
+        let read = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        let closed = read == 0;
+        if closed {
+            counts.open.fetch_sub(1, Ordering::SeqCst);
+        }
+        !closed
+    });
 }
 
 /// Answers requests on one connection until the client closes it (or goes quiet).
