@@ -107,7 +107,6 @@ impl Resolver {
             }),
         }
     }
-
 }
 
 impl Resolve for Resolver {
