@@ -88,6 +88,7 @@ pub(crate) async fn crawl(
     };
     // Stopped early: pages in flight are dropped (nothing of theirs was written) and go back
     // to the frontier; finished ones count.
+    scheduler.stopping = true;
     tasks.abort_all();
     let mut unfinished = Vec::new();
     while let Some(done) = tasks.join_next_with_id().await {
@@ -105,7 +106,8 @@ pub(crate) async fn crawl(
             frontier_error = Some(err);
         }
     }
-    if frontier_error.is_none() && !unfinished.is_empty() {
+    if frontier_error.is_none() {
+        // Also whatever the frontier took ahead for us.
         frontier_error = frontier.hand_back(unfinished).await.err();
     }
     let Scheduler {
@@ -132,6 +134,8 @@ struct Scheduler {
     pages_started: u64,
     /// Jobs with a lease, by the task running them, to hand back if the task is dropped.
     leased: HashMap<task::Id, Job>,
+    /// The crawl loop has ended: no job is started any more.
+    stopping: bool,
 }
 
 impl Scheduler {
@@ -143,6 +147,7 @@ impl Scheduler {
             refused: SeenSet::default(),
             pages_started: 0,
             leased: HashMap::new(),
+            stopping: false,
         }
     }
 
@@ -292,9 +297,11 @@ impl Scheduler {
     /// found and what it learned of the host.
     async fn page_ended(
         &mut self,
-        result: PageResult,
+        mut result: PageResult,
         frontier: &mut impl Frontier,
     ) -> Result<(), FrontierError> {
+        // The page's place under `-c` is freed when this returns, once the frontier knows.
+        let _place = result.permit.take();
         if !result.written {
             // The output is gone; the page goes back for whoever runs next.
             return frontier.hand_back(vec![result.job]).await;
@@ -317,6 +324,7 @@ impl Scheduler {
                 outcome: result.outcome.label(),
                 links: result.outcome.links(),
                 children,
+                take_next: !self.stopping && !self.budget_spent(),
             })
             .await
     }
@@ -408,6 +416,7 @@ mod tests {
             crawl_delay: None,
             last_request: None,
             written: true,
+            permit: None,
         }
     }
 

@@ -59,6 +59,7 @@ use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
 use crate::frontier::{
     CrawlSettings, Frontier as _, MemoryFrontier, Politeness, RedisFrontier, RobotsStore,
+    SharedTurns,
 };
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
@@ -99,6 +100,9 @@ pub async fn run(
         Some(shared) => Some(join_shared_crawl(&config, shared, politeness).await?),
         None => None,
     };
+    if let Some(frontier) = &shared {
+        fetcher.share_pacing(SharedTurns::of(frontier));
+    }
     let completed = match (&config.output, config.resume || shared.is_some()) {
         (OutputTarget::File(path), true) => match resume::load(path).await? {
             ResumePoint::Fresh => None,

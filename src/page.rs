@@ -99,6 +99,8 @@ pub(crate) struct PageResult {
     /// The page's records reached the writer (and, with `confirm_writes`, were flushed);
     /// `false` when the output went away first.
     pub(crate) written: bool,
+    /// The page's place under `-c`, freed once the frontier knows the page ended.
+    pub(crate) permit: Option<OwnedSemaphorePermit>,
 }
 
 /// What a task learns about the host while it works.
@@ -108,13 +110,13 @@ struct HostVisit {
     written: bool,
 }
 
-/// Fetches, parses and writes one page. Holds `_permit` (global) throughout; the frontier
-/// counts the page against its host until the scheduler records the result. With
+/// Fetches, parses and writes one page. The global `permit` comes back with the result, so
+/// the page counts against `-c` until the scheduler has told the frontier it ended. With
 /// `keep_links`, the links found come back in the result.
 pub(crate) async fn run_page(
     context: Arc<PageContext>,
     job: Job,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
     keep_links: bool,
 ) -> PageResult {
     let mut visit = HostVisit {
@@ -131,6 +133,7 @@ pub(crate) async fn run_page(
         crawl_delay: visit.crawl_delay,
         last_request,
         written: visit.written,
+        permit: Some(permit),
     }
 }
 

@@ -26,6 +26,7 @@ use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
 use crate::fetch::pace::Pacer;
 use crate::fetch::retry::{retry_after, Failure};
+use crate::frontier::SharedTurns;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -104,6 +105,11 @@ impl Fetcher {
             timeout: options.timeout,
             pacer: Arc::new(Pacer::new(host_gap)),
         })
+    }
+
+    /// Takes each request's turn at its host in a shared crawl's Redis, for all workers.
+    pub(crate) fn share_pacing(&self, turns: SharedTurns) {
+        self.pacer.share(turns);
     }
 
     /// Raises `host`'s gap between request starts (robots.txt `Crawl-delay`).

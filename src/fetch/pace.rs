@@ -1,11 +1,14 @@
 //! Politeness at the moment of sending: every request to a host (robots.txt, pages, their
 //! retries and redirects) waits its turn here, so the gap between any two requests to a host
 //! holds however the tasks that send them are scheduled. The frontier plans by the same
-//! gaps, so a page task seldom waits here long.
+//! gaps, so a page task seldom waits here long. In a shared crawl the turns of a host with a
+//! gap are taken in Redis, for all workers together.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::frontier::SharedTurns;
 
 /// Hosts remembered before the ones whose turn is long past are forgotten.
 const REMEMBERED_HOSTS: usize = 4096;
@@ -16,6 +19,8 @@ pub(crate) struct Pacer {
     /// The gap every host gets (`--delay`, `--rate`).
     gap: Duration,
     hosts: Mutex<HashMap<String, HostTurns>>,
+    /// A shared crawl's turns, once joined.
+    shared: OnceLock<SharedTurns>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +37,7 @@ impl Pacer {
         Pacer {
             gap,
             hosts: Mutex::new(HashMap::new()),
+            shared: OnceLock::new(),
         }
     }
 
@@ -45,25 +51,48 @@ impl Pacer {
         turns.gap = turns.gap.max(gap);
     }
 
-    /// Waits until a request to `host` may be sent, and takes that turn.
+    /// Takes turns in a shared crawl's Redis from now on.
+    pub(crate) fn share(&self, turns: SharedTurns) {
+        // Set once, when the crawl is joined.
+        let _ = self.shared.set(turns);
+    }
+
+    /// Waits until a request to `host` may be sent, and takes that turn. A turn is taken
+    /// when the request really goes (after any wait, however late the task wakes), so the
+    /// next one counts its gap from there.
     pub(crate) async fn turn(&self, host: &str) {
-        let slot = self.take_slot(host, Instant::now());
-        if let Some(slot) = slot {
-            tokio::time::sleep_until(slot.into()).await;
+        if !self.paces(host) {
+            return;
+        }
+        if let Some(shared) = self.shared.get() {
+            let wait = shared.turn(host, self.gap_of(host)).await;
+            tokio::time::sleep(wait).await;
+        }
+        loop {
+            match self.claim(host, Instant::now()) {
+                Ok(()) => return,
+                Err(at) => tokio::time::sleep_until(at.into()).await,
+            }
         }
     }
 
-    /// When the last request to `host` was sent (or is due), if one was.
+    /// When the last request to `host` was sent, if requests to it are paced.
     pub(crate) fn last_request(&self, host: &str) -> Option<Instant> {
         self.lock().get(host).and_then(|turns| turns.last)
     }
 
-    /// Books `host`'s next turn at or after `now`; `None` when requests to it need no gap.
-    fn take_slot(&self, host: &str, now: Instant) -> Option<Instant> {
+    /// Whether requests to `host` keep a gap at all.
+    fn paces(&self, host: &str) -> bool {
+        !self.gap.is_zero() || self.lock().contains_key(host)
+    }
+
+    fn gap_of(&self, host: &str) -> Duration {
+        self.lock().get(host).map_or(self.gap, |turns| turns.gap)
+    }
+
+    /// Takes `host`'s turn at `now` if its gap has passed; else says when it will have.
+    fn claim(&self, host: &str, now: Instant) -> Result<(), Instant> {
         let mut hosts = self.lock();
-        if self.gap.is_zero() && !hosts.contains_key(host) {
-            return None;
-        }
         if hosts.len() >= REMEMBERED_HOSTS {
             hosts.retain(|_, turns| turns.last.is_some_and(|last| last + turns.gap > now));
         }
@@ -71,9 +100,13 @@ impl Pacer {
             gap: self.gap,
             last: None,
         });
-        let slot = turns.last.map_or(now, |last| (last + turns.gap).max(now));
-        turns.last = Some(slot);
-        Some(slot)
+        match turns.last {
+            Some(last) if last + turns.gap > now => Err(last + turns.gap),
+            _ => {
+                turns.last = Some(now);
+                Ok(())
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HostTurns>> {
@@ -88,29 +121,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn turns_to_one_host_are_a_gap_apart_and_other_hosts_do_not_wait() {
+    fn turns_to_one_host_are_a_gap_apart_from_when_each_was_taken() {
         let pacer = Pacer::new(Duration::from_millis(100));
         let now = Instant::now();
         let ms = Duration::from_millis;
-        assert_eq!(pacer.take_slot("a", now), Some(now));
-        assert_eq!(pacer.take_slot("a", now), Some(now + ms(100)));
-        assert_eq!(pacer.take_slot("a", now + ms(50)), Some(now + ms(200)));
-        assert_eq!(pacer.take_slot("b", now), Some(now));
-        assert_eq!(pacer.take_slot("a", now + ms(500)), Some(now + ms(500)));
-        assert_eq!(pacer.last_request("a"), Some(now + ms(500)));
+        assert_eq!(pacer.claim("a", now), Ok(()));
+        assert_eq!(pacer.claim("a", now + ms(50)), Err(now + ms(100)));
+        assert_eq!(pacer.claim("b", now), Ok(()), "other hosts do not wait");
+        // Taken late (the task woke late): the next gap counts from then.
+        assert_eq!(pacer.claim("a", now + ms(130)), Ok(()));
+        assert_eq!(pacer.claim("a", now + ms(200)), Err(now + ms(230)));
+        assert_eq!(pacer.last_request("a"), Some(now + ms(130)));
     }
 
     #[test]
     fn a_crawl_delay_raises_only_its_hosts_gap() {
         let pacer = Pacer::new(Duration::ZERO);
         let now = Instant::now();
-        assert_eq!(pacer.take_slot("a", now), None, "no gap, no bookkeeping");
+        assert!(!pacer.paces("a"), "no gap, no bookkeeping");
         pacer.slow_down("a", Duration::from_secs(2));
-        assert_eq!(pacer.take_slot("a", now), Some(now));
-        assert_eq!(
-            pacer.take_slot("a", now),
-            Some(now + Duration::from_secs(2))
-        );
-        assert_eq!(pacer.take_slot("b", now), None);
+        assert!(pacer.paces("a"));
+        assert_eq!(pacer.claim("a", now), Ok(()));
+        assert_eq!(pacer.claim("a", now), Err(now + Duration::from_secs(2)));
+        assert!(!pacer.paces("b"));
     }
 }

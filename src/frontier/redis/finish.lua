@@ -1,9 +1,10 @@
 -- A job ended and its records are flushed: releases its lease and its host's slot, applies
 -- what it learned of the host, counts it, and queues the links it found (as push.lua).
+-- With take = 1, then takes the next job for the same worker in the same call.
 -- ARGV: prefix, lease id, host, ms since its last request (-1: none), Crawl-delay (ms, 0:
---       none), default gap (ms), outcome, links, depth, worker, then the children as in
---       push.lua.
--- Returns how many children were new.
+--       none), default gap (ms), outcome, links, depth, worker, take (1/0), take's six
+--       arguments, then the children as in push.lua.
+-- Returns {children new, then take's answer, if asked}.
 local p = ARGV[1]
 local id, host = ARGV[2], ARGV[3]
 local ago, delay, default_gap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -36,4 +37,10 @@ if delay > (tonumber(redis.call('HGET', key, 'gap')) or default_gap) then
   redis.call('HSET', key, 'gap', delay)
 end
 
-return queue_unseen(p, 11)
+local answer = {queue_unseen(p, 18)}
+if ARGV[11] == '1' then
+  for _, value in ipairs(take(p, 12)) do
+    table.insert(answer, value)
+  end
+end
+return answer

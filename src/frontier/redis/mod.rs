@@ -100,6 +100,9 @@ pub(crate) struct RedisFrontier {
     /// Jobs queued crawl-wide, and leases held crawl-wide, as last seen.
     queued: usize,
     leased: usize,
+    /// What the last finish took ahead for the next pop: a job, or the answer that none may
+    /// start yet.
+    ahead: Option<Next>,
 }
 
 impl RedisFrontier {
@@ -152,6 +155,43 @@ impl RedisFrontier {
             renew_at: Instant::now() + lease / 3,
             queued: 0,
             leased: 0,
+            ahead: None,
+        })
+    }
+
+    /// The take script's arguments: lease id prefix, per-host limit, probe first, default
+    /// gap (ms), lease time (ms), hosts to look at.
+    fn take_args(&self) -> Vec<String> {
+        let Politeness {
+            per_host,
+            gap,
+            probe_first,
+        } = self.politeness;
+        vec![
+            self.worker.clone(),
+            per_host.to_string(),
+            u8::from(probe_first).to_string(),
+            gap.as_millis().to_string(),
+            self.lease.as_millis().to_string(),
+            HOSTS_PER_TAKE.to_string(),
+        ]
+    }
+
+    /// What a take answered, as the scheduler's [`Next`]; a job taken is now held.
+    fn next_from(&mut self, answer: &[redis::Value]) -> Result<Next, FrontierError> {
+        let answer = Answer::parse(answer)?;
+        self.queued = answer.queued;
+        self.leased = answer.leased;
+        Ok(match answer.job {
+            Some((lease, job)) => {
+                let mut job = parse_job(&job)?;
+                let lease: Arc<str> = lease.into();
+                self.held.insert(Arc::clone(&lease));
+                job.lease = Some(lease);
+                Next::Ready(job)
+            }
+            None if answer.queued == 0 && answer.leased == 0 => Next::Empty,
+            None => Next::WaitUntil(Instant::now() + answer.wait.max(SHARED_POLL)),
         })
     }
 
@@ -197,40 +237,19 @@ impl Frontier for RedisFrontier {
     }
 
     async fn pop(&mut self, _now: Instant) -> Result<Next, FrontierError> {
-        let (prefix, worker) = (self.prefix.clone(), self.worker.clone());
-        let Politeness {
-            per_host,
-            gap,
-            probe_first,
-        } = self.politeness;
-        let lease_ms = self.lease.as_millis() as u64;
+        if let Some(next) = self.ahead.take() {
+            return Ok(next);
+        }
+        let prefix = self.prefix.clone();
+        let take = self.take_args();
         let answer: Vec<redis::Value> = self
             .invoke(|scripts| {
                 let mut call = scripts.pop.prepare_invoke();
-                call.arg(&prefix)
-                    .arg(&worker)
-                    .arg(per_host)
-                    .arg(u8::from(probe_first))
-                    .arg(gap.as_millis() as u64)
-                    .arg(lease_ms)
-                    .arg(HOSTS_PER_TAKE);
+                call.arg(&prefix).arg(&take);
                 call
             })
             .await?;
-        let answer = Answer::parse(&answer)?;
-        self.queued = answer.queued;
-        self.leased = answer.leased;
-        Ok(match answer.job {
-            Some((lease, job)) => {
-                let mut job = parse_job(&job)?;
-                let lease: Arc<str> = lease.into();
-                self.held.insert(Arc::clone(&lease));
-                job.lease = Some(lease);
-                Next::Ready(job)
-            }
-            None if answer.queued == 0 && answer.leased == 0 => Next::Empty,
-            None => Next::WaitUntil(Instant::now() + answer.wait.max(SHARED_POLL)),
-        })
+        self.next_from(&answer)
     }
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
@@ -247,7 +266,10 @@ impl Frontier for RedisFrontier {
         let default_gap = self.politeness.gap.as_millis() as u64;
         let children = job_args(&ended.children);
         let host = ended.job.host().to_owned();
-        let new: usize = self
+        let take = self.take_args();
+        // One job ahead at most: one not yet started is not taken over.
+        let take_next = ended.take_next && !matches!(self.ahead, Some(Next::Ready(_)));
+        let answer: Vec<redis::Value> = self
             .invoke(|scripts| {
                 let mut call = scripts.finish.prepare_invoke();
                 call.arg(&prefix)
@@ -260,15 +282,27 @@ impl Frontier for RedisFrontier {
                     .arg(ended.links)
                     .arg(ended.job.depth)
                     .arg(&worker)
+                    .arg(u8::from(take_next))
+                    .arg(&take)
                     .arg(&children);
                 call
             })
             .await?;
+        let new = answer
+            .first()
+            .and_then(|value| redis::from_redis_value_ref::<usize>(value).ok())
+            .unwrap_or(0);
         self.queued += new;
+        if take_next && answer.len() > 1 {
+            self.ahead = Some(self.next_from(&answer[1..])?);
+        }
         Ok(())
     }
 
-    async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError> {
+    async fn hand_back(&mut self, mut jobs: Vec<Job>) -> Result<(), FrontierError> {
+        if let Some(Next::Ready(job)) = self.ahead.take() {
+            jobs.push(job);
+        }
         let leases: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
         if leases.is_empty() {
             return Ok(());
@@ -316,6 +350,58 @@ impl Frontier for RedisFrontier {
 
     fn is_drained(&self) -> bool {
         self.queued == 0 && self.leased == 0
+    }
+}
+
+/// Send turns at each host for the whole crawl, kept in Redis time, so `--delay`, `--rate`
+/// and Crawl-delay hold between any two workers' requests to a host (see turn.lua).
+#[derive(Clone)]
+pub(crate) struct SharedTurns {
+    redis: ConnectionManager,
+    prefix: String,
+    script: Arc<Script>,
+}
+
+impl std::fmt::Debug for SharedTurns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedTurns")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl SharedTurns {
+    /// The turns of the crawl `frontier` belongs to.
+    pub(crate) fn of(frontier: &RedisFrontier) -> SharedTurns {
+        SharedTurns {
+            redis: frontier.redis.clone(),
+            prefix: frontier.prefix.clone(),
+            script: Arc::new(Script::new(
+                &[include_str!("common.lua"), include_str!("turn.lua")].concat(),
+            )),
+        }
+    }
+
+    /// Takes the next turn at `host`, whose gap this worker knows to be `gap`; returns how
+    /// long to wait before sending. A Redis that fails means no wait: the request then goes
+    /// by this worker's own pacing, and the frontier's next call reports the failure.
+    pub(crate) async fn turn(&self, host: &str, gap: Duration) -> Duration {
+        let mut redis = self.redis.clone();
+        let wait = self
+            .script
+            .prepare_invoke()
+            .arg(&self.prefix)
+            .arg(host)
+            .arg(gap.as_millis() as u64)
+            .invoke_async::<u64>(&mut redis)
+            .await;
+        match wait {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(err) => {
+                tracing::debug!(error = %err, "send turn not taken in redis");
+                Duration::ZERO
+            }
+        }
     }
 }
 

@@ -1,0 +1,14 @@
+-- Takes the next send turn at a host for the whole crawl: the turn is the later of now and
+-- the host's last request start plus its gap. ARGV: prefix, host, gap (ms) this worker
+-- knows. Returns how many ms to wait before sending.
+local p, host = ARGV[1], ARGV[2]
+local key = p .. 'host:' .. host
+local now = now_ms()
+local gap = math.max(tonumber(ARGV[3]), tonumber(redis.call('HGET', key, 'gap')) or 0)
+local last = tonumber(redis.call('HGET', key, 'last'))
+local turn = now
+if last and last + gap > now then
+  turn = last + gap
+end
+redis.call('HSET', key, 'last', turn)
+return turn - now
