@@ -25,18 +25,23 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use redis::Script;
 
+mod connection;
+mod jobs;
+mod shared;
+
+pub(crate) use connection::{connect, crawl_prefix};
+pub(crate) use shared::{RobotsStore, SharedTurns};
+
+use self::connection::{is_transient, redis_error, worker_name};
+use self::jobs::{job_args, parse_job, Answer};
 use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
 use crate::config::Config;
-use crate::seen::fingerprint_text;
 
 /// How often a worker with nothing to start asks again while others hold work.
 const SHARED_POLL: Duration = Duration::from_millis(50);
 
 /// How many hosts one take looks at before it answers "wait".
 const HOSTS_PER_TAKE: usize = 256;
-
-/// How long a Redis command may take before the connection counts as lost.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The settings a crawl is created with; every worker that joins must bring the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,259 +355,5 @@ impl Frontier for RedisFrontier {
 
     fn is_drained(&self) -> bool {
         self.queued == 0 && self.leased == 0
-    }
-}
-
-/// Send turns at each host for the whole crawl, kept in Redis time, so `--delay`, `--rate`
-/// and Crawl-delay hold between any two workers' requests to a host (see turn.lua).
-#[derive(Clone)]
-pub(crate) struct SharedTurns {
-    redis: ConnectionManager,
-    prefix: String,
-    script: Arc<Script>,
-}
-
-impl std::fmt::Debug for SharedTurns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedTurns")
-            .field("prefix", &self.prefix)
-            .finish()
-    }
-}
-
-impl SharedTurns {
-    /// The turns of the crawl `frontier` belongs to.
-    pub(crate) fn of(frontier: &RedisFrontier) -> SharedTurns {
-        SharedTurns {
-            redis: frontier.redis.clone(),
-            prefix: frontier.prefix.clone(),
-            script: Arc::new(Script::new(
-                &[include_str!("common.lua"), include_str!("turn.lua")].concat(),
-            )),
-        }
-    }
-
-    /// Takes the next turn at `host`, whose gap this worker knows to be `gap`; returns how
-    /// long to wait before sending. A Redis that fails means no wait: the request then goes
-    /// by this worker's own pacing, and the frontier's next call reports the failure.
-    pub(crate) async fn turn(&self, host: &str, gap: Duration) -> Duration {
-        let mut redis = self.redis.clone();
-        let wait = self
-            .script
-            .prepare_invoke()
-            .arg(&self.prefix)
-            .arg(host)
-            .arg(gap.as_millis() as u64)
-            .invoke_async::<u64>(&mut redis)
-            .await;
-        match wait {
-            Ok(ms) => Duration::from_millis(ms),
-            Err(err) => {
-                tracing::debug!(error = %err, "send turn not taken in redis");
-                Duration::ZERO
-            }
-        }
-    }
-}
-
-/// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once.
-pub(crate) struct RobotsStore {
-    redis: ConnectionManager,
-    key: String,
-}
-
-impl RobotsStore {
-    /// The store of the crawl `frontier` belongs to.
-    pub(crate) fn of(frontier: &RedisFrontier) -> RobotsStore {
-        RobotsStore {
-            redis: frontier.redis.clone(),
-            key: format!("{}robots", frontier.prefix),
-        }
-    }
-
-    /// The stored verdict for `origin`, if any worker stored one. A failing Redis means
-    /// "none": the worker then fetches robots.txt itself.
-    pub(crate) async fn load(&self, origin: &str) -> Option<Vec<u8>> {
-        let mut redis = self.redis.clone();
-        redis::cmd("HGET")
-            .arg(&self.key)
-            .arg(origin)
-            .query_async::<Option<Vec<u8>>>(&mut redis)
-            .await
-            .unwrap_or_else(|err| {
-                tracing::debug!(error = %err, "robots.txt verdict not read from redis");
-                None
-            })
-    }
-
-    /// Stores the verdict for `origin` unless another worker stored one first.
-    pub(crate) async fn save(&self, origin: &str, verdict: &[u8]) {
-        let mut redis = self.redis.clone();
-        let saved = redis::cmd("HSETNX")
-            .arg(&self.key)
-            .arg(origin)
-            .arg(verdict)
-            .query_async::<i64>(&mut redis)
-            .await;
-        if let Err(err) = saved {
-            tracing::debug!(error = %err, "robots.txt verdict not stored in redis");
-        }
-    }
-}
-
-/// What the take script answered.
-struct Answer {
-    job: Option<(String, String)>,
-    wait: Duration,
-    queued: usize,
-    leased: usize,
-}
-
-impl Answer {
-    fn parse(values: &[redis::Value]) -> Result<Answer, FrontierError> {
-        let text = |at: usize| -> Result<String, FrontierError> {
-            values
-                .get(at)
-                .and_then(|value| redis::from_redis_value_ref::<String>(value).ok())
-                .ok_or_else(|| FrontierError(format!("redis: unexpected answer {values:?}")))
-        };
-        let number = |at: usize| -> Result<i64, FrontierError> {
-            values
-                .get(at)
-                .and_then(|value| redis::from_redis_value_ref::<i64>(value).ok())
-                .ok_or_else(|| FrontierError(format!("redis: unexpected answer {values:?}")))
-        };
-        let count = |value: i64| usize::try_from(value).unwrap_or(0);
-        match text(0)?.as_str() {
-            "job" => Ok(Answer {
-                job: Some((text(1)?, text(2)?)),
-                wait: Duration::ZERO,
-                queued: count(number(3)?),
-                leased: count(number(4)?),
-            }),
-            _ => Ok(Answer {
-                job: None,
-                wait: Duration::from_millis(count(number(1)?) as u64),
-                queued: count(number(2)?),
-                leased: count(number(3)?),
-            }),
-        }
-    }
-}
-
-/// The script arguments for `jobs`: seen bucket, fingerprint, host and the job, each.
-fn job_args(jobs: &[Job]) -> Vec<Vec<u8>> {
-    let mut args = Vec::with_capacity(jobs.len() * 4);
-    for job in jobs {
-        let key = fingerprint_text(&job.url[..url::Position::AfterQuery]);
-        let bucket = (key >> 112) as u16;
-        let fingerprint = ((key >> 48) as u64).to_be_bytes();
-        args.push(bucket.to_string().into_bytes());
-        args.push(fingerprint.to_vec());
-        args.push(job.host().as_bytes().to_vec());
-        args.push(format_job(job).into_bytes());
-    }
-    args
-}
-
-/// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SOURCE<TAB>URL` (no field holds a tab).
-fn format_job(job: &Job) -> String {
-    format!(
-        "{}\t{}\t{}\t{}\t{}",
-        job.host(),
-        job.depth,
-        job.origin,
-        job.source,
-        job.url
-    )
-}
-
-fn parse_job(text: &str) -> Result<Job, FrontierError> {
-    let bad = || FrontierError(format!("redis: a stored job is malformed: {text:?}"));
-    let mut fields = text.splitn(5, '\t');
-    let (_host, depth, origin, source, url) = (
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-    );
-    Ok(Job {
-        source: source.to_owned(),
-        url: url::Url::parse(url).map_err(|_| bad())?,
-        depth: depth.parse().map_err(|_| bad())?,
-        origin: origin.into(),
-        lease: None,
-    })
-}
-
-/// The key prefix of crawl `name`: one hash tag for all of its keys.
-pub(crate) fn crawl_prefix(name: &str) -> String {
-    format!("areq:{{{name}}}:")
-}
-
-/// A name for this worker in lease ids and per-worker counts: host name and process id,
-/// plus a random part so a restarted process is a new worker.
-fn worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|_| "worker".into());
-    format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
-}
-
-/// Connects, failing at once (not after retries) when Redis cannot be reached or refuses us.
-pub(crate) async fn connect(url: &str) -> Result<ConnectionManager, FrontierError> {
-    let client = redis::Client::open(url).map_err(|err| redis_error(url, &err))?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(5)))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
-        .set_number_of_retries(2);
-    ConnectionManager::new_with_config(client, config)
-        .await
-        .map_err(|err| redis_error(url, &err))
-}
-
-/// A Redis error, naming the server (without its password).
-fn redis_error(url: &str, err: &redis::RedisError) -> FrontierError {
-    let shown = match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => url.to_owned(),
-    };
-    FrontierError(format!("redis at {shown}: {err}"))
-}
-
-/// Redis went away (or is busy loading): worth waiting for.
-fn is_transient(err: &redis::RedisError) -> bool {
-    err.is_io_error()
-        || err.is_connection_dropped()
-        || err.is_timeout()
-        || err.is_connection_refusal()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jobs_round_trip_through_their_stored_form() {
-        let job = Job {
-            source: "HTTP://Example.org/a/../b".into(),
-            url: url::Url::parse("http://example.org/b?q=1").unwrap(),
-            depth: 3,
-            origin: "example.org".into(),
-            lease: None,
-        };
-        assert_eq!(parse_job(&format_job(&job)).unwrap(), job);
-        assert!(parse_job("host\tx\to\ts\thttp://a/").is_err());
-    }
-
-    #[test]
-    fn every_key_of_a_crawl_shares_one_hash_tag() {
-        assert_eq!(crawl_prefix("docs-2026"), "areq:{docs-2026}:");
     }
 }

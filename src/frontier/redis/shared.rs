@@ -1,0 +1,107 @@
+//! What the workers of a shared crawl share besides the frontier: send turns at each host,
+//! and robots.txt verdicts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+use super::RedisFrontier;
+
+/// Send turns at each host for the whole crawl, kept in Redis time, so `--delay`, `--rate`
+/// and Crawl-delay hold between any two workers' requests to a host (see turn.lua).
+#[derive(Clone)]
+pub(crate) struct SharedTurns {
+    redis: ConnectionManager,
+    prefix: String,
+    script: Arc<Script>,
+}
+
+impl std::fmt::Debug for SharedTurns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedTurns")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl SharedTurns {
+    /// The turns of the crawl `frontier` belongs to.
+    pub(crate) fn of(frontier: &RedisFrontier) -> SharedTurns {
+        SharedTurns {
+            redis: frontier.redis.clone(),
+            prefix: frontier.prefix.clone(),
+            script: Arc::new(Script::new(
+                &[include_str!("common.lua"), include_str!("turn.lua")].concat(),
+            )),
+        }
+    }
+
+    /// Takes the next turn at `host`, whose gap this worker knows to be `gap`; returns how
+    /// long to wait before sending. A Redis that fails means no wait: the request then goes
+    /// by this worker's own pacing, and the frontier's next call reports the failure.
+    pub(crate) async fn turn(&self, host: &str, gap: Duration) -> Duration {
+        let mut redis = self.redis.clone();
+        let wait = self
+            .script
+            .prepare_invoke()
+            .arg(&self.prefix)
+            .arg(host)
+            .arg(gap.as_millis() as u64)
+            .invoke_async::<u64>(&mut redis)
+            .await;
+        match wait {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(err) => {
+                tracing::debug!(error = %err, "send turn not taken in redis");
+                Duration::ZERO
+            }
+        }
+    }
+}
+
+/// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once.
+pub(crate) struct RobotsStore {
+    redis: ConnectionManager,
+    key: String,
+}
+
+impl RobotsStore {
+    /// The store of the crawl `frontier` belongs to.
+    pub(crate) fn of(frontier: &RedisFrontier) -> RobotsStore {
+        RobotsStore {
+            redis: frontier.redis.clone(),
+            key: format!("{}robots", frontier.prefix),
+        }
+    }
+
+    /// The stored verdict for `origin`, if any worker stored one. A failing Redis means
+    /// "none": the worker then fetches robots.txt itself.
+    pub(crate) async fn load(&self, origin: &str) -> Option<Vec<u8>> {
+        let mut redis = self.redis.clone();
+        redis::cmd("HGET")
+            .arg(&self.key)
+            .arg(origin)
+            .query_async::<Option<Vec<u8>>>(&mut redis)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::debug!(error = %err, "robots.txt verdict not read from redis");
+                None
+            })
+    }
+
+    /// Stores the verdict for `origin` unless another worker stored one first.
+    pub(crate) async fn save(&self, origin: &str, verdict: &[u8]) {
+        let mut redis = self.redis.clone();
+        let saved = redis::cmd("HSETNX")
+            .arg(&self.key)
+            .arg(origin)
+            .arg(verdict)
+            .query_async::<i64>(&mut redis)
+            .await;
+        if let Err(err) = saved {
+            tracing::debug!(error = %err, "robots.txt verdict not stored in redis");
+        }
+    }
+}
