@@ -12,11 +12,13 @@
 //! | `host:HOST` | hash | in flight, last request start (ms), gap (ms), probed |
 //! | `leases` | sorted set | lease id → expiry (ms, Redis time) |
 //! | `leased` | hash | lease id → job |
+//! | `robots` | hash | origin → robots.txt verdict, fetched once per crawl |
 //! | `stats`, `depths`, `workers`, `hostset` | hash, hash, hash, set | crawl-wide counts |
 //!
 //! Each change is one Lua script, so it is atomic: two workers can never both take the last
-//! slot of a host, and the politeness gap is kept in Redis time across all workers. A page
-//! costs two round trips (take, finish) plus lease renewals every third of `--lease`.
+//! slot of a host, and a host's send turns are kept in Redis time across all workers. A page
+//! costs about two round trips (a take, and a finish that also takes the next job), plus a
+//! send turn per request to a host with a gap and lease renewals every third of `--lease`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
