@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
+use url::Url;
 
 use crate::scope::ScopeRules;
 
@@ -41,16 +42,13 @@ pub enum InputSource {
     Stdin,
     /// A file.
     File(PathBuf),
-}
-
-impl InputSource {
-    /// The name used in messages: `-` or the path as given.
-    pub fn display_name(&self) -> String {
-        match self {
-            InputSource::Stdin => "-".into(),
-            InputSource::File(path) => path.display().to_string(),
-        }
-    }
+    /// A URL given on the command line.
+    Url {
+        /// The argument as typed: the SOURCE column of its records.
+        typed: String,
+        /// The URL it parses as.
+        url: Url,
+    },
 }
 
 /// Where the link records go.
@@ -110,6 +108,31 @@ pub struct FetchOptions {
     pub retries: u32,
     /// Cap on one wait before a retry, `Retry-After` included.
     pub max_retry_wait: Duration,
+    /// Which certificates are trusted.
+    pub tls: TlsOptions,
+    /// Which proxy requests go through.
+    pub proxy: ProxyChoice,
+}
+
+/// Which TLS certificates are trusted, besides the platform's and the bundled roots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM files of extra root certificates (`--ca-cert`).
+    pub ca_certs: Vec<PathBuf>,
+    /// Do not verify certificates at all (`--insecure`).
+    pub insecure: bool,
+}
+
+/// Which proxy requests go through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxyChoice {
+    /// The one the environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+    #[default]
+    Environment,
+    /// None (`--no-proxy`).
+    Off,
+    /// This one, for every request except to the hosts `NO_PROXY` lists (`--proxy`).
+    Url(Url),
 }
 
 /// How a recursive crawl spreads (all inert at depth 0, except the politeness gap).
@@ -132,8 +155,8 @@ pub struct CrawlOptions {
 /// Everything one run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The URL list.
-    pub input: InputSource,
+    /// The URL lists and URLs, in the order given.
+    pub inputs: Vec<InputSource>,
     /// Where records go.
     pub output: OutputTarget,
     /// Record format.

@@ -44,6 +44,14 @@ pub enum FatalError {
         /// The underlying I/O error.
         source: io::Error,
     },
+    /// A `--ca-cert` file could not be read or holds no certificate.
+    #[error("cannot use CA certificate {}: {reason}", path.display())]
+    CaCert {
+        /// The file as given.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
     /// The HTTP client could not be built (bad TLS setup, bad header).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),

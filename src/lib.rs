@@ -2,7 +2,8 @@
 //!
 //! Layout, in the order a URL travels:
 //!
-//! - [`input`]: streams URLs from a file or stdin, warning about bad lines with `FILE:LINE`.
+//! - [`input`]: streams URLs from files, stdin and the command line, warning about bad lines
+//!   with `FILE:LINE`.
 //! - [`frontier`]: what to fetch next (per-host queues, politeness); [`seen`]: fingerprints,
 //!   what "seen before" means.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
@@ -79,7 +80,7 @@ pub async fn run(
     shutdown: Shutdown,
     progress: Option<Arc<ProgressCounters>>,
 ) -> Result<Summary, FatalError> {
-    let input = InputReader::open(&config.input).await?;
+    let input = InputReader::open(&config.inputs).await?;
     let fetcher = Fetcher::new(&config.fetch)?;
     let completed = match (&config.output, config.resume) {
         (OutputTarget::File(path), true) => match resume::load(path).await? {

@@ -1,11 +1,15 @@
 //! Parsers for flag values, and usage errors that name the flag and the value.
 
+use std::path::PathBuf;
+
 use clap::error::ErrorKind;
 use clap::CommandFactory;
 use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::Cli;
+use crate::config::InputSource;
+use crate::input::{classify_argument, Argument};
 
 /// Parses a count that must be at least 1.
 pub(super) fn parse_count(text: &str) -> Result<usize, String> {
@@ -31,6 +35,16 @@ pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate >= 0.001 => Ok(rate),
         _ => Err("expected requests per second, at least 0.001".into()),
+    }
+}
+
+/// Parses a `--proxy` URL: http, https, socks5 or socks5h, with a host.
+pub(super) fn parse_proxy(text: &str) -> Result<url::Url, String> {
+    const EXPECTED: &str = "expected a URL such as http://HOST:PORT (http, https, socks5, socks5h)";
+    let url = url::Url::parse(text).map_err(|err| format!("{err}; {EXPECTED}"))?;
+    match url.scheme() {
+        "http" | "https" | "socks5" | "socks5h" if url.host().is_some() => Ok(url),
+        _ => Err(EXPECTED.into()),
     }
 }
 
@@ -68,6 +82,24 @@ pub(super) fn parse_headers(raw: &[String]) -> Result<HeaderMap, clap::Error> {
         headers.append(name, value);
     }
     Ok(headers)
+}
+
+/// An INPUT argument: a file, `-`, or a URL, which must be a usable one.
+pub(super) fn input_source(arg: PathBuf) -> Result<InputSource, clap::Error> {
+    let Some(text) = arg.to_str() else {
+        return Ok(InputSource::File(arg));
+    };
+    match classify_argument(text, || arg.exists()) {
+        Ok(Argument::Stdin) => Ok(InputSource::Stdin),
+        Ok(Argument::File) => Ok(InputSource::File(arg)),
+        Ok(Argument::Url(url)) => Ok(InputSource::Url {
+            typed: text.to_owned(),
+            url,
+        }),
+        Err(why) => Err(usage_error(format!(
+            "invalid URL '{text}' for '[INPUT]...': {why}"
+        ))),
+    }
 }
 
 /// A usage error (exit 2) with `message`.

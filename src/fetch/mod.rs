@@ -1,8 +1,10 @@
 //! The one shared HTTP client, and fetching one page with it.
 
 mod body;
+mod proxy;
 mod resolve;
 pub(crate) mod retry;
+mod tls;
 
 use std::sync::Arc;
 
@@ -58,20 +60,23 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    /// Builds the client: rustls, compression, the timeouts, redirect limit and headers.
+    /// Builds the client: rustls, compression, the timeouts, redirect limit and headers, the
+    /// trusted roots and the proxy.
     pub(crate) fn new(options: &FetchOptions) -> Result<Fetcher, FatalError> {
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         }
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(options.user_agent.clone())
             .default_headers(headers)
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .redirect(redirect_policy(options.max_redirects))
-            .dns_resolver(Arc::new(SystemResolver))
+            .dns_resolver(Arc::new(SystemResolver));
+        let builder = proxy::route(tls::trust(builder, &options.tls)?, &options.proxy)?;
+        let client = builder
             .build()
             .map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {

@@ -3,12 +3,15 @@
 mod fetching;
 mod hostile;
 mod input;
+mod inputs;
 mod interrupt;
 mod limits;
 mod links;
 mod long_runs;
 mod output;
 mod progress;
+mod proxy;
 mod reasons;
 mod recursive;
 mod site;
+mod tls;

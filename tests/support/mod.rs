@@ -1,4 +1,8 @@
-//! Shared helpers for the integration tests: a loopback HTTP server and a runner for the binary.
+//! Shared helpers for the integration tests: loopback HTTP and HTTPS servers, a forward proxy,
+//! and a runner for the binary.
 
 pub mod cmd;
+pub mod env;
+pub mod proxy;
 pub mod server;
+pub mod tls;
