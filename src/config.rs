@@ -146,6 +146,8 @@ pub struct CrawlOptions {
     pub max_pages: Option<u64>,
     /// Obey robots.txt (recursive mode without `--ignore-robots`).
     pub robots: bool,
+    /// Crawl the pages each seed origin's sitemaps list, as seeds (`--sitemap`).
+    pub sitemap: bool,
     /// Minimum gap between request starts to one host (`--delay`, `--rate`).
     pub host_gap: Duration,
     /// Write the host-level link graph here, in Graphviz DOT.

@@ -3,7 +3,7 @@
 //! Layout, in the order a URL travels:
 //!
 //! - [`input`]: streams URLs from files, stdin and the command line, warning about bad lines
-//!   with `FILE:LINE`.
+//!   with `FILE:LINE`; [`sitemap`]: `--sitemap` adds the pages the sites' sitemaps list.
 //! - [`frontier`]: what to fetch next (per-host queues, politeness); [`seen`]: fingerprints,
 //!   what "seen before" means.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
@@ -40,6 +40,7 @@ mod resume;
 mod robots;
 pub mod scope;
 mod seen;
+mod sitemap;
 pub mod summary;
 mod tally;
 
@@ -59,6 +60,7 @@ use crate::page::PageContext;
 use crate::progress::ProgressCounters;
 use crate::resume::ResumePoint;
 use crate::robots::RobotsCache;
+use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
 
 /// How a run is told to stop early.
@@ -108,11 +110,22 @@ pub async fn run(
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
-
-    let robots = config
-        .crawl
-        .robots
-        .then(|| RobotsCache::new(&config.fetch.user_agent, fetcher.clone()));
+    let robots = (config.crawl.robots || config.crawl.sitemap)
+        .then(|| Arc::new(RobotsCache::new(&config.fetch.user_agent, fetcher.clone())));
+    let (seeds, sitemaps) = match &robots {
+        Some(robots) if config.crawl.sitemap => {
+            let sitemaps = Sitemaps {
+                fetcher: fetcher.clone(),
+                robots: Arc::clone(robots),
+                scope: config.crawl.scope.clone(),
+                max_bytes: config.fetch.max_body.min(MAX_SITEMAP_BYTES),
+            };
+            let (seeds, task) = sitemaps.spawn(seeds, config.concurrency);
+            (seeds, Some(task))
+        }
+        _ => (seeds, None),
+    };
+    let robots = robots.filter(|_| config.crawl.robots);
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
@@ -151,6 +164,9 @@ pub async fn run(
 
     // The reader ends at the end of the input, or is stopped when the crawl stopped early
     // (it may be waiting on a terminal). A read error ends the run.
+    if let Some(sitemaps) = sitemaps {
+        sitemaps.abort();
+    }
     if !reader.is_finished() {
         reader.abort();
     }

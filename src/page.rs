@@ -29,7 +29,7 @@ pub(crate) struct PageContext {
     /// When to try a failed request again.
     pub(crate) retry: RetryPolicy,
     /// robots.txt rules, when they are obeyed.
-    pub(crate) robots: Option<RobotsCache>,
+    pub(crate) robots: Option<Arc<RobotsCache>>,
     /// The configured minimum gap between two requests to one host (`--delay`, `--rate`).
     pub(crate) host_gap: Duration,
 }

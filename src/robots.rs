@@ -40,6 +40,14 @@ impl Rules {
         }
     }
 
+    /// The sitemap URLs its `Sitemap:` lines name, as written.
+    pub(crate) fn sitemaps(&self) -> &[String] {
+        match self {
+            Rules::Parsed(robot) => &robot.sitemaps,
+            _ => &[],
+        }
+    }
+
     /// The `Crawl-delay` for our user agent, if any.
     pub(crate) fn crawl_delay(&self) -> Option<Duration> {
         match self {

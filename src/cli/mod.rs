@@ -161,6 +161,11 @@ pub struct Cli {
           help_heading = RECURSIVE)]
     pub max_pages: Option<u64>,
 
+    /// Also crawl the pages listed by each input site's sitemaps (robots.txt `Sitemap:` lines,
+    /// else /sitemap.xml), as input URLs
+    #[arg(long, help_heading = RECURSIVE)]
+    pub sitemap: bool,
+
     /// Do not fetch or obey robots.txt (it is obeyed by default when --depth > 0)
     #[arg(long, help_heading = RECURSIVE)]
     pub ignore_robots: bool,
@@ -361,6 +366,7 @@ impl Cli {
                 },
                 max_pages: self.max_pages,
                 robots: self.depth > 0 && !self.ignore_robots,
+                sitemap: self.sitemap,
                 host_gap: rate_gap.max(Duration::from_millis(self.delay)),
                 graph: self.graph,
             },

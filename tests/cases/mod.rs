@@ -14,4 +14,5 @@ mod proxy;
 mod reasons;
 mod recursive;
 mod site;
+mod sitemap;
 mod tls;
