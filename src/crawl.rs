@@ -199,6 +199,7 @@ impl Scheduler {
         store(&progress.done, tally.ended);
         store(&progress.failed, tally.pages_failed());
         store(&progress.links, tally.links);
+        store(&progress.skipped, tally.urls_duplicate + tally.urls_resumed);
     }
 
     fn add_seed(&mut self, seed: Seed, frontier: &mut impl Frontier) {

@@ -108,6 +108,9 @@ pub async fn run(
     let header =
         (config.header && config.format == Format::Tsv && sink.is_empty()).then_some(TSV_HEADER);
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
+    if let Some(progress) = &progress {
+        ProgressCounters::expect(progress, &config);
+    }
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
     let robots = (config.crawl.robots || config.crawl.sitemap)

@@ -3,29 +3,30 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod network;
 mod values;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use reqwest::header::HeaderValue;
-use url::Url;
 
 use crate::config::{
     default_user_agent, Config, CrawlOptions, FetchOptions, Format, LinkOptions, OutputTarget,
-    ProxyChoice, TlsOptions, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
-    DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
-    DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
+    DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT, DEFAULT_MAX_BODY,
+    DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT, DEFAULT_PER_HOST,
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 use crate::scope::{Scope, ScopeRules};
+pub use network::NetworkArgs;
 use values::{
-    input_source, parse_count, parse_headers, parse_patterns, parse_proxy, parse_rate,
-    parse_seconds, usage_error,
+    input_source, parse_count, parse_headers, parse_patterns, parse_rate, parse_seconds,
+    usage_error,
 };
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
 ///
-/// Reads one URL per line from each INPUT (or takes INPUT as a URL), fetches the pages through one shared HTTP client with
-/// bounded concurrency, and writes `source_url<TAB>parsed_url` records for every distinct link
-/// of every page. Logs and the end-of-run summary go to stderr.
+/// Reads one URL per line from each INPUT (or takes INPUT as a URL), fetches the pages through
+/// one shared HTTP client with bounded concurrency, and writes `source_url<TAB>parsed_url`
+/// records for every distinct link of every page. Logs and the end-of-run summary go to stderr.
 #[derive(Debug, Parser)]
 #[command(
     name = "areq",
@@ -120,24 +121,9 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", help_heading = FETCHING)]
     pub headers: Vec<String>,
 
-    /// Also trust the CA certificates in this PEM file (repeatable); the system's roots and the
-    /// bundled Mozilla roots are always trusted
-    #[arg(long = "ca-cert", value_name = "FILE", help_heading = TLS)]
-    pub ca_certs: Vec<PathBuf>,
-
-    /// Do not verify TLS certificates (a warning says so)
-    #[arg(short = 'k', long, help_heading = TLS)]
-    pub insecure: bool,
-
-    /// Send every request through this proxy (http://, https://, socks5://, socks5h://),
-    /// instead of the one HTTP_PROXY, HTTPS_PROXY or ALL_PROXY names; NO_PROXY still applies
-    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy",
-          help_heading = TLS)]
-    pub proxy: Option<Url>,
-
-    /// Use no proxy, whatever HTTP_PROXY, HTTPS_PROXY and ALL_PROXY say
-    #[arg(long, help_heading = TLS)]
-    pub no_proxy: bool,
+    /// TLS and proxy flags.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Follow links this many levels below the input pages (0: only the input pages)
     #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = RECURSIVE)]
@@ -204,7 +190,6 @@ pub struct Cli {
 const OUTPUT: &str = "Output";
 const LINKS: &str = "Links";
 const FETCHING: &str = "Fetching";
-const TLS: &str = "TLS and proxies";
 const RECURSIVE: &str = "Recursive crawling";
 const RUN: &str = "Run";
 
@@ -343,15 +328,8 @@ impl Cli {
                 max_body: self.max_body,
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
-                tls: TlsOptions {
-                    ca_certs: self.ca_certs,
-                    insecure: self.insecure,
-                },
-                proxy: match (self.proxy, self.no_proxy) {
-                    (Some(url), _) => ProxyChoice::Url(url),
-                    (None, true) => ProxyChoice::Off,
-                    (None, false) => ProxyChoice::Environment,
-                },
+                tls: self.network.tls(),
+                proxy: self.network.proxy(),
             },
             crawl: CrawlOptions {
                 depth: self.depth,
@@ -432,23 +410,5 @@ mod tests {
             parse(&["--timeout", "0.5"]).unwrap().fetch.timeout,
             Duration::from_millis(500)
         );
-    }
-
-    #[test]
-    fn proxy_flags_are_checked_and_exclusive() {
-        let url = Url::parse("http://127.0.0.1:3128").unwrap();
-        let config = parse(&["--proxy", "http://127.0.0.1:3128"]).unwrap();
-        assert_eq!(config.fetch.proxy, ProxyChoice::Url(url));
-        assert_eq!(
-            parse(&["--no-proxy"]).unwrap().fetch.proxy,
-            ProxyChoice::Off
-        );
-        assert_eq!(parse(&[]).unwrap().fetch.proxy, ProxyChoice::Environment);
-        for bad in ["127.0.0.1:3128", "localhost:3128", "ftp://h/", "http://"] {
-            let err = parse(&["--proxy", bad]).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad}");
-        }
-        let err = parse(&["--proxy", "http://h:1", "--no-proxy"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
     }
 }

@@ -38,16 +38,6 @@ pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Parses a `--proxy` URL: http, https, socks5 or socks5h, with a host.
-pub(super) fn parse_proxy(text: &str) -> Result<url::Url, String> {
-    const EXPECTED: &str = "expected a URL such as http://HOST:PORT (http, https, socks5, socks5h)";
-    let url = url::Url::parse(text).map_err(|err| format!("{err}; {EXPECTED}"))?;
-    match url.scheme() {
-        "http" | "https" | "socks5" | "socks5h" if url.host().is_some() => Ok(url),
-        _ => Err(EXPECTED.into()),
-    }
-}
-
 /// Compiles repeated regex flags, naming the flag and pattern in the error.
 pub(super) fn parse_patterns(flag: &str, patterns: &[String]) -> Result<Vec<Regex>, clap::Error> {
     patterns

@@ -3,8 +3,10 @@
 //!
 //! Each line is trimmed (a UTF-8 BOM and CRLF are fine); blank lines and `#` comments are
 //! skipped; anything that is not an absolute http(s) URL is warned about with `FILE:LINE` and
-//! counted as invalid. [`mod@line`] classifies lines and command-line arguments.
+//! counted as invalid. [`mod@line`] classifies lines and command-line arguments; [`count`]
+//! counts the URLs of the inputs ahead, for the progress bar.
 
+mod count;
 mod line;
 
 use std::collections::VecDeque;
@@ -20,6 +22,7 @@ use url::Url;
 use crate::config::InputSource;
 use crate::error::FatalError;
 
+pub(crate) use count::count_inputs;
 pub(crate) use line::{classify_argument, Argument};
 use line::{parse_line, Line};
 
