@@ -17,6 +17,7 @@
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
+//! - `fuzzing` (the `fuzzing` feature): entry points for the fuzz targets in `fuzz/`.
 #![warn(missing_docs)]
 // The layout map above is for contributors, who read the docs with `--document-private-items`.
 #![allow(rustdoc::private_intra_doc_links)]
@@ -29,6 +30,8 @@ pub mod error;
 pub mod extract;
 mod fetch;
 mod frontier;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod graph;
 mod input;
 pub mod logging;

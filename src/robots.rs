@@ -62,7 +62,7 @@ impl Rules {
 
 impl Rules {
     /// Parses a robots.txt body for the crawler called `agent` (a product token).
-    fn parse(agent: &str, body: &[u8]) -> Result<Rules, String> {
+    pub(crate) fn parse(agent: &str, body: &[u8]) -> Result<Rules, String> {
         Robot::new(agent, body)
             .map(|robot| Rules::Parsed(Box::new(robot)))
             .map_err(|err| err.to_string())
@@ -71,7 +71,7 @@ impl Rules {
 
 /// The product token of a User-Agent, which robots.txt groups are matched on:
 /// `areq/0.1 (+https://example.org/bot)` → `areq`.
-fn product_token(user_agent: &str) -> &str {
+pub(crate) fn product_token(user_agent: &str) -> &str {
     user_agent
         .split(|c: char| c == '/' || c.is_whitespace())
         .next()

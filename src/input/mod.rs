@@ -23,8 +23,9 @@ use crate::config::InputSource;
 use crate::error::FatalError;
 
 pub(crate) use count::count_inputs;
-pub(crate) use line::{classify_argument, Argument};
-use line::{parse_line, Line};
+#[cfg(feature = "fuzzing")]
+pub(crate) use count::count_url_lines;
+pub(crate) use line::{classify_argument, parse_line, Argument, Line};
 
 /// Lines longer than this are not URLs anyone means; they are skipped as invalid without
 /// being held in memory.

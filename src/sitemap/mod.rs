@@ -28,6 +28,8 @@ use crate::scope::ScopeRules;
 
 pub(crate) use parse::parse_sitemap;
 use parse::Kind;
+#[cfg(feature = "fuzzing")]
+pub(crate) use parse::MAX_ENTRIES;
 
 /// The largest sitemap file, uncompressed (sitemaps.org).
 pub(crate) const MAX_SITEMAP_BYTES: u64 = 50 * 1024 * 1024;
