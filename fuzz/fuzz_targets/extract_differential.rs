@@ -28,13 +28,17 @@ fn links_by_full_dom(html: &str, page: &Url) -> Vec<String> {
                 .map(|(_, v)| v)
         })
     }
+    // Only an HTML <base> sets the base URL; an SVG one is an element with an href.
+    fn is_html_base(el: ElementRef<'_>) -> bool {
+        el.value().name() == "base" && &*el.value().name.ns == "http://www.w3.org/1999/xhtml"
+    }
     let base = elements()
-        .find(|el| el.value().name() == "base" && href(*el).is_some())
+        .find(|el| is_html_base(*el) && href(*el).is_some())
         .and_then(|el| page.join(href(el)?).ok())
         .unwrap_or_else(|| page.clone());
     let mut seen = HashSet::new();
     elements()
-        .filter(|el| el.value().name() != "base")
+        .filter(|el| !is_html_base(*el))
         .filter_map(|el| base.join(href(el)?).ok())
         .filter(|link| matches!(link.scheme(), "http" | "https"))
         .map(String::from)
