@@ -26,10 +26,12 @@ pub(crate) fn count_inputs(inputs: &[InputSource]) -> Option<u64> {
 /// How many lines of `path` hold a usable URL, or `None` when `path` is not a regular file
 /// (a pipe, a terminal) or cannot be read: its total is not known ahead.
 pub(crate) fn count_urls(path: &Path) -> Option<u64> {
-    let file = File::open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
+    // Looked at before opening: opening a named pipe would wait for a writer, and read what
+    // the crawl's own reader is owed.
+    if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
+    let file = File::open(path).ok()?;
     count_url_lines(BufReader::with_capacity(64 * 1024, file)).ok()
 }
 
@@ -88,6 +90,18 @@ mod tests {
             "x".repeat(MAX_LINE_BYTES)
         );
         assert_eq!(count_url_lines(long.as_bytes()).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_named_pipe_is_not_opened_to_be_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("list");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(count_urls(&fifo)));
+        let counted = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(counted, Ok(None), "counting must not wait for a writer");
     }
 
     #[test]
