@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
+use url::Url;
 
 use crate::scope::ScopeRules;
 
@@ -42,16 +43,13 @@ pub enum InputSource {
     Stdin,
     /// A file.
     File(PathBuf),
-}
-
-impl InputSource {
-    /// The name used in messages: `-` or the path as given.
-    pub fn display_name(&self) -> String {
-        match self {
-            InputSource::Stdin => "-".into(),
-            InputSource::File(path) => path.display().to_string(),
-        }
-    }
+    /// A URL given on the command line.
+    Url {
+        /// The argument as typed: the SOURCE column of its records.
+        typed: String,
+        /// The URL it parses as.
+        url: Url,
+    },
 }
 
 /// Where the link records go.
@@ -113,6 +111,31 @@ pub struct FetchOptions {
     pub max_retry_wait: Duration,
     /// Resolvers asked instead of the system's (`--dns-server`); empty: resolv.conf's.
     pub dns_servers: Vec<SocketAddr>,
+    /// Which certificates are trusted.
+    pub tls: TlsOptions,
+    /// Which proxy requests go through.
+    pub proxy: ProxyChoice,
+}
+
+/// Which TLS certificates are trusted, besides the platform's and the bundled roots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM files of extra root certificates (`--ca-cert`).
+    pub ca_certs: Vec<PathBuf>,
+    /// Do not verify certificates at all (`--insecure`).
+    pub insecure: bool,
+}
+
+/// Which proxy requests go through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxyChoice {
+    /// The one the environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+    #[default]
+    Environment,
+    /// None (`--no-proxy`).
+    Off,
+    /// This one, for every request except to the hosts `NO_PROXY` lists (`--proxy`).
+    Url(Url),
 }
 
 /// How a recursive crawl spreads (all inert at depth 0, except the politeness gap).
@@ -126,6 +149,8 @@ pub struct CrawlOptions {
     pub max_pages: Option<u64>,
     /// Obey robots.txt (recursive mode without `--ignore-robots`).
     pub robots: bool,
+    /// Crawl the pages each seed origin's sitemaps list, as seeds (`--sitemap`).
+    pub sitemap: bool,
     /// Minimum gap between request starts to one host (`--delay`, `--rate`).
     pub host_gap: Duration,
     /// Write the host-level link graph here, in Graphviz DOT.
@@ -146,8 +171,8 @@ pub struct SharedCrawl {
 /// Everything one run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The URL list.
-    pub input: InputSource,
+    /// The URL lists and URLs, in the order given.
+    pub inputs: Vec<InputSource>,
     /// Where records go.
     pub output: OutputTarget,
     /// Record format.

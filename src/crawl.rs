@@ -264,6 +264,7 @@ impl Scheduler {
         store(&progress.done, tally.ended);
         store(&progress.failed, tally.pages_failed());
         store(&progress.links, tally.links);
+        store(&progress.skipped, tally.urls_duplicate + tally.urls_resumed);
     }
 
     /// Queues input URLs as depth-0 jobs, unless an earlier run completed them; counts the

@@ -52,6 +52,14 @@ pub enum FatalError {
         /// What went wrong, naming the Redis server.
         reason: String,
     },
+    /// A `--ca-cert` file could not be read or holds no certificate.
+    #[error("cannot use CA certificate {}: {reason}", path.display())]
+    CaCert {
+        /// The file as given.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
     /// The HTTP client could not be built (bad TLS setup, bad header).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),

@@ -466,13 +466,17 @@ mod tests {
                     .map(|(_, v)| v)
             })
         }
+        // Only an HTML <base> sets the base URL; an SVG one is an element with an href.
+        fn is_html_base(el: ElementRef<'_>) -> bool {
+            el.value().name() == "base" && &*el.value().name.ns == "http://www.w3.org/1999/xhtml"
+        }
         let base = elements()
-            .find(|el| el.value().name() == "base" && href(*el).is_some())
+            .find(|el| is_html_base(*el) && href(*el).is_some())
             .and_then(|el| page.join(href(el)?).ok())
             .unwrap_or_else(|| page.clone());
         let mut seen = HashSet::new();
         elements()
-            .filter(|el| el.value().name() != "base")
+            .filter(|el| !is_html_base(*el))
             .filter_map(|el| base.join(href(el)?).ok())
             .filter(|link| matches!(link.scheme(), "http" | "https"))
             .map(String::from)
@@ -497,6 +501,8 @@ mod tests {
             "<html><body href=/body><a href=/x></body><body href=/second-body>",
             "<frameset><frame src=x><a href=/in-frameset></frameset>",
             "<table><caption><a href=/cap>c</caption><colgroup><a href=/col></table>",
+            // Found by fuzzing: a <base> in SVG is not the document's base, only an href.
+            "<svg><base href=/svg-base/></svg><a href=rel>r</a><base href=/html-base/>",
         ];
         let fixtures = [
             "site/dir/links.html",
@@ -521,6 +527,10 @@ mod tests {
             ["http://h/fostered", "http://h/in-cell"]
         );
         assert!(!links(tricky[3], "http://h/").contains(&"http://h/in-select".to_string()));
+        assert_eq!(
+            links(tricky[10], "http://h/dir/page"),
+            ["http://h/svg-base/", "http://h/html-base/rel"]
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Layout, in the order a URL travels:
 //!
-//! - [`input`]: streams URLs from a file or stdin, warning about bad lines with `FILE:LINE`.
+//! - [`input`]: streams URLs from files, stdin and the command line, warning about bad lines
+//!   with `FILE:LINE`; [`sitemap`]: `--sitemap` adds the pages the sites' sitemaps list.
 //! - [`frontier`]: what to fetch next (per-host queues, politeness), in memory or shared by
 //!   several workers in Redis; [`seen`]: fingerprints, what "seen before" means.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
@@ -19,6 +20,7 @@
 //! - [`status`]: `areq status`, a shared crawl's progress; [`limits`]: the open-file limit
 //!   and the concurrency it carries.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
+//! - `fuzzing` (the `fuzzing` feature): entry points for the fuzz targets in `fuzz/`.
 #![warn(missing_docs)]
 // The layout map above is for contributors, who read the docs with `--document-private-items`.
 #![allow(rustdoc::private_intra_doc_links)]
@@ -31,6 +33,8 @@ pub mod error;
 pub mod extract;
 mod fetch;
 mod frontier;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod graph;
 mod input;
 pub mod limits;
@@ -44,6 +48,7 @@ mod resume;
 mod robots;
 pub mod scope;
 mod seen;
+mod sitemap;
 pub mod status;
 pub mod summary;
 mod tally;
@@ -68,6 +73,7 @@ use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
 use crate::resume::{Rebuilt, ResumePoint, Walk};
 use crate::robots::RobotsCache;
+use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
 
 /// How a run is told to stop early.
@@ -89,7 +95,7 @@ pub async fn run(
     shutdown: Shutdown,
     progress: Option<Arc<ProgressCounters>>,
 ) -> Result<Summary, FatalError> {
-    let input = InputReader::open(&config.input).await?;
+    let input = InputReader::open(&config.inputs).await?;
     let fetcher = Fetcher::new(&config.fetch, config.crawl.host_gap)?;
     let politeness = Politeness {
         per_host: config.per_host,
@@ -127,7 +133,7 @@ pub async fn run(
                 scope: &config.crawl.scope,
                 format: config.format,
             };
-            let seeds = InputReader::all_seeds(&config.input).await?;
+            let seeds = InputReader::all_seeds(&config.inputs).await?;
             Some(resume::rebuild(path, completed, seeds, &walk).await?)
         }
         _ => None,
@@ -142,13 +148,34 @@ pub async fn run(
     let header =
         (config.header && config.format == Format::Tsv && sink.is_empty()).then_some(TSV_HEADER);
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
+    if let Some(progress) = &progress {
+        ProgressCounters::expect(progress, &config);
+    }
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
 
-    let robots = config.crawl.robots.then(|| {
+    let robots = (config.crawl.robots || config.crawl.sitemap).then(|| {
         let store = shared.as_ref().map(RobotsStore::of);
-        RobotsCache::new(&config.fetch.user_agent, fetcher.clone(), store)
+        Arc::new(RobotsCache::new(
+            &config.fetch.user_agent,
+            fetcher.clone(),
+            store,
+        ))
     });
+    let (seeds, sitemaps) = match &robots {
+        Some(robots) if config.crawl.sitemap => {
+            let sitemaps = Sitemaps {
+                fetcher: fetcher.clone(),
+                robots: Arc::clone(robots),
+                scope: config.crawl.scope.clone(),
+                max_bytes: config.fetch.max_body.min(MAX_SITEMAP_BYTES),
+            };
+            let (seeds, task) = sitemaps.spawn(seeds, config.concurrency);
+            (seeds, Some(task))
+        }
+        _ => (seeds, None),
+    };
+    let robots = robots.filter(|_| config.crawl.robots);
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
@@ -190,6 +217,9 @@ pub async fn run(
 
     // The reader ends at the end of the input, or is stopped when the crawl stopped early
     // (it may be waiting on a terminal). A read error ends the run.
+    if let Some(sitemaps) = sitemaps {
+        sitemaps.abort();
+    }
     if !reader.is_finished() {
         reader.abort();
     }

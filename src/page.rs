@@ -30,7 +30,7 @@ pub(crate) struct PageContext {
     /// When to try a failed request again.
     pub(crate) retry: RetryPolicy,
     /// robots.txt rules, when they are obeyed.
-    pub(crate) robots: Option<RobotsCache>,
+    pub(crate) robots: Option<Arc<RobotsCache>>,
     /// The threads pages are parsed on.
     pub(crate) parser: ParsePool,
     /// A page ends only once the writer has flushed its records (a shared frontier marks

@@ -41,6 +41,14 @@ impl Rules {
         }
     }
 
+    /// The sitemap URLs its `Sitemap:` lines name, as written.
+    pub(crate) fn sitemaps(&self) -> &[String] {
+        match self {
+            Rules::Parsed(robot) => &robot.sitemaps,
+            _ => &[],
+        }
+    }
+
     /// The `Crawl-delay` for our user agent, if any.
     pub(crate) fn crawl_delay(&self) -> Option<Duration> {
         match self {
@@ -55,7 +63,7 @@ impl Rules {
 
 impl Rules {
     /// Parses a robots.txt body for the crawler called `agent` (a product token).
-    fn parse(agent: &str, body: &[u8]) -> Result<Rules, String> {
+    pub(crate) fn parse(agent: &str, body: &[u8]) -> Result<Rules, String> {
         Robot::new(agent, body)
             .map(|robot| Rules::Parsed(Box::new(robot)))
             .map_err(|err| err.to_string())
@@ -64,7 +72,7 @@ impl Rules {
 
 /// The product token of a User-Agent, which robots.txt groups are matched on:
 /// `areq/0.1 (+https://example.org/bot)` → `areq`.
-fn product_token(user_agent: &str) -> &str {
+pub(crate) fn product_token(user_agent: &str) -> &str {
     user_agent
         .split(|c: char| c == '/' || c.is_whitespace())
         .next()

@@ -4,28 +4,30 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod network;
 mod values;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use reqwest::header::HeaderValue;
 
 use crate::config::{
-    default_user_agent, Config, CrawlOptions, FetchOptions, Format, InputSource, LinkOptions,
-    OutputTarget, SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
+    default_user_agent, Config, CrawlOptions, FetchOptions, Format, LinkOptions, OutputTarget,
+    SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
     DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
     DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 use crate::scope::{Scope, ScopeRules};
+pub use network::NetworkArgs;
 use values::{
-    parse_count, parse_crawl_name, parse_dns_server, parse_headers, parse_patterns, parse_rate,
-    parse_seconds, usage_error,
+    input_source, parse_count, parse_crawl_name, parse_dns_server, parse_headers, parse_patterns,
+    parse_rate, parse_seconds, usage_error,
 };
 
 /// Fetch every URL of a list concurrently and write the links found on each page.
 ///
-/// Reads one URL per line from INPUT, fetches the pages through one shared HTTP client with
-/// bounded concurrency, and writes `source_url<TAB>parsed_url` records for every distinct link
-/// of every page. Logs and the end-of-run summary go to stderr.
+/// Reads one URL per line from each INPUT (or takes INPUT as a URL), fetches the pages through
+/// one shared HTTP client with bounded concurrency, and writes `source_url<TAB>parsed_url`
+/// records for every distinct link of every page. Logs and the end-of-run summary go to stderr.
 #[derive(Debug, Parser)]
 #[command(
     name = "areq",
@@ -41,9 +43,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// File with one URL per line (`#` starts a comment); `-` reads stdin
+    /// Files with one URL per line (`#` starts a comment), `-` for stdin, or http(s) URLs
     #[arg(value_name = "INPUT", default_value = DEFAULT_INPUT)]
-    pub input: PathBuf,
+    pub inputs: Vec<PathBuf>,
 
     /// Output file (created or truncated); `-` writes to stdout
     #[arg(short, long, value_name = "FILE", default_value = DEFAULT_OUTPUT, help_heading = OUTPUT)]
@@ -124,6 +126,9 @@ pub struct Cli {
     #[arg(long = "dns-server", value_name = "ADDR[:PORT]", value_parser = parse_dns_server,
           help_heading = FETCHING)]
     pub dns_servers: Vec<SocketAddr>,
+    /// TLS and proxy flags.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Follow links this many levels below the input pages (0: only the input pages)
     #[arg(short, long, value_name = "N", default_value_t = 0, help_heading = RECURSIVE)]
@@ -146,6 +151,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
           help_heading = RECURSIVE)]
     pub max_pages: Option<u64>,
+
+    /// Also crawl the pages listed by each input site's sitemaps (robots.txt `Sitemap:` lines,
+    /// else /sitemap.xml), as input URLs
+    #[arg(long, help_heading = RECURSIVE)]
+    pub sitemap: bool,
 
     /// Do not fetch or obey robots.txt (it is obeyed by default when --depth > 0)
     #[arg(long, help_heading = RECURSIVE)]
@@ -206,6 +216,7 @@ const RUN: &str = "Run";
 const EXAMPLES: &str = "\
 Examples:
   areq urls.txt -o foundurls.txt
+  areq https://example.org -d 1 -o -
   areq urls.txt -o - -c 16 --per-host 2 | cut -f2 | sort -u
   grep example.org urls.txt | areq - -o links.jsonl --format jsonl
   areq seeds.txt -d 2 --scope domain --rate 2 -o site.tsv --graph hosts.dot
@@ -305,7 +316,8 @@ impl Cli {
                 "'--resume' continues a run that wrote to a file, not to stdout".into(),
             ));
         }
-        if self.resume && self.depth > 0 && self.input.as_os_str() == "-" {
+        if self.resume && self.depth > 0 && self.inputs.iter().any(|input| input.as_os_str() == "-")
+        {
             return Err(usage_error(
                 "'--resume' with '--depth' reads the seeds again: give them in a file, not stdin"
                     .into(),
@@ -332,11 +344,11 @@ impl Cli {
             )));
         }
         Ok(Config {
-            input: if self.input.as_os_str() == "-" {
-                InputSource::Stdin
-            } else {
-                InputSource::File(self.input)
-            },
+            inputs: self
+                .inputs
+                .into_iter()
+                .map(input_source)
+                .collect::<Result<_, _>>()?,
             output: if self.output.as_os_str() == "-" {
                 OutputTarget::Stdout
             } else {
@@ -363,6 +375,8 @@ impl Cli {
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
                 dns_servers: self.dns_servers,
+                tls: self.network.tls(),
+                proxy: self.network.proxy(),
             },
             crawl: CrawlOptions {
                 depth: self.depth,
@@ -377,6 +391,7 @@ impl Cli {
                 },
                 max_pages: self.max_pages,
                 robots: self.depth > 0 && !self.ignore_robots,
+                sitemap: self.sitemap,
                 host_gap: rate_gap.max(Duration::from_millis(self.delay)),
                 graph: self.graph,
             },
@@ -393,6 +408,7 @@ mod tests {
     use clap::error::ErrorKind;
 
     use super::*;
+    use crate::config::InputSource;
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
         let mut argv = vec!["areq"];
@@ -403,7 +419,7 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_ones() {
         let config = parse(&[]).unwrap();
-        assert_eq!(config.input, InputSource::File("urls.txt".into()));
+        assert_eq!(config.inputs, [InputSource::File("urls.txt".into())]);
         assert_eq!(config.output, OutputTarget::File("foundurls.txt".into()));
         assert_eq!(config.concurrency, 64);
         assert_eq!(config.per_host, 8);
@@ -418,7 +434,7 @@ mod tests {
     #[test]
     fn dash_means_standard_streams() {
         let config = parse(&["-", "-o", "-"]).unwrap();
-        assert_eq!(config.input, InputSource::Stdin);
+        assert_eq!(config.inputs, [InputSource::Stdin]);
         assert_eq!(config.output, OutputTarget::Stdout);
     }
 

@@ -1,6 +1,7 @@
 //! Parsers for flag values, and usage errors that name the flag and the value.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use clap::error::ErrorKind;
 use clap::CommandFactory;
@@ -8,6 +9,8 @@ use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::Cli;
+use crate::config::InputSource;
+use crate::input::{classify_argument, Argument};
 
 /// Parses a count that must be at least 1.
 pub(super) fn parse_count(text: &str) -> Result<usize, String> {
@@ -96,6 +99,24 @@ pub(super) fn parse_crawl_name(name: &str) -> Result<String, clap::Error> {
         true => Ok(name.to_owned()),
         false => Err(usage_error(format!(
             "invalid value '{name}' for '--crawl': expected 1 to 200 characters, no spaces or braces"
+        ))),
+    }
+}
+
+/// An INPUT argument: a file, `-`, or a URL, which must be a usable one.
+pub(super) fn input_source(arg: PathBuf) -> Result<InputSource, clap::Error> {
+    let Some(text) = arg.to_str() else {
+        return Ok(InputSource::File(arg));
+    };
+    match classify_argument(text, || arg.exists()) {
+        Ok(Argument::Stdin) => Ok(InputSource::Stdin),
+        Ok(Argument::File) => Ok(InputSource::File(arg)),
+        Ok(Argument::Url(url)) => Ok(InputSource::Url {
+            typed: text.to_owned(),
+            url,
+        }),
+        Err(why) => Err(usage_error(format!(
+            "invalid URL '{text}' for '[INPUT]...': {why}"
         ))),
     }
 }

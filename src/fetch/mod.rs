@@ -6,6 +6,7 @@ mod body;
 pub(crate) mod clients;
 pub(crate) mod dns;
 mod pace;
+mod proxy;
 pub(crate) mod retry;
 mod tls;
 
@@ -25,6 +26,7 @@ use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
 use crate::fetch::pace::Pacer;
+use crate::fetch::proxy::Route;
 use crate::fetch::retry::{retry_after, Failure};
 use crate::frontier::SharedTurns;
 
@@ -77,24 +79,26 @@ pub(crate) struct Fetcher {
 impl Fetcher {
     /// Sets up the clients: rustls, compression, the timeouts, the crawl's resolver, and
     /// `host_gap` between two request starts to one host. One client is built at once, so a
-    /// bad setting fails here.
+    /// bad setting fails here. TLS trusts what `--ca-cert`/`--insecure` say; requests go
+    /// through the proxy `--proxy`/`--no-proxy` or the environment name.
     pub(crate) fn new(options: &FetchOptions, host_gap: Duration) -> Result<Fetcher, FatalError> {
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         }
         let resolver = Arc::new(Resolver::new(&options.dns_servers, options.connect_timeout));
-        let tls = tls::client_config().map_err(|err| FatalError::Client(err.to_string()))?;
+        let tls = tls::client_config(&options.tls)?;
+        let route = Route::of(&options.proxy)?;
         let (user_agent, connect_timeout) = (options.user_agent.clone(), options.connect_timeout);
         let build = move || {
-            reqwest::Client::builder()
+            let builder = reqwest::Client::builder()
                 .use_preconfigured_tls(tls.clone())
                 .user_agent(user_agent.clone())
                 .connect_timeout(connect_timeout)
                 // Followed here, so each hop waits its turn at its host.
                 .redirect(redirect::Policy::none())
-                .dns_resolver(Arc::clone(&resolver))
-                .build()
+                .dns_resolver(Arc::clone(&resolver));
+            route.apply(builder).build()
         };
         build().map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {
@@ -133,20 +137,21 @@ impl Fetcher {
         let mut visited: Vec<Url> = Vec::new();
         let mut budget = self.timeout;
         loop {
-            self.pacer
-                .turn(current.host_str().unwrap_or_default())
-                .await;
-            let started = Instant::now();
+            let host = current.host_str().unwrap_or_default();
+            let lease = self
+                .clients
+                .lease(host)
+                .map_err(|err| FetchError::from_reqwest(&err))?;
             let mut headers = self.headers.clone();
             if current.origin() != url.origin() {
                 for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
                     headers.remove(name);
                 }
             }
-            let lease = self
-                .clients
-                .lease(current.host_str().unwrap_or_default())
-                .map_err(|err| FetchError::from_reqwest(&err))?;
+            // The turn last, right before the request goes (a new host's client is built
+            // above, which takes a while).
+            self.pacer.turn(host).await;
+            let started = Instant::now();
             let response = lease
                 .client
                 .get(current.clone())

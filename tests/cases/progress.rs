@@ -214,3 +214,81 @@ fn progress_never_shows_no_bar_on_a_terminal() {
         );
     }
 }
+
+/// The bar's line on a screen, if it shows.
+fn bar_line(screen: &str) -> Option<&str> {
+    screen.lines().find(|l| l.contains("in flight"))
+}
+
+/// The number just before `pages/s` on the bar.
+fn rate_shown(bar: &str) -> &str {
+    bar.split("pages/s")
+        .next()
+        .and_then(|before| before.split_whitespace().last())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_counted_file_shows_its_real_total_from_the_first_screen_and_an_eta_once_pages_are_done() {
+    let (_server, areq) = slow_site(60);
+    let command = format!(
+        "{} urls.txt -o out.tsv -c 2; echo areq-exited-$?; sleep 60",
+        env!("CARGO_BIN_EXE_areq")
+    );
+    let tmux = Tmux::start(areq.dir(), &command);
+    let first = tmux.wait_for("the bar", |s| bar_line(s).is_some());
+    let bar = bar_line(&first).unwrap();
+    assert!(
+        bar.contains("/60 pages"),
+        "the real total from the start: {bar}"
+    );
+    let later = tmux.wait_for("a rate", |s| {
+        bar_line(s).is_some_and(|bar| rate_shown(bar) != "0")
+    });
+    let bar = bar_line(&later).unwrap();
+    assert!(bar.contains("/60 pages"), "{bar}");
+    assert!(
+        bar.contains("ETA"),
+        "pages are done, so there is an ETA: {bar}"
+    );
+    let rate = rate_shown(bar);
+    assert!(
+        !rate.is_empty() && rate.chars().all(|c| c.is_ascii_digit()),
+        "whole pages/s: {bar}"
+    );
+    tmux.wait_for("the end of the run", |s| s.contains("areq-exited-0"));
+}
+
+#[test]
+fn stdin_shows_counts_and_no_eta() {
+    let (_server, areq) = slow_site(30);
+    let command = format!(
+        "cat urls.txt | {} - -o out.tsv -c 2; echo areq-exited-$?; sleep 60",
+        env!("CARGO_BIN_EXE_areq")
+    );
+    let tmux = Tmux::start(areq.dir(), &command);
+    let running = tmux.wait_for("the bar with pages done", |s| {
+        bar_line(s).is_some_and(|bar| bar.contains(" pages ") && !bar.contains(" 0 pages "))
+    });
+    let bar = bar_line(&running).unwrap();
+    assert!(!bar.contains("ETA"), "{bar}");
+    let count = bar.split(" pages ").next().unwrap_or_default();
+    assert!(!count.contains('/'), "no total: {bar}");
+    tmux.wait_for("the end of the run", |s| s.contains("areq-exited-0"));
+}
+
+#[test]
+fn a_recursive_crawl_says_known_and_shows_no_eta() {
+    let (server, areq) = slow_site(1);
+    areq.input(&[server.url("/p/0")]);
+    let command = format!(
+        "{} urls.txt -o out.tsv -c 1 -d 1 --ignore-robots; echo areq-exited-$?; sleep 60",
+        env!("CARGO_BIN_EXE_areq")
+    );
+    let tmux = Tmux::start(areq.dir(), &command);
+    let running = tmux.wait_for("the bar", |s| bar_line(s).is_some());
+    let bar = bar_line(&running).unwrap();
+    assert!(bar.contains(" known "), "{bar}");
+    assert!(!bar.contains("ETA"), "{bar}");
+    tmux.wait_for("the end of the run", |s| s.contains("areq-exited-0"));
+}

@@ -1,9 +1,16 @@
-//! The URL list: streamed line by line from a file or stdin, so memory does not grow with it.
+//! The URL list: the inputs in the order given (files, stdin, URLs typed on the command line),
+//! files streamed line by line so memory does not grow with them.
 //!
 //! Each line is trimmed (a UTF-8 BOM and CRLF are fine); blank lines and `#` comments are
 //! skipped; anything that is not an absolute http(s) URL is warned about with `FILE:LINE` and
-//! counted as invalid.
+//! counted as invalid. [`mod@line`] classifies lines and command-line arguments; [`count`]
+//! counts the URLs of the inputs ahead, for the progress bar.
 
+mod count;
+mod line;
+
+use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +22,11 @@ use url::Url;
 use crate::config::InputSource;
 use crate::error::FatalError;
 
+pub(crate) use count::count_inputs;
+#[cfg(feature = "fuzzing")]
+pub(crate) use count::count_url_lines;
+pub(crate) use line::{classify_argument, parse_line, Argument, Line};
+
 /// Lines longer than this are not URLs anyone means; they are skipped as invalid without
 /// being held in memory.
 pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -22,49 +34,12 @@ pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
 /// One URL to fetch, as read from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Seed {
-    /// 1-based line number in the input.
+    /// 1-based line number in its input file (0 for a URL given as an argument).
     pub(crate) line: u64,
     /// The line as written, trimmed: the SOURCE column of the output.
     pub(crate) source: String,
     /// The parsed URL.
     pub(crate) url: Url,
-}
-
-/// What one input line holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Line {
-    /// Blank or a `#` comment.
-    Skip,
-    /// An absolute http(s) URL.
-    Url(Url),
-    /// Anything else, with the reason.
-    Invalid(String),
-}
-
-/// Classifies one input line (without its line terminator).
-pub(crate) fn parse_line(raw: &[u8]) -> Line {
-    let Ok(text) = std::str::from_utf8(raw) else {
-        return Line::Invalid("not valid UTF-8".into());
-    };
-    let text = text.trim_start_matches('\u{feff}').trim();
-    if text.is_empty() || text.starts_with('#') {
-        return Line::Skip;
-    }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Line::Invalid("contains whitespace or control characters".into());
-    }
-    let url = match Url::parse(text) {
-        Ok(url) => url,
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            return Line::Invalid("not an absolute URL".into())
-        }
-        Err(err) => return Line::Invalid(format!("not a valid URL: {err}")),
-    };
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Line::Url(url),
-        "http" | "https" => Line::Invalid("URL has no host".into()),
-        other => Line::Invalid(format!("scheme {other}: is not http or https")),
-    }
 }
 
 /// Counts of what the input held.
@@ -76,13 +51,29 @@ pub(crate) struct InputCounts {
     pub(crate) invalid: u64,
 }
 
-/// Streams [`Seed`]s from the input, warning about invalid lines as it goes.
+/// Streams [`Seed`]s from the inputs, one after the other, warning about invalid lines as
+/// it goes.
 pub(crate) struct InputReader {
+    sources: VecDeque<Opened>,
+    counts: Arc<InputCounters>,
+}
+
+/// One input, opened.
+enum Opened {
+    /// A URL given on the command line.
+    Url(Url, String),
+    /// A file or stdin, read line by line.
+    Lines(LineReader),
+}
+
+/// Reads one file (or stdin) line by line.
+struct LineReader {
     name: String,
     reader: Box<dyn AsyncBufRead + Unpin + Send>,
     line_no: u64,
     buf: Vec<u8>,
-    counts: Arc<InputCounters>,
+    /// Lines that were neither blank nor comments, in this file.
+    read: u64,
     /// Read without warnings (a second reading of the same input).
     silent: bool,
 }
@@ -105,44 +96,37 @@ impl InputCounters {
 }
 
 impl InputReader {
-    /// Opens the input and reads its first block. A missing, unreadable or directory path is
-    /// a fatal error.
-    pub(crate) async fn open(source: &InputSource) -> Result<InputReader, FatalError> {
-        let name = source.display_name();
-        let reader: Box<dyn AsyncBufRead + Unpin + Send> = match source {
-            InputSource::Stdin => Box::new(BufReader::new(tokio::io::stdin())),
-            InputSource::File(path) => {
-                let input_error = |source| FatalError::Input {
-                    path: name.clone(),
-                    source,
-                };
-                let meta = tokio::fs::metadata(path).await.map_err(input_error)?;
-                if meta.is_dir() {
-                    return Err(FatalError::InputIsDirectory(path.clone()));
-                }
-                let file = tokio::fs::File::open(path).await.map_err(input_error)?;
-                let mut reader = BufReader::with_capacity(64 * 1024, file);
-                // Read the first block now: a file that opens but cannot be read fails here,
-                // before the output is touched.
-                reader.fill_buf().await.map_err(input_error)?;
-                Box::new(reader)
-            }
-        };
+    /// Opens every input, in order, before anything is read: a missing, unreadable or
+    /// directory path is a fatal error.
+    pub(crate) async fn open(inputs: &[InputSource]) -> Result<InputReader, FatalError> {
+        let mut sources = VecDeque::with_capacity(inputs.len());
+        for source in inputs {
+            sources.push_back(match source {
+                InputSource::Url { typed, url } => Opened::Url(url.clone(), typed.clone()),
+                InputSource::Stdin => Opened::Lines(LineReader::new(
+                    "-".into(),
+                    Box::new(BufReader::new(tokio::io::stdin())),
+                )),
+                InputSource::File(path) => Opened::Lines(LineReader::open(path).await?),
+            });
+        }
         Ok(InputReader {
-            name,
-            reader,
-            line_no: 0,
-            buf: Vec::new(),
+            sources,
             counts: Arc::default(),
-            silent: false,
         })
     }
 
-    /// Every usable URL of the input, as (SOURCE, URL), read without warnings: the seeds a
+    /// Every usable URL of the inputs, as (SOURCE, URL), read without warnings: the seeds a
     /// resumed recursive crawl walks from (the run's own reading warns).
-    pub(crate) async fn all_seeds(source: &InputSource) -> Result<Vec<(String, Url)>, FatalError> {
-        let mut reader = InputReader::open(source).await?;
-        reader.silent = true;
+    pub(crate) async fn all_seeds(
+        inputs: &[InputSource],
+    ) -> Result<Vec<(String, Url)>, FatalError> {
+        let mut reader = InputReader::open(inputs).await?;
+        for source in &mut reader.sources {
+            if let Opened::Lines(lines) = source {
+                lines.silent = true;
+            }
+        }
         let mut seeds = Vec::new();
         while let Some(seed) = reader.next_seed().await? {
             seeds.push((seed.source, seed.url));
@@ -174,11 +158,68 @@ impl InputReader {
         (seeds_rx, task)
     }
 
-    /// The next usable URL, or `None` at the end of the input.
+    /// The next usable URL, or `None` at the end of the last input.
     pub(crate) async fn next_seed(&mut self) -> Result<Option<Seed>, FatalError> {
+        while let Some(source) = self.sources.front_mut() {
+            let seed = match source {
+                Opened::Url(url, source) => {
+                    self.counts.read.fetch_add(1, Ordering::Relaxed);
+                    Some(Seed {
+                        line: 0,
+                        source: std::mem::take(source),
+                        url: url.clone(),
+                    })
+                }
+                Opened::Lines(lines) => lines.next_seed(&self.counts).await?,
+            };
+            if seed.is_none() || matches!(source, Opened::Url(..)) {
+                self.sources.pop_front();
+            }
+            if seed.is_some() {
+                return Ok(seed);
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl LineReader {
+    /// Opens a file.
+    async fn open(path: &Path) -> Result<LineReader, FatalError> {
+        let name = path.display().to_string();
+        let input_error = |source| FatalError::Input {
+            path: name.clone(),
+            source,
+        };
+        let meta = tokio::fs::metadata(path).await.map_err(input_error)?;
+        if meta.is_dir() {
+            return Err(FatalError::InputIsDirectory(path.to_owned()));
+        }
+        let file = tokio::fs::File::open(path).await.map_err(input_error)?;
+        let mut reader = BufReader::with_capacity(64 * 1024, file);
+        // Read the first block now: a file that opens but cannot be read fails here, before
+        // the output is touched.
+        reader.fill_buf().await.map_err(input_error)?;
+        Ok(LineReader::new(name, Box::new(reader)))
+    }
+
+    /// Reads `reader`, called `name` in messages.
+    fn new(name: String, reader: Box<dyn AsyncBufRead + Unpin + Send>) -> LineReader {
+        LineReader {
+            name,
+            reader,
+            line_no: 0,
+            buf: Vec::new(),
+            read: 0,
+            silent: false,
+        }
+    }
+
+    /// The next usable URL of this file, or `None` at its end.
+    async fn next_seed(&mut self, counts: &InputCounters) -> Result<Option<Seed>, FatalError> {
         loop {
             let Some(too_long) = self.read_line().await? else {
-                if self.counts.read.load(Ordering::Relaxed) == 0 && !self.silent {
+                if self.read == 0 && !self.silent {
                     tracing::warn!("{}: no URLs to fetch", self.name);
                 }
                 return Ok(None);
@@ -188,17 +229,19 @@ impl InputReader {
             } else {
                 parse_line(&self.buf)
             };
+            if line != Line::Skip {
+                self.read += 1;
+                counts.read.fetch_add(1, Ordering::Relaxed);
+            }
             match line {
                 Line::Skip => continue,
                 Line::Invalid(why) => {
-                    self.counts.read.fetch_add(1, Ordering::Relaxed);
-                    self.counts.invalid.fetch_add(1, Ordering::Relaxed);
+                    counts.invalid.fetch_add(1, Ordering::Relaxed);
                     if !self.silent {
                         tracing::warn!("{}:{}: skipped: {why}", self.name, self.line_no);
                     }
                 }
                 Line::Url(url) => {
-                    self.counts.read.fetch_add(1, Ordering::Relaxed);
                     let source = String::from_utf8_lossy(&self.buf)
                         .trim_start_matches('\u{feff}')
                         .trim()
@@ -258,68 +301,4 @@ impl InputReader {
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn invalid(raw: &str) -> String {
-        match parse_line(raw.as_bytes()) {
-            Line::Invalid(why) => why,
-            other => panic!("{raw:?} should be invalid, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn blank_lines_and_comments_are_skipped() {
-        for raw in ["", "   ", "\r", "# a comment", "  #indented", "\u{feff}"] {
-            assert_eq!(parse_line(raw.as_bytes()), Line::Skip, "{raw:?}");
-        }
-    }
-
-    #[test]
-    fn urls_are_trimmed_of_bom_crlf_and_spaces() {
-        let want = Url::parse("https://example.com/a").unwrap();
-        for raw in [
-            "https://example.com/a",
-            "\u{feff}https://example.com/a\r",
-            "  https://example.com/a \t",
-        ] {
-            assert_eq!(
-                parse_line(raw.as_bytes()),
-                Line::Url(want.clone()),
-                "{raw:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn non_http_relative_and_spaced_lines_are_invalid_with_a_reason() {
-        assert_eq!(invalid("/relative/path"), "not an absolute URL");
-        assert_eq!(
-            invalid("ftp://example.com/"),
-            "scheme ftp: is not http or https"
-        );
-        assert_eq!(
-            invalid("mailto:a@example.com"),
-            "scheme mailto: is not http or https"
-        );
-        assert_eq!(
-            invalid("https://exa mple.com/"),
-            "contains whitespace or control characters"
-        );
-        assert_eq!(
-            invalid("https://a.com/\tb"),
-            "contains whitespace or control characters"
-        );
-        assert!(invalid("http://[::1").starts_with("not a valid URL"));
-        assert_eq!(
-            match parse_line(b"\xff\xfe garbage") {
-                Line::Invalid(why) => why,
-                other => panic!("{other:?}"),
-            },
-            "not valid UTF-8"
-        );
-    }
 }

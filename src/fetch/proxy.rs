@@ -1,0 +1,44 @@
+//! Which proxy requests go through. `--no-proxy`: none. `--proxy URL`: that one, for every
+//! request except to the hosts `NO_PROXY` lists. Otherwise the environment: `HTTPS_PROXY` for
+//! https URLs, `HTTP_PROXY` for http ones, `ALL_PROXY` for either when those are unset, and
+//! `NO_PROXY` for the exceptions (the lowercase names work too).
+
+use reqwest::{ClientBuilder, NoProxy, Proxy};
+
+use crate::config::ProxyChoice;
+use crate::error::FatalError;
+
+/// A proxy choice, checked once and applied to every host's client.
+#[derive(Debug, Clone)]
+pub(super) enum Route {
+    /// The environment's (reqwest's default).
+    Environment,
+    /// None.
+    Off,
+    /// This one.
+    Via(Box<Proxy>),
+}
+
+impl Route {
+    /// The route `choice` names; a `--proxy` reqwest cannot use is an error naming it.
+    pub(super) fn of(choice: &ProxyChoice) -> Result<Route, FatalError> {
+        Ok(match choice {
+            ProxyChoice::Environment => Route::Environment,
+            ProxyChoice::Off => Route::Off,
+            ProxyChoice::Url(url) => Route::Via(Box::new(
+                Proxy::all(url.as_str())
+                    .map_err(|err| FatalError::Client(format!("proxy {url}: {err}")))?
+                    .no_proxy(NoProxy::from_env()),
+            )),
+        })
+    }
+
+    /// Sets the proxy of `builder`.
+    pub(super) fn apply(&self, builder: ClientBuilder) -> ClientBuilder {
+        match self {
+            Route::Environment => builder,
+            Route::Off => builder.no_proxy(),
+            Route::Via(proxy) => builder.proxy((**proxy).clone()),
+        }
+    }
+}
