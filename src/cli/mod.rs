@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod choices;
 mod network;
 mod values;
 
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::{CommandFactory, Parser};
 use reqwest::header::HeaderValue;
 
 use crate::config::{
@@ -17,6 +18,7 @@ use crate::config::{
     DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 use crate::scope::{Scope, ScopeRules};
+pub use choices::{Command, FormatArg, ProgressArg, ScopeArg};
 pub use network::NetworkArgs;
 use values::{
     input_source, parse_count, parse_crawl_name, parse_dns_server, parse_headers, parse_patterns,
@@ -222,59 +224,6 @@ Examples:
   areq seeds.txt -d 2 --scope domain --rate 2 -o site.tsv --graph hosts.dot
   areq seeds.txt -d 5 --redis redis://127.0.0.1/0 --crawl docs -o part-1.tsv
   areq completions bash > /etc/bash_completion.d/areq";
-
-/// What `areq COMMAND` does instead of crawling.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
-pub enum Command {
-    /// Print a shell completion script to stdout
-    Completions {
-        /// The shell
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff) to stdout
-    Man,
-    /// Show the progress of a shared crawl (--redis URL --crawl NAME)
-    Status {
-        /// The Redis (or Valkey) that keeps the crawl
-        #[arg(long, value_name = "URL")]
-        redis: String,
-        /// The crawl's name
-        #[arg(long = "crawl", value_name = "NAME")]
-        crawl: String,
-    },
-}
-
-/// When the progress bar shows (`--progress`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProgressArg {
-    /// Never
-    Never,
-    /// When stderr is a terminal and not --quiet
-    Auto,
-    /// Always, even into a pipe or file
-    Always,
-}
-
-/// The scopes accepted by `--scope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScopeArg {
-    /// The same host as the input URL
-    Host,
-    /// The same registrable domain (public suffix list)
-    Domain,
-    /// Anywhere
-    Any,
-}
-
-/// The record formats accepted by `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Tab-separated `source_url<TAB>parsed_url`
-    Tsv,
-    /// JSON lines: `{"source":…,"url":…}`
-    Jsonl,
-}
 
 impl Cli {
     /// Whether to draw the progress bar, given whether stderr is a terminal.
