@@ -2,12 +2,11 @@
 //! its `.done` file, so the resumed crawl ends with an uninterrupted one's lines and fetches
 //! again only what was in flight.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::time::Duration;
 
-use crate::cases::tree::{lines_of, tree_site, PAGES};
+use crate::cases::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq};
-use crate::support::server::TestServer;
 
 const CRAWL: &[&str] = &["urls.txt", "-o", "out.tsv", "-d", "10", "-c", "4"];
 
@@ -18,27 +17,6 @@ fn uninterrupted(args: &[&str]) -> BTreeSet<String> {
     areq.input(&[site.url("/")]);
     areq.run(args).assert_success();
     lines_of(&areq.read("out.tsv").replace(&site.url(""), "{SITE}"))
-}
-
-fn wait_for_hits(site: &TestServer, pages: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while site.total_hits() < pages {
-        assert!(
-            Instant::now() < deadline,
-            "the crawl never reached {pages} requests"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn page_hits(site: &TestServer) -> BTreeMap<String, usize> {
-    let mut hits = BTreeMap::new();
-    for request in site.requests() {
-        if request.path != "/robots.txt" {
-            *hits.entry(request.path).or_default() += 1;
-        }
-    }
-    hits
 }
 
 /// Interrupts a crawl with `stop` once it has made 30 requests, resumes it, and checks the

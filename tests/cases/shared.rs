@@ -2,11 +2,11 @@
 //! the workers' outputs equal to one process's, politeness across workers, a worker killed
 //! mid-crawl, a crawl stopped and started again, and the bad-input cases.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::cases::tree::{lines_of, tree_site, PAGES};
+use crate::cases::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq, Run};
 use crate::support::redis::RedisServer;
 use crate::support::server::TestServer;
@@ -71,31 +71,8 @@ fn union(workers: &[&Areq], site: &TestServer) -> BTreeSet<String> {
     all
 }
 
-/// How many times each page (robots.txt aside) was requested.
-fn page_hits(site: &TestServer) -> BTreeMap<String, usize> {
-    let mut hits = BTreeMap::new();
-    for request in site.requests() {
-        if request.path != "/robots.txt" {
-            *hits.entry(request.path).or_default() += 1;
-        }
-    }
-    hits
-}
-
 fn status(redis: &RedisServer, name: &str) -> Run {
     Areq::new().run(&["status", "--redis", &redis.url(), "--crawl", name])
-}
-
-/// Waits (bounded) until the site has served at least `pages` requests.
-fn wait_for_hits(site: &TestServer, pages: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while site.total_hits() < pages {
-        assert!(
-            Instant::now() < deadline,
-            "the crawl never reached {pages} requests"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]

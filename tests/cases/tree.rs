@@ -1,7 +1,7 @@
 //! The tree site: a generated site for recursive crawls whose every page has a known place.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use crate::support::server::{Reply, TestServer};
 
@@ -46,4 +46,27 @@ pub fn tree_site(delay: Duration) -> TestServer {
 /// The set of lines of an output.
 pub fn lines_of(text: &str) -> BTreeSet<String> {
     text.lines().map(str::to_owned).collect()
+}
+
+/// Waits (bounded) until the site has served at least `pages` requests.
+pub fn wait_for_hits(site: &TestServer, pages: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while site.total_hits() < pages {
+        assert!(
+            Instant::now() < deadline,
+            "the crawl never reached {pages} requests"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How many times each page (robots.txt aside) was requested.
+pub fn page_hits(site: &TestServer) -> BTreeMap<String, usize> {
+    let mut hits = BTreeMap::new();
+    for request in site.requests() {
+        if request.path != "/robots.txt" {
+            *hits.entry(request.path).or_default() += 1;
+        }
+    }
+    hits
 }
