@@ -158,8 +158,9 @@ impl Fetcher {
                 .headers(headers)
                 .timeout(budget)
                 .send()
-                .await
-                .map_err(|err| FetchError::from_reqwest(&err))?;
+                .await;
+            self.pacer.answered(host);
+            let response = response.map_err(|err| FetchError::from_reqwest(&err))?;
             budget = budget.saturating_sub(started.elapsed());
             let Some(next) = redirect_target(&response, &current) else {
                 return Ok((lease, response));

@@ -76,6 +76,19 @@ impl Pacer {
         }
     }
 
+    /// The answer to a request to `host` arrived (or the request failed): a paced host's next
+    /// turn counts from now at the earliest, so the gap holds at the server however late the
+    /// request left after its turn.
+    pub(crate) fn answered(&self, host: &str) {
+        if !self.paces(host) {
+            return;
+        }
+        let now = Instant::now();
+        if let Some(turns) = self.lock().get_mut(host) {
+            turns.last = turns.last.max(Some(now));
+        }
+    }
+
     /// When the last request to `host` was sent, if requests to it are paced.
     pub(crate) fn last_request(&self, host: &str) -> Option<Instant> {
         self.lock().get(host).and_then(|turns| turns.last)
