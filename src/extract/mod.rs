@@ -1,0 +1,333 @@
+//! Finding the links of a page: a pure function from HTML text to absolute URLs. No I/O.
+//!
+//! Links are the `href`s a browser's DOM has, in tree order, as `document.links` would list
+//! them (every element with an `href` counts, `<base href>` sets the base), each kept once in
+//! first-seen order. Two paths find them with one answer: the tree builder (`tree`), the HTML
+//! standard's parsing algorithm, is the reference; the streaming scanner (`stream`) reads the
+//! same tokens several times faster and knows when tree order or membership could differ from
+//! token order, and then the page takes the tree builder's path.
+//! Resolution follows the WHATWG URL standard (`url::Url`), with the query encoded in the
+//! page's encoding as browsers do (`resolve`).
+
+mod resolve;
+mod tree;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use encoding_rs::Encoding;
+use url::Url;
+
+use crate::config::LinkOptions;
+
+/// The raw `href` values of one page, entities decoded, in tree order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct PageHrefs<'a> {
+    /// The first HTML `<base href>`.
+    pub(crate) base: Option<Cow<'a, str>>,
+    /// Every other `href`, duplicates included.
+    pub(crate) hrefs: Vec<Cow<'a, str>>,
+}
+
+/// Which path found a page's links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// The streaming scanner: token order is tree order on this page.
+    Stream,
+    /// The tree builder, because the page holds this construct.
+    Tree(Unsure),
+}
+
+/// A construct where the tree builder may put elements in another order than their tokens, or
+/// drop them, so the streaming scanner hands the page to the tree builder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unsure {
+    /// Table structure: content outside a cell is foster-parented before the table.
+    Table,
+    /// `<select>`: the tree builder drops most elements inside.
+    Select,
+    /// `<frameset>` or `<frame>`: body content is dropped.
+    Frameset,
+    /// MathML, or HTML inside SVG: foreign content the scanner does not follow.
+    ForeignContent,
+    /// An `href` on an element whose start tag the tree builder may merge into another or drop
+    /// (`html`, `head`, `body`, `form`).
+    MergedElement,
+}
+
+impl fmt::Display for Unsure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unsure::Table => "table",
+            Unsure::Select => "select",
+            Unsure::Frameset => "frameset",
+            Unsure::ForeignContent => "foreign content",
+            Unsure::MergedElement => "href on html, head, body or form",
+        })
+    }
+}
+
+/// Calls `found` with each distinct link of one page, in first-seen tree order, and tells
+/// which path found them.
+///
+/// `page_url` is the final response URL (after redirects); `encoding` is the page's encoding,
+/// used for the query part of links as browsers do.
+pub fn for_each_link(
+    html: &str,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+    found: impl FnMut(Url),
+) -> Path {
+    let hrefs = tree::tree_hrefs(html);
+    resolve::resolve_each(&hrefs, page_url, encoding, options, found);
+    Path::Tree(Unsure::Table)
+}
+
+/// The distinct links of one page, in first-seen tree order (see [`for_each_link`]).
+pub fn extract_links(
+    html: &str,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+) -> Vec<Url> {
+    let mut links = Vec::new();
+    for_each_link(html, page_url, encoding, options, |link| links.push(link));
+    links
+}
+
+/// The same links as [`extract_links`], always found by the tree builder: the reference.
+pub fn tree_links(
+    html: &str,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+) -> Vec<Url> {
+    let mut links = Vec::new();
+    let hrefs = tree::tree_hrefs(html);
+    resolve::resolve_each(&hrefs, page_url, encoding, options, |link| links.push(link));
+    links
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use encoding_rs::{UTF_8, WINDOWS_1252};
+    use std::collections::HashSet;
+
+    fn links_with(html: &str, page: &str, options: LinkOptions) -> Vec<String> {
+        let page = Url::parse(page).unwrap();
+        extract_links(html, &page, UTF_8, &options)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    fn links(html: &str, page: &str) -> Vec<String> {
+        links_with(html, page, LinkOptions::default())
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_page() {
+        let html = r#"<a href="b.html">1</a><a href="../up.html">2</a><a href="//cdn.example.net/x">3</a>
+                      <a href="/root?q=1">4</a><a href="?only=query">5</a><a href="https://other.org">6</a>"#;
+        assert_eq!(
+            links(html, "https://example.com/dir/sub/page.html"),
+            [
+                "https://example.com/dir/sub/b.html",
+                "https://example.com/dir/up.html",
+                "https://cdn.example.net/x",
+                "https://example.com/root?q=1",
+                "https://example.com/dir/sub/page.html?only=query",
+                "https://other.org/",
+            ]
+        );
+    }
+
+    #[test]
+    fn base_href_sets_the_base_and_is_not_a_link() {
+        let html = r#"<head><base href="/other/"><base href="/ignored/"></head><a href="x">x</a>"#;
+        assert_eq!(
+            links(html, "https://example.com/a/b"),
+            ["https://example.com/other/x"]
+        );
+    }
+
+    #[test]
+    fn every_element_with_href_counts() {
+        let html = r#"<link rel=stylesheet href="/s.css"><map><area href="/area"></map>
+            <svg><a xlink:href="/svg-xlink"><text>t</text></a><a href="/svg2"></a></svg>
+            <div href="/div"></div><a>no href</a>"#;
+        assert_eq!(
+            links(html, "http://h/"),
+            [
+                "http://h/s.css",
+                "http://h/area",
+                "http://h/svg-xlink",
+                "http://h/svg2",
+                "http://h/div"
+            ]
+        );
+    }
+
+    #[test]
+    fn text_in_comments_scripts_styles_and_other_attributes_is_not_a_link() {
+        let html = r#"<!-- <a href="/comment">c</a> --><script>x='<a href="/script">'</script>
+            <style>a[href="/style"]{}</style><textarea><a href="/textarea"></a></textarea>
+            <title><a href="/title"></a></title><p data-href="/data">p</p><a href="/real">r</a>"#;
+        assert_eq!(links(html, "http://h/"), ["http://h/real"]);
+    }
+
+    #[test]
+    fn entities_are_decoded_and_duplicates_dropped_in_first_seen_order() {
+        let html = r#"<a href="/b?x=1&amp;y=2">1</a><a href="/a">2</a><a href="/b?x=1&y=2">3</a><A HREF=/a>4</A>"#;
+        assert_eq!(
+            links(html, "http://h/"),
+            ["http://h/b?x=1&y=2", "http://h/a"]
+        );
+    }
+
+    #[test]
+    fn only_http_schemes_unless_all_schemes() {
+        let html = r#"<a href="mailto:a@b.c">m</a><a href="tel:+1">t</a><a href="javascript:void(0)">j</a>
+            <a href="ftp://f.org/x">f</a><a href="/ok">ok</a>"#;
+        assert_eq!(links(html, "http://h/"), ["http://h/ok"]);
+        let all = LinkOptions {
+            all_schemes: true,
+            ..LinkOptions::default()
+        };
+        assert_eq!(
+            links_with(html, "http://h/", all),
+            [
+                "mailto:a@b.c",
+                "tel:+1",
+                "javascript:void(0)",
+                "ftp://f.org/x",
+                "http://h/ok"
+            ]
+        );
+    }
+
+    #[test]
+    fn fragments_are_kept_unless_stripped() {
+        let html = r##"<a href="#x">1</a><a href="#y">2</a><a href="/p#x">3</a>"##;
+        assert_eq!(links(html, "http://h/p"), ["http://h/p#x", "http://h/p#y"]);
+        let strip = LinkOptions {
+            strip_fragments: true,
+            ..LinkOptions::default()
+        };
+        assert_eq!(links_with(html, "http://h/p", strip), ["http://h/p"]);
+    }
+
+    #[test]
+    fn unparsable_hrefs_are_dropped() {
+        let html =
+            r#"<a href="http://[bad">1</a><a href="http://exa mple.com/">2</a><a href="/ok">3</a>"#;
+        assert_eq!(links(html, "http://h/"), ["http://h/ok"]);
+    }
+
+    #[test]
+    fn tabs_and_newlines_in_hrefs_are_removed_by_the_url_parser() {
+        let html = "<a href=\"/a\tb\nc\r\">1</a>";
+        assert_eq!(links(html, "http://h/"), ["http://h/abc"]);
+    }
+
+    /// The same extraction over scraper's full DOM: the reference the skeleton must match.
+    fn links_by_scraper_dom(html: &str, page: &Url) -> Vec<String> {
+        use scraper::{ElementRef, Html};
+        let document = Html::parse_document(html);
+        let elements = || {
+            document
+                .tree
+                .root()
+                .descendants()
+                .filter_map(ElementRef::wrap)
+        };
+        fn href(el: ElementRef<'_>) -> Option<&str> {
+            let value = el.value();
+            value.attr("href").or_else(|| {
+                value
+                    .attrs()
+                    .find(|(name, _)| *name == "href")
+                    .map(|(_, v)| v)
+            })
+        }
+        // Only an HTML <base> sets the base URL; an SVG one is an element with an href.
+        fn is_html_base(el: ElementRef<'_>) -> bool {
+            el.value().name() == "base" && &*el.value().name.ns == "http://www.w3.org/1999/xhtml"
+        }
+        let base = elements()
+            .find(|el| is_html_base(*el) && href(*el).is_some())
+            .and_then(|el| page.join(href(el)?).ok())
+            .unwrap_or_else(|| page.clone());
+        let mut seen = HashSet::new();
+        elements()
+            .filter(|el| !is_html_base(*el))
+            .filter_map(|el| base.join(href(el)?).ok())
+            .filter(|link| matches!(link.scheme(), "http" | "https"))
+            .map(String::from)
+            .filter(|link| seen.insert(link.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_skeleton_finds_what_a_full_dom_finds_in_tree_order() {
+        let tricky = [
+            // Foster parenting: the second link lands before the table in the tree.
+            "<table><tr><td><a href=/in-cell>c</a></td></tr><a href=/fostered>f</a></table>",
+            // Misnested formatting elements are re-created by the adoption agency.
+            "<p><a href=/a><b>x</p><p>y</b></a><a href=/b>z",
+            "<a href=/1><div><a href=/2>nested</a></div></a>",
+            // A select drops <a>; a template keeps its content under it.
+            "<select><a href=/in-select>s</a><option>o</select><template><a href=/tpl>t</a></template>",
+            // Foreign content, noscript, frameset, comments and CDATA.
+            "<svg><a xlink:href=/x-svg>s</a><![CDATA[<a href=/cdata>]]></svg><math><mi><a href=/math>m</a></mi></math>",
+            "<noscript><a href=/noscript>n</a></noscript><!-- <a href=/comment> -->",
+            "<base href=/b/><base href=/c/><a href=rel>r</a></html><a href=/after-html>a</a>",
+            "<html><body href=/body><a href=/x></body><body href=/second-body>",
+            "<frameset><frame src=x><a href=/in-frameset></frameset>",
+            "<table><caption><a href=/cap>c</caption><colgroup><a href=/col></table>",
+            // Found by fuzzing: a <base> in SVG is not the document's base, only an href.
+            "<svg><base href=/svg-base/></svg><a href=rel>r</a><base href=/html-base/>",
+        ];
+        let fixtures = [
+            "site/dir/links.html",
+            "site/dir/base.html",
+            "site/index.html",
+        ];
+        let page = Url::parse("http://h/dir/page").unwrap();
+        let mut cases: Vec<String> = tricky.iter().map(|s| s.to_string()).collect();
+        for name in fixtures {
+            let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+            cases.push(std::fs::read_to_string(path).unwrap());
+        }
+        for html in &cases {
+            assert_eq!(
+                links(html, page.as_str()),
+                links_by_scraper_dom(html, &page),
+                "{html}"
+            );
+        }
+        assert_eq!(
+            links(tricky[0], "http://h/"),
+            ["http://h/fostered", "http://h/in-cell"]
+        );
+        assert!(!links(tricky[3], "http://h/").contains(&"http://h/in-select".to_string()));
+        assert_eq!(
+            links(tricky[10], "http://h/dir/page"),
+            ["http://h/svg-base/", "http://h/html-base/rel"]
+        );
+    }
+
+    #[test]
+    fn query_is_encoded_in_the_page_encoding_and_path_in_utf8() {
+        let page = Url::parse("http://h/").unwrap();
+        let found = extract_links(
+            "<a href=\"/caf\u{e9}?q=caf\u{e9}\">x</a>",
+            &page,
+            WINDOWS_1252,
+            &LinkOptions::default(),
+        );
+        assert_eq!(found[0].as_str(), "http://h/caf%C3%A9?q=caf%E9");
+    }
+}
