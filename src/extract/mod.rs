@@ -9,7 +9,9 @@
 //! Resolution follows the WHATWG URL standard (`url::Url`), with the query encoded in the
 //! page's encoding as browsers do (`resolve`).
 
+mod charref;
 mod resolve;
+mod stream;
 mod tree;
 
 use std::borrow::Cow;
@@ -79,9 +81,25 @@ pub fn for_each_link(
     options: &LinkOptions,
     found: impl FnMut(Url),
 ) -> Path {
-    let hrefs = tree::tree_hrefs(html);
-    resolve::resolve_each(&hrefs, page_url, encoding, options, found);
-    Path::Tree(Unsure::Table)
+    match stream::stream_hrefs(html) {
+        Ok(hrefs) => {
+            resolve::resolve_each(&hrefs, page_url, encoding, options, found);
+            Path::Stream
+        }
+        Err(unsure) => {
+            let hrefs = tree::tree_hrefs(html);
+            resolve::resolve_each(&hrefs, page_url, encoding, options, found);
+            Path::Tree(unsure)
+        }
+    }
+}
+
+/// Which path [`for_each_link`] takes for `html`, without resolving anything.
+pub fn path_of(html: &str) -> Path {
+    match stream::stream_hrefs(html) {
+        Ok(_) => Path::Stream,
+        Err(unsure) => Path::Tree(unsure),
+    }
 }
 
 /// The distinct links of one page, in first-seen tree order (see [`for_each_link`]).
@@ -329,5 +347,127 @@ mod tests {
             &LinkOptions::default(),
         );
         assert_eq!(found[0].as_str(), "http://h/caf%C3%A9?q=caf%E9");
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+    use encoding_rs::UTF_8;
+
+    /// Each document must take the streaming path and find what the tree builder finds.
+    fn assert_stream_matches_tree(documents: &[&str]) {
+        let page = Url::parse("http://h/dir/page").unwrap();
+        for options in [
+            LinkOptions::default(),
+            LinkOptions {
+                all_schemes: true,
+                strip_fragments: true,
+            },
+        ] {
+            for html in documents {
+                let mut streamed = Vec::new();
+                let path = for_each_link(html, &page, UTF_8, &options, |link| streamed.push(link));
+                assert_eq!(path, Path::Stream, "{html}");
+                assert_eq!(streamed, tree_links(html, &page, UTF_8, &options), "{html}");
+            }
+        }
+    }
+
+    #[test]
+    fn script_escapes_end_where_the_tokenizer_ends_them() {
+        assert_stream_matches_tree(&[
+            "<script><!--<script></script><a href=/in-double-escape></script><a href=/after>",
+            "<script><!--<script></script>--></script><a href=/after-escape>",
+            "<script><!-- --><a href=/in-data></script><a href=/x>",
+            "<script><!--></script><a href=/y>",
+            "<script>a<!-b</script><a href=/z>",
+            "<SCRIPT>x</SCRIPT ><a href=/upper></script/><a href=/two>",
+            "<script><!--<scripts></script><a href=/not-double>",
+            "<script><!--<script >--></script><a href=/dashdash-ends-double>",
+            "<script><!--<script>--><a href=/still-script></script><a href=/out>",
+            "<script></scrip></script><a href=/partial-name>",
+            "<script src=x><a href=/in-script>",
+        ]);
+    }
+
+    #[test]
+    fn comments_end_at_every_ending_the_standard_has() {
+        assert_stream_matches_tree(&[
+            "<!--><a href=/1><!---><a href=/2><!----><a href=/3>",
+            "<!-- a --!><a href=/4><!-- <!-- nested --><a href=/5>",
+            "<!-- -- --><a href=/6><!-- ---><a href=/7><!-- --!-- --><a href=/8>",
+            "<!-- x --!x --><a href=/9><!-x><a href=/10><?php x><a href=/11>",
+            "</ bogus><a href=/12></><a href=/13><!DOCTYPE html \"a>b\"><a href=/14>",
+            "<![CDATA[<a href=/not-cdata>]]><a href=/15>",
+            "<!-- unterminated <a href=/never>",
+        ]);
+    }
+
+    #[test]
+    fn raw_text_elements_hide_markup_until_their_end_tag() {
+        assert_stream_matches_tree(&[
+            "<style><a href=/s></style><a href=/1><xmp><a href=/x></xmp><a href=/2>",
+            "<iframe><a href=/i></iframe><noembed><a href=/n></noembed><a href=/3>",
+            "<noframes><a href=/nf></noframes><noscript><a href=/ns></noscript><a href=/4>",
+            "<title><a href=/t></title ><textarea x='</textarea>'><a href=/5></textarea>",
+            "<textarea><a href=/ta></textareas></textarea><a href=/6>",
+            "<title>x</title foo='a>b' ><a href=/7><plaintext></plaintext><a href=/never>",
+        ]);
+    }
+
+    #[test]
+    fn attributes_are_tokenized_as_the_standard_tokenizes_them() {
+        assert_stream_matches_tree(&[
+            "<a/href=/1><a href = '/2'><a HREF=/3 href=/dup><a href=\"/4\"title=x>",
+            "<a title='x>y' href=/5><a =href=/no href=/6><a href><a href=>",
+            "<a href=/7/><a href=/8 /><div href=\"/9&amp;x&ampy&amp=z\"></div>",
+            "<a x href=/10?a=1&lt;2&copy=3&not&notin;>x</a><a href='/11\r\n\0'>",
+            "<a\thref=/12\x0C><a\rhref=/13><a href=/cut",
+            "<base href=/b/><base href=/c/><a href=rel><link href=/l><area href=/ar>",
+            "<p><a href=/a><b>x</p><p>y</b></a><a href=/b>z<a href=/1><div><a href=/2>",
+            "<template><a href=/tpl><base href=/tb/></template><a href=rel2>",
+            "<html><head><body><form><a href=/in-form></form></body></html><a href=/after>",
+        ]);
+    }
+
+    #[test]
+    fn svg_links_count_as_foreign_elements() {
+        assert_stream_matches_tree(&[
+            "<svg><a xlink:href=/x><text>t</text></a><a href=/p xlink:href=/q></a></svg>",
+            "<svg href=/svg><style><a href=/styled></a></style><![CDATA[<a href=/cdata>]]></svg>",
+            "<svg><path d='x'/><base href='/svg-base/'/><use xlink:href=#i /></svg><a href=rel>",
+            "<svg/><a href=/after-self-closed><svg><svg><a href=/deep></a></svg></svg>",
+        ]);
+    }
+
+    #[test]
+    fn constructs_the_tree_builder_reorders_or_drops_take_its_path() {
+        let page = Url::parse("http://h/").unwrap();
+        let cases = [
+            (
+                "<table><tr><td>x</td></tr><a href=/f></table>",
+                Unsure::Table,
+            ),
+            ("<select><a href=/s></select>", Unsure::Select),
+            ("<frameset><a href=/f></frameset>", Unsure::Frameset),
+            ("<math><mi><a href=/m></mi></math>", Unsure::ForeignContent),
+            ("<svg><p><a href=/p></svg>", Unsure::ForeignContent),
+            (
+                "<svg><title><a href=/t></title></svg>",
+                Unsure::ForeignContent,
+            ),
+            ("<svg><g></svg><a href=/g>", Unsure::ForeignContent),
+            ("<a><body href=/b>", Unsure::MergedElement),
+        ];
+        for (html, unsure) in cases {
+            let mut streamed = Vec::new();
+            let path = for_each_link(html, &page, UTF_8, &LinkOptions::default(), |link| {
+                streamed.push(link)
+            });
+            assert_eq!(path, Path::Tree(unsure), "{html}");
+            let tree = tree_links(html, &page, UTF_8, &LinkOptions::default());
+            assert_eq!(streamed, tree, "{html}");
+        }
     }
 }

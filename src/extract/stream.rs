@@ -1,0 +1,514 @@
+//! The streaming path: the HTML standard's tokenizer, run only as far as links need, with the
+//! few tree-builder facts that decide tokenizer states followed alongside.
+//!
+//! What is skipped is skipped as the tokenizer skips it: comments (every odd ending), bogus
+//! comments, DOCTYPEs, CDATA in SVG, and the text of `<script>` (with its escape states),
+//! `<style>`, `<xmp>`, `<iframe>`, `<noembed>`, `<noframes>`, `<noscript>` (scripting is on,
+//! as in the tree builder), `<title>`, `<textarea>` and `<plaintext>`. A tag cut by the end of
+//! the input is dropped, as the tokenizer drops it.
+//!
+//! Token order is tree order, and every start tag an element, except where the tree builder
+//! moves or drops elements: table structure (foster parenting), `<select>`, framesets, MathML
+//! and HTML inside SVG, and start tags merged into an existing element. The scanner does not
+//! follow those; it reports [`Unsure`] and the page takes the tree builder's path. Elements the
+//! adoption agency or the list of active formatting elements re-create are clones of earlier
+//! ones, so they add no link that was not already found, in the same order.
+
+use memchr::memchr;
+
+use super::charref::attribute_value;
+use super::{PageHrefs, Unsure};
+
+/// The hrefs of `html` in token order, or why token order may not be tree order here.
+pub(super) fn stream_hrefs(html: &str) -> Result<PageHrefs<'_>, Unsure> {
+    let mut scanner = Scanner {
+        html,
+        bytes: html.as_bytes(),
+        page: PageHrefs::default(),
+        foreign: Vec::new(),
+    };
+    scanner.run()?;
+    Ok(scanner.page)
+}
+
+/// How the tokenizer reads the text after a start tag in HTML content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// Markup: tags are tags.
+    Markup,
+    /// RCDATA or RAWTEXT: text up to the matching end tag.
+    UntilEndTag,
+    /// Script data, with its escape states.
+    Script,
+    /// PLAINTEXT: text to the end of the input.
+    Rest,
+}
+
+/// One tag as the tokenizer emits it, with only what links need.
+struct Tag<'a> {
+    /// The name as written (compare it ASCII-case-insensitively).
+    name: &'a str,
+    /// The raw value of the first `href` attribute.
+    href: Option<&'a str>,
+    /// The raw value of the first `xlink:href` attribute.
+    xlink_href: Option<&'a str>,
+    self_closing: bool,
+    /// The offset just past the tag's `>`.
+    end: usize,
+}
+
+struct Scanner<'a> {
+    html: &'a str,
+    bytes: &'a [u8],
+    page: PageHrefs<'a>,
+    /// The open SVG elements, innermost last: empty in HTML content.
+    foreign: Vec<&'a str>,
+}
+
+impl<'a> Scanner<'a> {
+    /// Scans the whole input in the data state.
+    fn run(&mut self) -> Result<(), Unsure> {
+        let mut at = 0;
+        while let Some(found) = memchr(b'<', &self.bytes[at..]) {
+            let open = at + found;
+            let Some(next) = self.after_less_than(open)? else {
+                return Ok(());
+            };
+            at = next;
+        }
+        Ok(())
+    }
+
+    /// Handles what starts with the `<` at `open`; returns where the data state resumes, or
+    /// `None` when the rest of the input is consumed.
+    fn after_less_than(&mut self, open: usize) -> Result<Option<usize>, Unsure> {
+        let bytes = self.bytes;
+        match bytes.get(open + 1) {
+            Some(b) if b.is_ascii_alphabetic() => {
+                let Some(tag) = self.tag(open + 1) else {
+                    return Ok(None);
+                };
+                self.start_tag(tag)
+            }
+            Some(b'/') => match bytes.get(open + 2) {
+                Some(b) if b.is_ascii_alphabetic() => {
+                    let Some(tag) = self.tag(open + 2) else {
+                        return Ok(None);
+                    };
+                    self.end_tag(&tag)?;
+                    Ok(Some(tag.end))
+                }
+                Some(b'>') => Ok(Some(open + 3)),
+                Some(_) => Ok(self.past(b'>', open + 2)),
+                None => Ok(None),
+            },
+            Some(b'!') => Ok(self.markup_declaration(open + 2)),
+            Some(b'?') => Ok(self.past(b'>', open + 1)),
+            _ => Ok(Some(open + 1)),
+        }
+    }
+
+    /// The offset just past the next `byte` from `from`, if there is one.
+    fn past(&self, byte: u8, from: usize) -> Option<usize> {
+        memchr(byte, &self.bytes[from..]).map(|at| from + at + 1)
+    }
+
+    /// `<!` seen, `from` just after it: a comment, DOCTYPE, CDATA section or bogus comment.
+    fn markup_declaration(&self, from: usize) -> Option<usize> {
+        let rest = &self.bytes[from..];
+        if rest.starts_with(b"--") {
+            return self.comment(from + 2);
+        }
+        if rest.starts_with(b"[CDATA[") && !self.foreign.is_empty() {
+            let text = &self.html[from + 7..];
+            return text.find("]]>").map(|at| from + 7 + at + 3);
+        }
+        // A DOCTYPE ends at its first `>`, even inside a quoted identifier, like a bogus
+        // comment does.
+        self.past(b'>', from)
+    }
+
+    /// A comment, `from` just after `<!--`: it ends at `-->` or `--!>`, or at once with `>`
+    /// or `->`; nested `<!--` changes nothing.
+    fn comment(&self, from: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        match &bytes[from..] {
+            [b'>', ..] => return Some(from + 1),
+            [b'-', b'>', ..] => return Some(from + 2),
+            _ => {}
+        }
+        let mut at = from;
+        loop {
+            let dash = at + memchr(b'-', &bytes[at..])?;
+            if bytes.get(dash + 1) != Some(&b'-') {
+                at = dash + 1;
+                continue;
+            }
+            // The comment end state: more dashes stay in it.
+            let mut end = dash + 2;
+            while bytes.get(end) == Some(&b'-') {
+                end += 1;
+            }
+            match bytes.get(end) {
+                Some(b'>') => return Some(end + 1),
+                Some(b'!') if bytes.get(end + 1) == Some(&b'>') => return Some(end + 2),
+                Some(_) => at = end,
+                None => return None,
+            }
+        }
+    }
+
+    /// Reads a tag whose name starts at `from`; `None` when the input ends inside it.
+    fn tag(&self, from: usize) -> Option<Tag<'a>> {
+        let bytes = self.bytes;
+        let name_end = from
+            + bytes[from..]
+                .iter()
+                .position(|&b| is_space(b) || b == b'/' || b == b'>')?;
+        let mut tag = Tag {
+            name: &self.html[from..name_end],
+            href: None,
+            xlink_href: None,
+            self_closing: false,
+            end: 0,
+        };
+        let mut at = name_end;
+        loop {
+            // Before an attribute name.
+            while bytes.get(at).is_some_and(|&b| is_space(b)) {
+                at += 1;
+            }
+            match *bytes.get(at)? {
+                b'>' => {
+                    tag.end = at + 1;
+                    return Some(tag);
+                }
+                b'/' => {
+                    if bytes.get(at + 1) == Some(&b'>') {
+                        tag.self_closing = true;
+                        tag.end = at + 2;
+                        return Some(tag);
+                    }
+                    at += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            // The attribute name: its first character may be `=`.
+            let name_start = at;
+            at += 1;
+            while !bytes
+                .get(at)
+                .is_some_and(|&b| is_space(b) || matches!(b, b'/' | b'>' | b'='))
+            {
+                bytes.get(at)?;
+                at += 1;
+            }
+            let name = &self.html[name_start..at];
+            while bytes.get(at).is_some_and(|&b| is_space(b)) {
+                at += 1;
+            }
+            if bytes.get(at) != Some(&b'=') {
+                tag.attribute(name, "");
+                continue;
+            }
+            at += 1;
+            while bytes.get(at).is_some_and(|&b| is_space(b)) {
+                at += 1;
+            }
+            let value = match *bytes.get(at)? {
+                quote @ (b'"' | b'\'') => {
+                    let close = at + 1 + memchr(quote, &bytes[at + 1..])?;
+                    let value = &self.html[at + 1..close];
+                    at = close + 1;
+                    value
+                }
+                // A missing value: the tag ends here.
+                b'>' => "",
+                _ => {
+                    let start = at;
+                    while !bytes.get(at).is_some_and(|&b| is_space(b) || b == b'>') {
+                        bytes.get(at)?;
+                        at += 1;
+                    }
+                    &self.html[start..at]
+                }
+            };
+            tag.attribute(name, value);
+        }
+    }
+
+    /// A start tag was read: note its link, follow the content it opens, and return where the
+    /// data state resumes.
+    fn start_tag(&mut self, tag: Tag<'a>) -> Result<Option<usize>, Unsure> {
+        if !self.foreign.is_empty() {
+            self.foreign_start_tag(&tag)?;
+            return Ok(Some(tag.end));
+        }
+        let mut name = [0u8; 10];
+        let lower = lowercase(tag.name, &mut name);
+        let text = match lower {
+            b"table" | b"caption" | b"colgroup" | b"col" | b"tbody" | b"thead" | b"tfoot"
+            | b"tr" | b"td" | b"th" => return Err(Unsure::Table),
+            b"select" => return Err(Unsure::Select),
+            b"frameset" | b"frame" => return Err(Unsure::Frameset),
+            b"math" => return Err(Unsure::ForeignContent),
+            b"html" | b"head" | b"body" | b"form" if tag.href.is_some() => {
+                return Err(Unsure::MergedElement)
+            }
+            b"base" => {
+                if self.page.base.is_none() {
+                    self.page.base = tag.href.map(attribute_value);
+                }
+                return Ok(Some(tag.end));
+            }
+            b"svg" => {
+                self.push_foreign_href(&tag);
+                if !tag.self_closing {
+                    self.foreign.push(tag.name);
+                }
+                return Ok(Some(tag.end));
+            }
+            b"script" => Text::Script,
+            b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript" | b"title"
+            | b"textarea" => Text::UntilEndTag,
+            b"plaintext" => Text::Rest,
+            _ => Text::Markup,
+        };
+        if let Some(href) = tag.href {
+            self.page.hrefs.push(attribute_value(href));
+        }
+        Ok(match text {
+            Text::Markup => Some(tag.end),
+            Text::UntilEndTag => self.text_until_end_tag(tag.end, lower),
+            Text::Script => self.script_data(tag.end),
+            Text::Rest => None,
+        })
+    }
+
+    /// A start tag inside SVG: a foreign element, unless it leaves foreign content.
+    fn foreign_start_tag(&mut self, tag: &Tag<'a>) -> Result<(), Unsure> {
+        let mut name = [0u8; 14];
+        match lowercase(tag.name, &mut name) {
+            // HTML integration points, MathML, and the start tags that break out to HTML.
+            b"foreignobject" | b"desc" | b"title" | b"math" | b"b" | b"big" | b"blockquote"
+            | b"body" | b"br" | b"center" | b"code" | b"dd" | b"div" | b"dl" | b"dt" | b"em"
+            | b"embed" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"head" | b"hr" | b"i"
+            | b"img" | b"li" | b"listing" | b"menu" | b"meta" | b"nobr" | b"ol" | b"p" | b"pre"
+            | b"ruby" | b"s" | b"small" | b"span" | b"strong" | b"strike" | b"sub" | b"sup"
+            | b"table" | b"tt" | b"u" | b"ul" | b"var" | b"font" => {
+                return Err(Unsure::ForeignContent)
+            }
+            _ => {}
+        }
+        self.push_foreign_href(tag);
+        if !tag.self_closing {
+            self.foreign.push(tag.name);
+        }
+        Ok(())
+    }
+
+    /// A foreign element's link: its `href`, else its `xlink:href`.
+    fn push_foreign_href(&mut self, tag: &Tag<'a>) {
+        if let Some(href) = tag.href.or(tag.xlink_href) {
+            self.page.hrefs.push(attribute_value(href));
+        }
+    }
+
+    /// An end tag: in SVG it closes the current element; any other end tag there could close
+    /// several, or leave foreign content, which the scanner does not follow.
+    fn end_tag(&mut self, tag: &Tag<'a>) -> Result<(), Unsure> {
+        match self.foreign.last() {
+            None => Ok(()),
+            Some(open) if open.eq_ignore_ascii_case(tag.name) => {
+                self.foreign.pop();
+                Ok(())
+            }
+            Some(_) => Err(Unsure::ForeignContent),
+        }
+    }
+
+    /// RCDATA or RAWTEXT from `from`, up to the end tag named `name` (lower case); returns
+    /// where the data state resumes.
+    fn text_until_end_tag(&self, from: usize, name: &[u8]) -> Option<usize> {
+        let mut at = from;
+        loop {
+            let open = at + memchr(b'<', &self.bytes[at..])?;
+            if let Some(name_end) = self.end_tag_named(open, name) {
+                return self.tag(name_end - name.len()).map(|tag| tag.end);
+            }
+            at = open + 1;
+        }
+    }
+
+    /// Whether `</name` followed by a space, `/` or `>` starts at `open`; returns the offset
+    /// just past the name.
+    fn end_tag_named(&self, open: usize, name: &[u8]) -> Option<usize> {
+        let bytes = self.bytes;
+        let name_end = open + 2 + name.len();
+        let matches = bytes.get(open + 1) == Some(&b'/')
+            && bytes
+                .get(open + 2..name_end)
+                .is_some_and(|written| written.eq_ignore_ascii_case(name))
+            && bytes
+                .get(name_end)
+                .is_some_and(|&b| is_space(b) || b == b'/' || b == b'>');
+        matches.then_some(name_end)
+    }
+
+    /// Script data from `from`, through its escaped and double-escaped states, up to
+    /// `</script`; returns where the data state resumes.
+    fn script_data(&self, from: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let end_tag = |at: usize| {
+            self.end_tag_named(at, b"script")
+                .and_then(|name_end| self.tag(name_end - 6))
+                .map(|tag| tag.end)
+        };
+        let mut state = Script::Data;
+        let mut at = from;
+        loop {
+            match state {
+                Script::Data => {
+                    let open = at + memchr(b'<', &bytes[at..])?;
+                    if bytes.get(open + 1) == Some(&b'/') {
+                        if self.end_tag_named(open, b"script").is_some() {
+                            return end_tag(open);
+                        }
+                        at = open + 2;
+                    } else if bytes[open + 1..].starts_with(b"!--") {
+                        state = Script::EscapedDashDash;
+                        at = open + 4;
+                    } else {
+                        at = open + 1;
+                    }
+                }
+                Script::Escaped | Script::EscapedDash | Script::EscapedDashDash => {
+                    let b = *bytes.get(at)?;
+                    at += 1;
+                    state = match (state, b) {
+                        (_, b'<') => {
+                            let open = at - 1;
+                            if bytes.get(at) == Some(&b'/') {
+                                if self.end_tag_named(open, b"script").is_some() {
+                                    return end_tag(open);
+                                }
+                                at += 1;
+                                Script::Escaped
+                            } else if let Some(next) = self.script_tag_name(at) {
+                                at = next.0;
+                                if next.1 {
+                                    Script::DoubleEscaped
+                                } else {
+                                    Script::Escaped
+                                }
+                            } else {
+                                Script::Escaped
+                            }
+                        }
+                        (Script::Escaped, b'-') => Script::EscapedDash,
+                        (_, b'-') => Script::EscapedDashDash,
+                        (Script::EscapedDashDash, b'>') => Script::Data,
+                        _ => Script::Escaped,
+                    };
+                }
+                Script::DoubleEscaped
+                | Script::DoubleEscapedDash
+                | Script::DoubleEscapedDashDash => {
+                    let b = *bytes.get(at)?;
+                    at += 1;
+                    state = match (state, b) {
+                        (_, b'<') => {
+                            if bytes.get(at) == Some(&b'/') {
+                                at += 1;
+                                match self.script_tag_name(at) {
+                                    Some((next, true)) => {
+                                        at = next;
+                                        Script::Escaped
+                                    }
+                                    Some((next, false)) => {
+                                        at = next;
+                                        Script::DoubleEscaped
+                                    }
+                                    None => Script::DoubleEscaped,
+                                }
+                            } else {
+                                Script::DoubleEscaped
+                            }
+                        }
+                        (Script::DoubleEscaped, b'-') => Script::DoubleEscapedDash,
+                        (_, b'-') => Script::DoubleEscapedDashDash,
+                        (Script::DoubleEscapedDashDash, b'>') => Script::Data,
+                        _ => Script::DoubleEscaped,
+                    };
+                }
+            }
+        }
+    }
+
+    /// The double-escape start and end states: letters from `at`. `None` when there is no
+    /// letter there (the character is reconsumed). Otherwise where scanning resumes, and
+    /// whether the letters spelled `script` followed by a space, `/` or `>` (which is then
+    /// consumed); any other character after the letters is reconsumed.
+    fn script_tag_name(&self, at: usize) -> Option<(usize, bool)> {
+        let bytes = self.bytes;
+        let letters = bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        if letters == 0 {
+            return None;
+        }
+        let end = at + letters;
+        let terminated = bytes
+            .get(end)
+            .is_some_and(|&b| is_space(b) || b == b'/' || b == b'>');
+        if terminated {
+            let is_script = bytes[at..end].eq_ignore_ascii_case(b"script");
+            Some((end + 1, is_script))
+        } else {
+            Some((end, false))
+        }
+    }
+}
+
+/// Where script data is, between `<script>` and `</script>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Data,
+    Escaped,
+    EscapedDash,
+    EscapedDashDash,
+    DoubleEscaped,
+    DoubleEscapedDash,
+    DoubleEscapedDashDash,
+}
+
+impl<'a> Tag<'a> {
+    /// Keeps the attribute if links need it; the first of a name wins, as in the tokenizer.
+    fn attribute(&mut self, name: &str, value: &'a str) {
+        if name.eq_ignore_ascii_case("href") {
+            self.href.get_or_insert(value);
+        } else if name.eq_ignore_ascii_case("xlink:href") {
+            self.xlink_href.get_or_insert(value);
+        }
+    }
+}
+
+/// The tokenizer's whitespace in tags, with CR, which the input stream turns into LF.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+/// `name` in ASCII lower case in `buffer`, or an empty slice when it does not fit (no name
+/// the scanner looks for is that long).
+fn lowercase<'b>(name: &str, buffer: &'b mut [u8]) -> &'b [u8] {
+    let name = name.as_bytes();
+    if name.len() > buffer.len() {
+        return &[];
+    }
+    let lower = &mut buffer[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    lower
+}
