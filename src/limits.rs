@@ -1,11 +1,31 @@
 //! The open-file limit: raised as far as the system allows at start, and the concurrency
-//! it can carry.
+//! it can carry; and the allocator's settings that keep memory near what is in use.
 //!
 //! Every request in flight holds a socket, a lookup briefly holds two more (A and AAAA), and
 //! the run itself holds a few dozen files (standard streams, output, the runtime's own).
 //! Rather than let pages fail with "Too many open files", the soft `RLIMIT_NOFILE` is raised
 //! to the hard limit (as nginx and Go's runtime do), and if even that cannot carry `-c`, the
 //! concurrency is lowered to what it can, with one warning.
+
+/// Allocations at least this large get pages of their own, returned to the system when freed.
+const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
+/// Allocator arenas: one is shared by the event loop, the rest by the parse threads.
+const MALLOC_ARENAS: libc::c_int = 2;
+
+/// Keeps peak memory near the memory in use, with glibc's allocator.
+///
+/// glibc raises its mmap threshold each time a large block is freed (up to 32 MB), so after
+/// the first big page, multi-megabyte bodies come from the heap and their memory stays there,
+/// once per thread arena. A fixed threshold returns every large body to the system when its
+/// page is done, and two arenas bound what the parse threads hold. Elsewhere a no-op.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters, and takes the allocator's own locks.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
+}
 
 /// Descriptors set aside for everything but requests in flight: standard streams, the
 /// output and input files, the runtime, idle kept-alive connections, robots.txt.

@@ -16,6 +16,7 @@ const EXIT_PAGES_FAILED: u8 = 3;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    areq::limits::tune_allocator();
     let cli = Cli::parse();
     if let Some(Command::Status { redis, crawl }) = cli.command {
         return print_status(&redis, &crawl);
