@@ -1,5 +1,6 @@
-//! Running areq as a child process and measuring it: wall time, CPU time (user + sys) and peak
-//! RSS of the child from `wait4(2)`'s `rusage`, and the number of output lines.
+//! Running areq (the binary under test, the baseline) or another crawler as a child process and
+//! measuring it: wall time, CPU time (user + sys) and peak RSS of the child from `wait4(2)`'s
+//! `rusage`, and the number of output lines.
 //!
 //! The peak RSS a parent sees for a child includes the parent's own resident set at the time
 //! of the fork (Linux keeps the high-water mark across `execve`), and the bench holds the whole
@@ -37,23 +38,44 @@ pub struct Run {
     pub lines: u64,
 }
 
-/// Where areq writes its records.
+/// Where the measured program writes its records.
 #[derive(Debug, Clone, Copy)]
 pub enum Output<'a> {
     /// `-o FILE`; the lines are counted from the file after the run.
     File(&'a Path),
     /// `-o -`; the lines are counted from the pipe as they come.
     Pipe,
+    /// No `-o` and no records (a program other than areq); stdout is discarded, 0 lines.
+    Nothing,
 }
 
-/// Runs `areq ARGS -o OUTPUT` through the helper, killing it after `timeout`. Panics when it
-/// fails, times out or leaves a partial last line: a benchmark of a broken run means nothing.
+/// Runs the areq under test as `areq ARGS -o OUTPUT` (see [`run_program`]).
 pub fn run_areq<S: AsRef<OsStr>>(args: &[S], output: Output<'_>, timeout: Duration) -> Run {
+    run_program(
+        Path::new(env!("CARGO_BIN_EXE_areq")),
+        args,
+        output,
+        timeout,
+        &[],
+    )
+}
+
+/// Runs `PROGRAM ARGS -o OUTPUT` through the helper, killing it after `timeout`. Panics when it
+/// fails (exits with other than 0 or one of `also_ok`), times out or leaves a partial last
+/// line: a benchmark of a broken run means nothing.
+pub fn run_program<S: AsRef<OsStr>>(
+    program: &Path,
+    args: &[S],
+    output: Output<'_>,
+    timeout: Duration,
+    also_ok: &[i32],
+) -> Run {
     let report = tempfile::Builder::new()
         .prefix("areq-bench-rusage")
         .tempfile()
         .expect("cannot create a temp file");
-    let mut command = helper_command(args, output, report.path());
+    let text = || args_text(program, args);
+    let mut command = helper_command(program, args, output, report.path());
     let mut child = spawn_tied(&mut command, SIGKILL).expect("cannot start the measuring helper");
     let counter = child
         .stdout
@@ -63,12 +85,8 @@ pub fn run_areq<S: AsRef<OsStr>>(args: &[S], output: Output<'_>, timeout: Durati
         .stderr
         .take()
         .map(|stderr| thread::spawn(move || read_tail(stderr)));
-    let helper_status = wait_or_kill(child, timeout).unwrap_or_else(|| {
-        panic!(
-            "areq did not finish within {timeout:?}: {}",
-            args_text(args)
-        )
-    });
+    let helper_status = wait_or_kill(child, timeout)
+        .unwrap_or_else(|| panic!("{} did not finish within {timeout:?}", text()));
     let errors = stderr
         .map(|reader| reader.join().expect("stderr reader panicked"))
         .and_then(Result::ok)
@@ -76,26 +94,28 @@ pub fn run_areq<S: AsRef<OsStr>>(args: &[S], output: Output<'_>, timeout: Durati
     if !helper_status.success() {
         panic!(
             "the measuring helper failed ({helper_status}): {}\nstderr: {errors}",
-            args_text(args)
+            text()
         );
     }
     let measured = fs::read_to_string(report.path())
         .ok()
         .and_then(|text| Measured::parse(&text))
         .expect("the measuring helper wrote no result");
-    if measured.status != 0 {
+    let exited = (measured.status & 0x7f == 0).then_some((measured.status >> 8) & 0xff);
+    if !exited.is_some_and(|code| code == 0 || also_ok.contains(&code)) {
         panic!(
-            "areq failed ({}): {}\nstderr: {errors}",
-            describe_status(measured.status),
-            args_text(args)
+            "{} failed ({})\nstderr: {errors}",
+            text(),
+            describe_status(measured.status)
         );
     }
     let lines = match (counter, output) {
         (Some(counter), _) => counter.join().expect("line counter panicked"),
         (None, Output::File(path)) => File::open(path).and_then(count_lines),
+        (None, Output::Nothing) => Ok(0),
         (None, Output::Pipe) => unreachable!("a pipe always has a counter"),
     }
-    .unwrap_or_else(|err| panic!("bad output of {}: {err}", args_text(args)));
+    .unwrap_or_else(|err| panic!("bad output of {}: {err}", text()));
     Run {
         wall: Duration::from_micros(measured.wall_us),
         cpu: Duration::from_micros(measured.cpu_us),
@@ -104,25 +124,26 @@ pub fn run_areq<S: AsRef<OsStr>>(args: &[S], output: Output<'_>, timeout: Durati
     }
 }
 
-/// `BENCH --measure REPORT AREQ ARGS -o OUTPUT`, with stdout piped when areq writes there.
-fn helper_command<S: AsRef<OsStr>>(args: &[S], output: Output<'_>, report: &Path) -> Command {
+/// `BENCH --measure REPORT PROGRAM ARGS -o OUTPUT`, with stdout piped when the program writes
+/// its records there.
+fn helper_command<S: AsRef<OsStr>>(
+    program: &Path,
+    args: &[S],
+    output: Output<'_>,
+    report: &Path,
+) -> Command {
     let mut command = Command::new(std::env::current_exe().expect("no path to this binary"));
     command
         .arg(MEASURE_FLAG)
         .arg(report)
-        .arg(env!("CARGO_BIN_EXE_areq"))
-        .args(args)
-        .arg("-o")
-        .arg(match output {
-            Output::File(path) => path.as_os_str(),
-            Output::Pipe => OsStr::new("-"),
-        })
-        .stdin(Stdio::null())
-        .stdout(match output {
-            Output::File(_) => Stdio::null(),
-            Output::Pipe => Stdio::piped(),
-        })
-        .stderr(Stdio::piped());
+        .arg(program)
+        .args(args);
+    match output {
+        Output::File(path) => command.arg("-o").arg(path).stdout(Stdio::null()),
+        Output::Pipe => command.arg("-o").arg("-").stdout(Stdio::piped()),
+        Output::Nothing => command.stdout(Stdio::null()),
+    };
+    command.stdin(Stdio::null()).stderr(Stdio::piped());
     command
 }
 
@@ -207,9 +228,13 @@ fn measure_child(program: &OsStr, args: &[OsString]) -> io::Result<Measured> {
     })
 }
 
-fn args_text<S: AsRef<OsStr>>(args: &[S]) -> String {
+/// `areq ARGS…`, or the program's file name with its arguments, for messages.
+fn args_text<S: AsRef<OsStr>>(program: &Path, args: &[S]) -> String {
+    let name = program
+        .file_name()
+        .map_or_else(|| program.to_string_lossy(), |name| name.to_string_lossy());
     let args: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-    format!("areq {}", args.join(" "))
+    format!("{name} {}", args.join(" "))
 }
 
 /// Newlines in `reader`; an error if the data does not end with one (a partial line).

@@ -37,6 +37,8 @@ pub struct Context {
     pub static_server: String,
     /// The generated site in one line.
     pub site: String,
+    /// The baseline areq compared with, or `none`.
+    pub baseline: String,
     /// `/proc/loadavg` when the benchmark started: other work on the machine skews results.
     pub load_at_start: String,
 }
@@ -110,6 +112,7 @@ fn machine(context: &Context) -> Vec<(&'static str, String)> {
             "bundled (thread per connection, keep-alive)".to_owned(),
         ),
         ("site", context.site.clone()),
+        ("baseline", context.baseline.clone()),
     ]
 }
 
@@ -224,4 +227,15 @@ pub fn count(value: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// A measured value and whether it met its floor or target: `2.51x: met`, `1.02x: MISSED`.
+pub fn verdict(measured: &str, met: bool) -> String {
+    let word = if met { "met" } else { "MISSED" };
+    format!("{measured}: {word}")
+}
+
+/// `38.1 MB`, from KiB (MB = 10^6 bytes, as targets are stated).
+pub fn megabytes(kib: f64) -> String {
+    format!("{:.1} MB", kib * 1024.0 / 1e6)
 }
