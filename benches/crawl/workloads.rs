@@ -1,17 +1,17 @@
-//! The four measurements: the single-core parse floor, throughput over the static site, latency
-//! against a slow server, and peak memory for long URL lists. Each one runs `runs` times and
-//! reports medians as a table row.
+//! Latency against a slow server and peak memory for long URL lists, and the helpers every
+//! workload shares (repeated runs, the common cells of a row, URL lists). Each workload runs
+//! `runs` times and reports medians as a table row.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::http::DELAY_LINKS;
 use crate::measure::{median, run_areq, Output, Run};
 use crate::report::{count, mebibytes, seconds, Row};
 use crate::server::Server;
-use crate::site::{self, Manifest};
+use crate::site::Manifest;
 
 /// Most peak-RSS growth per extra URL, in bytes, still called flat: well below any per-URL
 /// record (a 16-byte fingerprint already needs more), above the noise of peak RSS.
@@ -34,162 +34,6 @@ pub struct Floor {
     pub wall: f64,
     /// Pages per second on one thread.
     pub pages_per_second: f64,
-}
-
-/// The parse floor: areq's own `extract_links` over every page, in memory, on this one
-/// thread. Also checks that the expected output recorded at generation holds for this origin.
-pub fn parse_floor(site: &SiteRun<'_>, runs: usize) -> (Row, Floor) {
-    let pages = site::load_pages(site.dir, site.manifest.pages, site.origin)
-        .expect("cannot read the generated site");
-    let mut walls = Vec::new();
-    for run in 1..=runs {
-        let started = Instant::now();
-        let links: usize = pages
-            .iter()
-            .map(|(url, html)| site::count_links(html, url))
-            .sum();
-        let wall = started.elapsed().as_secs_f64();
-        progress(&format!("parse floor run {run}/{runs}: {}", seconds(wall)));
-        assert_eq!(
-            links as u64 + 1,
-            site.manifest.expected_lines,
-            "the link count differs from the one recorded at generation"
-        );
-        walls.push(wall);
-    }
-    drop(pages);
-    let wall = median(walls.iter().copied());
-    let per_second = site.manifest.pages as f64 / wall;
-    let row = Row {
-        workload: "parse floor: extract_links, 1 thread, in memory".to_owned(),
-        input: format!("{} pages", count(site.manifest.pages as u64)),
-        wall: seconds(wall),
-        rate: rates(per_second, site.manifest.bytes as f64 / wall),
-        cpu: seconds(wall),
-        runs: list(&walls),
-        ..Row::default()
-    };
-    let floor = Floor {
-        wall,
-        pages_per_second: per_second,
-    };
-    (row, floor)
-}
-
-/// Every page of the site through areq, checked against the expected number of lines. Returns
-/// the row and a note on how areq's CPU time compares with the parse floor.
-pub fn throughput(site: &SiteRun<'_>, floor: &Floor, runs: usize, work: &Path) -> (Row, String) {
-    let urls = work.join("site-urls.txt");
-    write_urls(&urls, site.manifest.pages, |i| {
-        site::page_url(site.origin, i)
-    })
-    .expect("cannot write the URL list");
-    let output = work.join("out.tsv");
-    let args = [
-        urls.as_os_str(),
-        "-c".as_ref(),
-        "64".as_ref(),
-        "--per-host".as_ref(),
-        "64".as_ref(),
-        "-q".as_ref(),
-    ];
-    let results = repeat("throughput", runs, || {
-        let run = run_areq(&args, Output::File(&output), Duration::from_secs(600));
-        check_lines(&run, site.manifest.expected_lines, "throughput");
-        // The output is checked; it only takes space now.
-        let _ = fs::remove_file(&output);
-        run
-    });
-    let wall = median(results.iter().map(|r| r.wall.as_secs_f64()));
-    let cpu = median(results.iter().map(|r| r.cpu.as_secs_f64()));
-    let per_second = site.manifest.pages as f64 / wall;
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let note = format!(
-        "throughput: areq used {} of CPU for the site, where extract_links alone takes {} on one \
-         thread, so link extraction is about {:.0}% of its CPU; it kept {:.2} cores busy (CPU / \
-         wall), and {:.0}% of the {cores}-core ideal ({:.0} pages/s, server CPU not counted)",
-        seconds(cpu),
-        seconds(floor.wall),
-        100.0 * floor.wall / cpu,
-        cpu / wall,
-        100.0 * per_second / (floor.pages_per_second * cores as f64),
-        floor.pages_per_second * cores as f64,
-    );
-    let row = Row {
-        workload: "throughput: static site".to_owned(),
-        input: format!(
-            "{} pages, {:.0} MB, -c 64 --per-host 64",
-            count(site.manifest.pages as u64),
-            site.manifest.bytes as f64 / 1e6
-        ),
-        rate: rates(per_second, site.manifest.bytes as f64 / wall),
-        floor: format!("{:.0} pages/s (parse floor)", floor.pages_per_second),
-        ratio: format!("{:.2}x", per_second / floor.pages_per_second),
-        ..common(&results)
-    };
-    (row, note)
-}
-
-/// A recursive crawl of the whole site from its index page (`-d` unbounded, robots.txt obeyed),
-/// as a user would crawl a site. Every page of the site must be fetched; links that point
-/// outside the generated pages (404s) or at a page under another query string count as pages
-/// too, so the rate is all pages fetched per second, from areq's `--summary-json`.
-pub fn site_crawl(site: &SiteRun<'_>, runs: usize, work: &Path) -> Row {
-    let seeds = work.join("site-seed.txt");
-    write_urls(&seeds, 1, |_| site::page_url(site.origin, 0)).expect("cannot write the seed");
-    let output = work.join("crawl.tsv");
-    let summary = work.join("crawl-summary.json");
-    let args = [
-        seeds.as_os_str(),
-        "-d".as_ref(),
-        "1000000".as_ref(),
-        "-c".as_ref(),
-        "64".as_ref(),
-        "--per-host".as_ref(),
-        "64".as_ref(),
-        "--summary-json".as_ref(),
-        summary.as_os_str(),
-        "-q".as_ref(),
-    ];
-    let mut fetched = Vec::new();
-    let mut parsed = Vec::new();
-    let results = repeat("site crawl", runs, || {
-        let run = run_areq(&args, Output::File(&output), Duration::from_secs(900));
-        let text = fs::read_to_string(&summary).expect("areq wrote no summary");
-        let json: serde_json::Value = serde_json::from_str(&text).expect("summary is JSON");
-        let ok = json["pages"]["ok"].as_u64().expect("pages.ok");
-        assert!(
-            ok >= site.manifest.pages as u64,
-            "site crawl reached {ok} pages of {}",
-            site.manifest.pages
-        );
-        assert!(
-            run.lines >= site.manifest.expected_lines,
-            "site crawl wrote too few lines"
-        );
-        let failed = json["pages"]["failed"].as_u64().unwrap_or(0);
-        fetched.push(ok + failed + json["pages"]["skipped_not_html"].as_u64().unwrap_or(0));
-        parsed.push(ok);
-        let _ = fs::remove_file(&output);
-        run
-    });
-    let wall = median(results.iter().map(|r| r.wall.as_secs_f64()));
-    let pages = median(fetched.iter().map(|&n| n as f64));
-    let html = median(parsed.iter().map(|&n| n as f64));
-    Row {
-        workload: "site crawl: recursive from the index".to_owned(),
-        input: format!(
-            "1 seed, -d unbounded: {} pages fetched, {} of them HTML (the rest 404s)",
-            count(pages as u64),
-            count(html as u64)
-        ),
-        rate: format!(
-            "{:.0} pages/s ({:.0} HTML pages/s)",
-            pages / wall,
-            html / wall
-        ),
-        ..common(&results)
-    }
 }
 
 /// `urls` pages that each take `delay` on one host, `concurrency` at a time, against the floor
@@ -318,15 +162,37 @@ pub fn repeat(label: &str, runs: usize, mut once: impl FnMut() -> Run) -> Vec<Ru
     (1..=runs)
         .map(|run| {
             let result = once();
-            progress(&format!(
-                "{label} run {run}/{runs}: {}, cpu {}, peak {}",
-                seconds(result.wall.as_secs_f64()),
-                seconds(result.cpu.as_secs_f64()),
-                mebibytes(result.max_rss_kib as f64)
-            ));
+            log_run(label, run, runs, &result);
             result
         })
         .collect()
+}
+
+/// Runs each contender once a round, `runs` rounds (`once(i)` runs contender `i`), so a drift in
+/// the machine's load touches them alike; logs each run and returns each contender's runs.
+pub fn interleave(
+    labels: &[&str],
+    runs: usize,
+    mut once: impl FnMut(usize) -> Run,
+) -> Vec<Vec<Run>> {
+    let mut results = vec![Vec::new(); labels.len()];
+    for run in 1..=runs {
+        for (i, label) in labels.iter().enumerate() {
+            let result = once(i);
+            log_run(label, run, runs, &result);
+            results[i].push(result);
+        }
+    }
+    results
+}
+
+fn log_run(label: &str, run: usize, runs: usize, result: &Run) {
+    progress(&format!(
+        "{label} run {run}/{runs}: {}, cpu {}, peak {}",
+        seconds(result.wall.as_secs_f64()),
+        seconds(result.cpu.as_secs_f64()),
+        mebibytes(result.max_rss_kib as f64)
+    ));
 }
 
 /// The cells every areq row has: median wall, CPU and peak RSS, and the list of runs.
@@ -337,7 +203,7 @@ pub fn common(results: &[Run]) -> Row {
         wall: seconds(median(walls.iter().copied())),
         cpu: seconds(cpu),
         rss: mebibytes(median(results.iter().map(|r| r.max_rss_kib as f64))),
-        runs: list(&walls),
+        runs: runs_cell(&walls),
         ..Row::default()
     }
 }
@@ -351,6 +217,7 @@ pub fn check_lines(run: &Run, expected: u64, label: &str) {
     );
 }
 
+/// `123 pages/s, 4.5 MB/s`.
 pub fn rates(pages_per_second: f64, bytes_per_second: f64) -> String {
     format!(
         "{pages_per_second:.0} pages/s, {:.1} MB/s",
@@ -358,7 +225,8 @@ pub fn rates(pages_per_second: f64, bytes_per_second: f64) -> String {
     )
 }
 
-fn list(walls: &[f64]) -> String {
+/// `1.23, 1.25, 1.31 s`: the wall time of every run.
+pub fn runs_cell(walls: &[f64]) -> String {
     walls
         .iter()
         .map(|&wall| format!("{wall:.2}"))
