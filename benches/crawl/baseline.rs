@@ -46,10 +46,11 @@ pub fn baseline(target: &Path) -> Result<Baseline, String> {
     let dir = target.join("bench-baseline");
     let binary = dir.join("target").join("release").join("areq");
     let stamp = dir.join("built-from");
-    let commit = resolve_commit()?;
-    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|text| text.trim() == commit) {
+    // A finished build is reused as it is, git or not.
+    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|text| text.starts_with(COMMIT)) {
         return Ok(Baseline { binary, name });
     }
+    let commit = resolve_commit()?;
     progress(&format!(
         "baseline: building areq {COMMIT} into {} (once; a few minutes)",
         dir.display()
