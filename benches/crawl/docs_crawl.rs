@@ -20,7 +20,7 @@ use crate::measure::{median, run_program, Output, Run};
 use crate::report::{count, megabytes, verdict, Row};
 use crate::server::{Choice, Server};
 use crate::speed::{crawl_args, median_reached, median_wall, read_reached, Contenders, Reached};
-use crate::workloads::{common, interleave, server_cpu, write_urls};
+use crate::workloads::{common, interleave, progress, server_cpu, write_urls};
 
 /// Most wall time of areq's crawl, over wget2's.
 pub const WALL_TARGET: f64 = 1.3;
@@ -74,10 +74,12 @@ pub fn docs_crawl(
     let mut notes = Vec::new();
     match &wget2 {
         Some(path) => crawlers.push((wget2_version(path), Crawler::Wget2(path))),
-        None => notes.push(
-            "docs crawl: wget2 is not installed, so areq's wall time is not compared with it"
-                .to_owned(),
-        ),
+        None => {
+            let note = "docs crawl: wget2 is not installed, so areq's wall time is not compared \
+                        with it";
+            progress(note);
+            notes.push(note.to_owned());
+        }
     }
     let labels: Vec<String> = crawlers
         .iter()
