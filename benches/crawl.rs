@@ -274,7 +274,7 @@ fn main() {
         let (docs_rows, docs_notes) = docs_workloads(&contenders, &settings, work.path());
         rows.extend(docs_rows);
         notes.extend(docs_notes);
-    } else if settings.quick && !settings.select.runs(Group::Docs) {
+    } else if settings.select.docs_left_for_quick() {
         progress("docs: left out in quick mode (AREQ_BENCH_DOCS=1 runs them)");
     }
 
@@ -292,7 +292,7 @@ fn main() {
         load_at_start,
     };
     let manifest = site.as_ref().map(|(_, manifest)| manifest);
-    let notes = all_notes(manifest, notes, started.elapsed());
+    let notes = all_notes(&settings.select, manifest, notes, started.elapsed());
     let text = report::render(&context, &rows, &notes);
     print!("{text}");
     let results = target.join("bench-results.md");
@@ -347,15 +347,12 @@ fn site_workloads(
         speed::throughput(&site_run, &floor, contenders, settings.runs, work);
     rows.extend(list_rows);
     let mut notes = vec![note];
-    rows.extend(speed::site_crawl(
-        &site_run,
-        contenders,
-        list_cost,
-        settings.runs,
-        work,
-    ));
-    // Each binary's throughput runs and site crawls fetch every page (the crawl a few more).
-    let requests = 2 * manifest.pages * settings.runs * contenders.each().count();
+    let (crawl_rows, crawl_requests) =
+        speed::site_crawl(&site_run, contenders, list_cost, settings.runs, work);
+    rows.extend(crawl_rows);
+    // Each binary's throughput runs fetch every page once.
+    let list_requests = manifest.pages * settings.runs * contenders.each().count();
+    let requests = list_requests + crawl_requests as usize;
     let name = format!("static server ({}, throughput and site crawl)", server.name);
     notes.extend(workloads::server_cpu(&name, server.stop(), requests));
     (server.name.clone(), rows, notes)
@@ -418,28 +415,31 @@ fn describe_site(manifest: &site::Manifest) -> String {
 }
 
 fn all_notes(
+    select: &Selection,
     manifest: Option<&site::Manifest>,
     findings: Vec<String>,
     elapsed: Duration,
 ) -> Vec<String> {
-    let mut notes: Vec<String> = manifest
-        .map(|manifest| {
-            format!(
-                "every areq run on the site's list wrote exactly the expected number of lines \
-                 ({} for the site)",
-                report::count(manifest.expected_lines)
-            )
-        })
-        .into_iter()
-        .collect();
+    let mut notes = Vec::new();
+    if let (Some(manifest), true) = (manifest, select.runs(Group::Site)) {
+        notes.push(format!(
+            "every areq run on the site's list wrote exactly the expected number of lines ({} \
+             for the site)",
+            report::count(manifest.expected_lines)
+        ));
+        notes.push(
+            "throughput ratio = areq pages/s over the single-thread parse floor; areq parses on \
+             blocking threads, so it can exceed 1.0x with more than one core, while the server \
+             shares the same cores"
+                .to_owned(),
+        );
+    }
+    if select.runs(Group::Latency) {
+        notes.push("latency ratio = median wall over the floor; 1.00x is perfect".to_owned());
+    }
     notes.extend([
-        "throughput ratio = areq pages/s over the single-thread parse floor; areq parses on \
-         blocking threads, so it can exceed 1.0x with more than one core, while the server \
-         shares the same cores"
-            .to_owned(),
-        "latency ratio = median wall over the floor; 1.00x is perfect".to_owned(),
-        "CPU and peak RSS are areq's own (the child process, from wait4 rusage); MB = 10^6 \
-         bytes, MiB = 2^20"
+        "CPU and peak RSS are areq's own (or the baseline's, or wget2's: the child process, from \
+         wait4 rusage); MB = 10^6 bytes, MiB = 2^20 bytes"
             .to_owned(),
         "floors and targets: a floor is what a result must reach, a target what it should; \
          each is marked met or MISSED; speedups over the baseline are pages/s of areq over \

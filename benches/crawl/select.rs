@@ -34,6 +34,8 @@ const NAMES: &[(&str, Group)] = &[
 #[derive(Debug, Clone)]
 pub struct Selection {
     groups: BTreeSet<Group>,
+    /// The docs were left out only because the bench runs in quick mode.
+    docs_left_for_quick: bool,
 }
 
 impl Selection {
@@ -63,21 +65,31 @@ impl Selection {
         } else {
             named.clone()
         };
-        let docs = match std::env::var("AREQ_BENCH_DOCS").as_deref() {
+        let asked = std::env::var("AREQ_BENCH_DOCS");
+        let docs = match asked.as_deref() {
             Ok("1") => true,
             Ok("0") => false,
             // Naming the group asks for it, quick or not.
             _ => !quick || named.contains(&Group::Docs),
         };
+        let docs_left_for_quick = !docs && groups.contains(&Group::Docs) && asked.is_err();
         if !docs {
             groups.remove(&Group::Docs);
         }
-        Selection { groups }
+        Selection {
+            groups,
+            docs_left_for_quick,
+        }
     }
 
     /// Whether `group` runs.
     pub fn runs(&self, group: Group) -> bool {
         self.groups.contains(&group)
+    }
+
+    /// Whether the docs would have run but for quick mode.
+    pub fn docs_left_for_quick(&self) -> bool {
+        self.docs_left_for_quick
     }
 
     /// `site, docs`: the groups that run.

@@ -192,14 +192,15 @@ pub struct Reached {
 /// as a user would crawl a site, by areq and the baseline. Every page of the site must be
 /// fetched; links that point outside the generated pages (404s) or at a page under another
 /// query string count as pages too, so the rate is all pages fetched per second, from areq's
-/// `--summary-json`. Also areq's CPU per HTML page against the list's.
+/// `--summary-json`. Also areq's CPU per HTML page against the list's. Returns the rows and the
+/// number of requests the server answered.
 pub fn site_crawl(
     site: &SiteRun<'_>,
     contenders: &Contenders<'_>,
     list: ListCost,
     runs: usize,
     work: &Path,
-) -> Vec<Row> {
+) -> (Vec<Row>, u64) {
     let seeds = work.join("site-seed.txt");
     write_urls(&seeds, 1, |_| site::page_url(site.origin, 0)).expect("cannot write the seed");
     let output = work.join("crawl.tsv");
@@ -261,16 +262,17 @@ pub fn site_crawl(
             ..common(old)
         });
     }
-    rows.push(cpu_per_page_row(
-        site, new, fetched, parsed, list, runs, work,
-    ));
-    rows
+    let (row, missing_requests) = cpu_per_page_row(site, new, fetched, parsed, list, runs, work);
+    rows.push(row);
+    let requests = reached.iter().flatten().map(|r| r.fetched).sum::<u64>() + missing_requests;
+    (rows, requests)
 }
 
 /// areq's CPU per HTML page of the crawl against its CPU per page of the list. The crawl also
 /// fetches many links that are 404s, which the list has none of, so their cost is taken out at
 /// the rate areq fetches 404s in a list of its own (as many URLs as the site has pages, none of
-/// them there): like for like, what is left is what following links adds to a page.
+/// them there): like for like, what is left is what following links adds to a page. Returns the
+/// row and the number of 404s requested.
 fn cpu_per_page_row(
     site: &SiteRun<'_>,
     crawl: &[Run],
@@ -279,13 +281,13 @@ fn cpu_per_page_row(
     list: ListCost,
     runs: usize,
     work: &Path,
-) -> Row {
-    let missing = missing_cpu_per_page(site, runs, work);
+) -> (Row, u64) {
+    let (missing, requests) = missing_cpu_per_page(site, runs, work);
     let crawl_cpu = median_cpu(crawl);
     let raw = crawl_cpu / parsed;
     let per_page = (crawl_cpu - (fetched - parsed) * missing) / parsed;
     let ratio = per_page / list.cpu_per_page;
-    Row {
+    let row = Row {
         workload: "site crawl: areq's CPU per HTML page, against the list's".to_owned(),
         input: format!(
             "crawl CPU less its {} 404s at {:.0} µs each (a list of 404s), over its HTML pages; \
@@ -310,11 +312,13 @@ fn cpu_per_page_row(
             (ratio - 1.0).abs() <= CPU_PER_PAGE_TOLERANCE,
         ),
         ..Row::default()
-    }
+    };
+    (row, requests)
 }
 
-/// areq's CPU seconds per page for a list of pages the site does not have (404s, not parsed).
-fn missing_cpu_per_page(site: &SiteRun<'_>, runs: usize, work: &Path) -> f64 {
+/// areq's CPU seconds per page for a list of pages the site does not have (404s, not parsed),
+/// and the number of requests that took.
+fn missing_cpu_per_page(site: &SiteRun<'_>, runs: usize, work: &Path) -> (f64, u64) {
     let pages = site.manifest.pages.max(MISSING_PAGES);
     let urls = work.join("missing-urls.txt");
     write_urls(&urls, pages, |i| {
@@ -334,7 +338,8 @@ fn missing_cpu_per_page(site: &SiteRun<'_>, runs: usize, work: &Path) -> f64 {
         check_lines(&run, 1, "404 list");
         run
     });
-    median_cpu(&results[0]) / pages as f64
+    let cpu = median_cpu(&results[0]) / pages as f64;
+    (cpu, (pages * runs) as u64)
 }
 
 /// `SEEDS -d 1000000 -c 64 --per-host 64 --summary-json SUMMARY -q`: unbounded depth.
