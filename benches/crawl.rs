@@ -28,6 +28,8 @@
 
 #[path = "crawl/baseline.rs"]
 mod baseline;
+#[path = "crawl/contenders.rs"]
+mod contenders;
 #[path = "crawl/docs.rs"]
 mod docs;
 #[path = "crawl/docs_crawl.rs"]
@@ -67,10 +69,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use baseline::Baseline;
+use contenders::Contenders;
 use report::Context;
 use select::{Group, Selection};
 use server::{Choice, Server};
-use speed::Contenders;
 use workloads::{progress, SiteRun};
 
 /// Sizes and repetitions of one benchmark run.

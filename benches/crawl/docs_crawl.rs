@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::contenders::Contenders;
 use crate::measure::{median, run_program, Output, Run};
 use crate::report::{count, megabytes, verdict, Row};
 use crate::server::{Choice, Server};
-use crate::speed::{crawl_args, median_reached, median_wall, read_reached, Contenders, Reached};
+use crate::speed::{crawl_args, median_reached, median_wall, read_reached, Reached};
 use crate::workloads::{common, interleave, progress, server_cpu, write_urls};
 
 /// Most wall time of areq's crawl, over wget2's.

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::baseline::Baseline;
+use crate::contenders::Contenders;
 use crate::measure::{median, run_areq, run_program, Output, Run};
 use crate::report::{count, megabytes, seconds, verdict, Row};
 use crate::site;
@@ -23,54 +23,6 @@ pub const CRAWL_FLOOR: f64 = 2.0;
 pub const CPU_PER_PAGE_TOLERANCE: f64 = 0.10;
 /// Fewest URLs in the list of 404s, so the process's start is small next to them.
 const MISSING_PAGES: usize = 10_000;
-
-/// The areq binaries to run: the one under test, then the baseline when there is one.
-pub struct Contenders<'a> {
-    binaries: Vec<&'a Path>,
-    labels: Vec<String>,
-}
-
-impl<'a> Contenders<'a> {
-    /// areq under test and, when given, the baseline.
-    pub fn new(baseline: Option<&'a Baseline>) -> Self {
-        let mut binaries = vec![Path::new(env!("CARGO_BIN_EXE_areq"))];
-        let mut labels = vec!["areq".to_owned()];
-        if let Some(baseline) = baseline {
-            binaries.push(&baseline.binary);
-            labels.push(format!("baseline areq {}", baseline.name));
-        }
-        Contenders { binaries, labels }
-    }
-
-    /// Each binary's runs, `runs` rounds interleaved; `workload` names them in progress lines.
-    pub fn run(
-        &self,
-        workload: &str,
-        runs: usize,
-        mut once: impl FnMut(&Path) -> Run,
-    ) -> Vec<Vec<Run>> {
-        let labels: Vec<String> = self
-            .labels
-            .iter()
-            .map(|label| format!("{workload}, {label}"))
-            .collect();
-        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        interleave(&labels, runs, |i| once(self.binaries[i]))
-    }
-
-    /// `baseline areq 1264a87`, when there is a baseline.
-    pub fn baseline_label(&self) -> Option<&str> {
-        self.labels.get(1).map(String::as_str)
-    }
-
-    /// Each binary with its label: areq first, then the baseline.
-    pub fn each(&self) -> impl Iterator<Item = (&str, &'a Path)> + '_ {
-        self.labels
-            .iter()
-            .map(String::as_str)
-            .zip(self.binaries.iter().copied())
-    }
-}
 
 /// What the list run tells the crawl run: areq's CPU seconds per page.
 #[derive(Debug, Clone, Copy)]
@@ -227,7 +179,7 @@ pub fn site_crawl(
             run.lines >= site.manifest.expected_lines,
             "site crawl wrote too few lines"
         );
-        reached[turn % contenders.binaries.len()].push(pages);
+        reached[turn % contenders.len()].push(pages);
         turn += 1;
         let _ = fs::remove_file(&output);
         run
