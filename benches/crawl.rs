@@ -1,4 +1,4 @@
-//! The crawl benchmark: `cargo bench --bench crawl` (full, ~15 minutes) or
+//! The crawl benchmark: `cargo bench --bench crawl` (full, 15–20 minutes) or
 //! `AREQ_BENCH_QUICK=1 cargo bench --bench crawl` (smoke check, about a minute once built).
 //!
 //! It generates a deterministic synthetic site under the target dir, serves it from a separate
