@@ -1,5 +1,6 @@
 //! The integration test cases, one file per area.
 
+mod differential;
 mod fetching;
 mod harness;
 mod hostile;

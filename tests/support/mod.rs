@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: loopback HTTP and HTTPS servers, a forward proxy,
-//! and a runner for the binary.
+//! a runner for the binary, and generated tag soup with a shrinker for the differential tests.
 
 pub mod cmd;
 pub mod dns;
@@ -9,4 +9,6 @@ pub mod limited;
 pub mod proxy;
 pub mod redis;
 pub mod server;
+pub mod shrink;
+pub mod soup;
 pub mod tls;

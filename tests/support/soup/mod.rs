@@ -1,0 +1,544 @@
+//! Tag soup for the differential tests: random HTML, nested at random and often cut short,
+//! full of the constructs where a link scanner could part ways with the HTML standard's tree
+//! builder. The same generator state gives the same document on any machine.
+//!
+//! Each document draws a palette of construct families, so some are nearly bare and some hold
+//! everything; a "plain" document has none of the constructs that send a page to the tree
+//! builder (tables, select, frameset, MathML, HTML inside SVG, hrefs on html, head, body or
+//! form), so the streaming path gets its share of pages.
+
+mod pieces;
+
+use fastrand::Rng;
+
+use pieces::{cased, chance, pick};
+
+/// One generated document.
+pub struct Soup {
+    /// The HTML text.
+    pub html: String,
+    /// Made without the constructs that send a page to the tree builder.
+    pub plain: bool,
+}
+
+/// The construct families one document may hold.
+#[derive(Clone, Copy)]
+struct Palette {
+    /// Tables, select, frameset, MathML, HTML inside SVG, hrefs on html, head, body and form.
+    unsure: bool,
+    svg: bool,
+    raw_text: bool,
+    comments: bool,
+    /// Formatting elements left open or closed out of order, nested anchors.
+    misnesting: bool,
+    template: bool,
+    /// Bogus comments, DOCTYPEs, stray end tags, NUL and CR.
+    odd: bool,
+    entities: bool,
+}
+
+/// Where the next node goes: HTML, SVG, or MathML content.
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Html,
+    Svg,
+    Math,
+}
+
+/// How deep elements nest in one document.
+const MAX_DEPTH: u32 = 4;
+
+/// A document from `rng`: about two in five hold everything, the rest are plain.
+pub fn document(rng: &mut Rng) -> Soup {
+    let plain = chance(rng, 60);
+    let share = if plain { 50 } else { 70 };
+    let palette = Palette {
+        unsure: !plain,
+        svg: chance(rng, share),
+        raw_text: chance(rng, share),
+        comments: chance(rng, share),
+        misnesting: chance(rng, share),
+        template: chance(rng, share),
+        odd: chance(rng, share),
+        entities: chance(rng, share),
+    };
+    let mut writer = Writer {
+        rng,
+        palette,
+        html: String::new(),
+    };
+    writer.document();
+    let mut html = writer.html;
+    if chance(writer.rng, 30) {
+        truncate(writer.rng, &mut html);
+    }
+    Soup { html, plain }
+}
+
+/// Cuts `html` at a random char boundary, so the end of the file falls inside a tag, a value,
+/// a comment or a script.
+fn truncate(rng: &mut Rng, html: &mut String) {
+    let mut at = rng.usize(0..=html.len());
+    while !html.is_char_boundary(at) {
+        at -= 1;
+    }
+    html.truncate(at);
+}
+
+/// Which attribute carries the link.
+#[derive(Clone, Copy)]
+enum Link {
+    None,
+    Href,
+    /// SVG's `xlink:href` (a plain attribute outside foreign content).
+    Xlink,
+}
+
+/// The document being written.
+struct Writer<'r> {
+    rng: &'r mut Rng,
+    palette: Palette,
+    html: String,
+}
+
+impl Writer<'_> {
+    fn document(&mut self) {
+        if chance(self.rng, 50) {
+            self.html
+                .push_str(pieces::doctype(self.rng, self.palette.odd));
+        }
+        if chance(self.rng, 40) {
+            self.structural("html");
+        }
+        if chance(self.rng, 50) {
+            self.head();
+        }
+        if chance(self.rng, 40) {
+            self.structural("body");
+        }
+        self.nodes(Context::Html, 0);
+        if chance(self.rng, 30) {
+            self.html
+                .push_str(pick(self.rng, &["</body>", "</html>", "</body></html>"]));
+            // Content after the end: the tree builder moves it back into the body.
+            self.nodes(Context::Html, MAX_DEPTH);
+        }
+    }
+
+    /// A `<head>` with what belongs there (bases and links first of all), maybe closed.
+    fn head(&mut self) {
+        self.structural("head");
+        for _ in 0..self.rng.usize(0..5) {
+            match self.rng.u32(..6) {
+                0 | 1 => self.start_one_of(&["base", "link"], Link::Href),
+                2 if self.palette.raw_text => self.raw_text(),
+                2 | 3 if self.palette.template => self.template(1),
+                4 if self.palette.comments => self.html.push_str(&pieces::comment(self.rng)),
+                _ => self.start_tag("meta", Link::None),
+            }
+        }
+        if chance(self.rng, 60) {
+            self.html.push_str("</head>");
+        }
+    }
+
+    /// `html`, `head`, `body` or `form`: start tags the tree builder may merge into an earlier
+    /// one or ignore, so they carry an href only in documents that are not plain.
+    fn structural(&mut self, name: &str) {
+        let link = if self.palette.unsure && chance(self.rng, 50) {
+            Link::Href
+        } else {
+            Link::None
+        };
+        self.start_tag(name, link);
+    }
+
+    /// Up to a few nodes of `context` at nesting `depth`.
+    fn nodes(&mut self, context: Context, depth: u32) {
+        let most = match depth {
+            0 => 10,
+            1 => 4,
+            _ => 3,
+        };
+        for _ in 0..self.rng.usize(usize::from(depth == 0)..=most) {
+            match context {
+                Context::Html => self.html_node(depth),
+                Context::Svg => self.svg_node(depth),
+                Context::Math => self.math_node(depth),
+            }
+        }
+    }
+
+    /// One node of HTML content.
+    fn html_node(&mut self, depth: u32) {
+        let nested = depth < MAX_DEPTH;
+        let p = self.palette;
+        match self.rng.u32(..40) {
+            0..=3 => self.text(),
+            4..=11 => {
+                let name = pick(
+                    self.rng,
+                    &[
+                        "a", "a", "a", "a", "link", "area", "div", "base", "base", "span", "img",
+                        "image", "button",
+                    ],
+                );
+                let link = if chance(self.rng, 90) {
+                    Link::Href
+                } else {
+                    Link::None
+                };
+                self.start_tag(name, link);
+                if matches!(name, "a" | "div" | "span" | "button") && nested {
+                    self.nodes(Context::Html, depth + 1);
+                    self.close(name);
+                }
+            }
+            12..=15 if nested => self.container(depth),
+            16..=18 if p.raw_text => self.raw_text(),
+            19 if p.raw_text && chance(self.rng, 5) => self.start_tag("plaintext", Link::None),
+            20..=21 if p.comments => self.html.push_str(&pieces::comment(self.rng)),
+            22..=23 if p.odd => self.html.push_str(&pieces::odd_markup(self.rng)),
+            24 if p.template && nested => self.template(depth),
+            25..=26 if p.svg && nested => self.svg(depth),
+            27..=28 if p.misnesting => self.misnested(),
+            29 => {
+                let name = pick(self.rng, &["html", "head", "body", "form", "form"]);
+                self.structural(name);
+            }
+            30..=32 if p.unsure && nested => self.table(depth),
+            33 if p.unsure && nested => self.select(depth),
+            34 if p.unsure => self.frameset(),
+            35 if p.unsure && nested => self.math(depth),
+            36 if p.unsure => {
+                let name = pick(self.rng, &["td", "tr", "th", "caption", "col", "tbody"]);
+                self.start_tag(name, Link::Href);
+            }
+            _ => self.start_tag("a", Link::Href),
+        }
+    }
+
+    /// A block or formatting element with children, closed (or not, or by the wrong end tag,
+    /// when misnesting is in the palette).
+    fn container(&mut self, depth: u32) {
+        let blocks = ["div", "p", "li", "ul", "section", "h1", "h2", "label", "em"];
+        let formatting = ["b", "i", "strong", "code", "nobr", "font", "u"];
+        let name = if self.palette.misnesting && self.rng.bool() {
+            pick(self.rng, &formatting)
+        } else {
+            pick(self.rng, &blocks)
+        };
+        let link = if chance(self.rng, 30) {
+            Link::Href
+        } else {
+            Link::None
+        };
+        self.start_tag(name, link);
+        self.nodes(Context::Html, depth + 1);
+        if !self.palette.misnesting || chance(self.rng, 60) {
+            self.close(name);
+        } else if self.rng.bool() {
+            let wrong = pick(self.rng, &["a", "b", "p", "div", "i", "li"]);
+            self.close(wrong);
+        }
+    }
+
+    /// Misnested formatting elements: the adoption agency and reconstruction clone them.
+    fn misnested(&mut self) {
+        const SNIPPETS: &[&str] = &[
+            "<a href=/m1><b>x</a>y</b>",
+            "<p><a href=/m2>x</p>y",
+            "<a href=/m3><div><a href=/m4>z</div>",
+            "<a href=/m5>unclosed ",
+            "<b><i href=/m6></b></i>w",
+            "<nobr href=/m7><nobr href=/m8>",
+            "<a href=/m9><object><a href=/m10></object>",
+            "<marquee><a href=/m11></marquee>",
+            "<b href=/m12><p>x</b>y</p>",
+            "<a href=/m13><p><a href=/m14>",
+            "</a></b></i>",
+        ];
+        match self.rng.u32(..3) {
+            0 => self.html.push_str(pick(self.rng, SNIPPETS)),
+            1 => self.start_one_of(&["a", "b", "i", "font"], Link::Href),
+            _ => self.close_one_of(&["a", "b", "p", "div", "li", "font"]),
+        }
+    }
+
+    /// `<template>` with any content, maybe closed.
+    fn template(&mut self, depth: u32) {
+        self.start_tag("template", Link::None);
+        self.nodes(Context::Html, depth + 1);
+        if chance(self.rng, 70) {
+            self.close("template");
+        }
+    }
+
+    fn text(&mut self) {
+        let text = pieces::text(self.rng, self.palette.entities, self.palette.odd);
+        self.html.push_str(&text);
+    }
+
+    /// A raw text or RCDATA element with markup-like text inside, ended in one of many ways.
+    fn raw_text(&mut self) {
+        let name = pick(self.rng, pieces::RAW_TEXT);
+        self.start_tag(name, Link::None);
+        let body = pieces::raw_body(self.rng, name);
+        self.html.push_str(&body);
+        let end = pieces::raw_end(self.rng, name);
+        self.html.push_str(&end);
+        // A link right after, so where the element really ends matters.
+        self.start_tag("a", Link::Href);
+    }
+
+    /// `<svg>` with SVG content, maybe closed.
+    fn svg(&mut self, depth: u32) {
+        let link = if chance(self.rng, 20) {
+            Link::Xlink
+        } else {
+            Link::None
+        };
+        self.start_tag("svg", link);
+        self.nodes(Context::Svg, depth + 1);
+        if chance(self.rng, 70) {
+            self.close("svg");
+        }
+    }
+
+    /// One node of SVG content: elements with `href` or `xlink:href`, SVG's own `style`,
+    /// `script` and `title` (markup inside, not raw text), CDATA, self-closing tags; in
+    /// documents that are not plain, HTML breaking out or in an integration point too.
+    fn svg_node(&mut self, depth: u32) {
+        let nested = depth < MAX_DEPTH;
+        match self.rng.u32(..20) {
+            0..=4 => {
+                let link = if self.rng.bool() {
+                    Link::Href
+                } else {
+                    Link::Xlink
+                };
+                let name = pick(self.rng, &["a", "a", "use", "image", "base", "g", "path"]);
+                self.start_tag(name, link);
+                if nested && chance(self.rng, 50) {
+                    self.nodes(Context::Svg, depth + 1);
+                    self.close(name);
+                }
+            }
+            5 => self.html.push_str("<path d=M0/>"),
+            6..=7 if nested => {
+                let name = pick(self.rng, &["g", "text", "style", "script", "template"]);
+                self.start_tag(name, Link::None);
+                self.nodes(Context::Svg, depth + 1);
+                self.close(name);
+            }
+            8..=9 => {
+                let name = pick(self.rng, &["title", "desc", "foreignObject"]);
+                self.start_tag(name, Link::None);
+                if self.palette.unsure && nested && self.rng.bool() {
+                    // An HTML integration point: its start tags are HTML.
+                    self.nodes(Context::Html, depth + 1);
+                } else {
+                    self.text();
+                }
+                self.close(name);
+            }
+            10 => {
+                let cdata = pick(
+                    self.rng,
+                    &[
+                        "<![CDATA[<a href=/cdata>]]>",
+                        "<![CDATA[x]]]>",
+                        "<![CDATA[ unclosed <a href=/in-cdata>",
+                        "<![cdata[<a href=/lower-cdata>]]>",
+                    ],
+                );
+                self.html.push_str(cdata);
+            }
+            11 if self.palette.comments => self.html.push_str(&pieces::comment(self.rng)),
+            12 if nested => self.svg(depth),
+            13..=14 if self.palette.unsure => {
+                let breakout = pick(
+                    self.rng,
+                    &[
+                        "<p>",
+                        "<b>",
+                        "<div href=/out>",
+                        "<font color=red>",
+                        "<br>",
+                        "</p>",
+                        "</br>",
+                        "<ul>",
+                        "<a href=/plain-a><span>",
+                    ],
+                );
+                self.html.push_str(breakout);
+            }
+            _ => self.text(),
+        }
+    }
+
+    /// `<math>` with MathML content, maybe closed.
+    fn math(&mut self, depth: u32) {
+        self.start_tag("math", Link::None);
+        self.nodes(Context::Math, depth + 1);
+        if chance(self.rng, 70) {
+            self.close("math");
+        }
+    }
+
+    /// One node of MathML content: text integration points and `annotation-xml` holding HTML,
+    /// MathML elements with hrefs, SVG inside.
+    fn math_node(&mut self, depth: u32) {
+        let nested = depth < MAX_DEPTH;
+        match self.rng.u32(..8) {
+            0..=2 if nested => {
+                let name = pick(self.rng, &["mi", "mo", "mtext", "mrow"]);
+                self.start_tag(name, Link::None);
+                self.nodes(Context::Html, depth + 1);
+                self.close(name);
+            }
+            3 if nested => {
+                let encoding = pick(self.rng, &["text/html", "TEXT/HTML", "image/svg+xml"]);
+                self.html
+                    .push_str(&format!("<annotation-xml encoding=\"{encoding}\">"));
+                self.nodes(Context::Html, depth + 1);
+                self.close("annotation-xml");
+            }
+            4 => self.start_one_of(&["mi", "a", "maction"], Link::Xlink),
+            5 => self.start_one_of(&["mo", "a", "math"], Link::Href),
+            6 if nested => self.svg(depth),
+            _ => self.text(),
+        }
+    }
+
+    /// A table with rows, cells, a caption, column groups and content out of place (fostered
+    /// before the table), maybe closed.
+    fn table(&mut self, depth: u32) {
+        self.start_tag("table", Link::None);
+        for _ in 0..self.rng.usize(0..5) {
+            match self.rng.u32(..9) {
+                0 => self.html.push_str("<tr>"),
+                1 | 2 => {
+                    self.start_one_of(&["td", "th"], Link::Href);
+                    self.nodes(Context::Html, depth + 1);
+                }
+                3 => {
+                    self.start_tag("caption", Link::None);
+                    self.nodes(Context::Html, depth + 1);
+                    self.close("caption");
+                }
+                4 => self.html.push_str("<colgroup><col href=/col>"),
+                5 => self
+                    .html
+                    .push_str(pick(self.rng, &["<tbody>", "<thead>", "</tr>", "</td>"])),
+                6 => self.html.push_str("<input type=hidden href=/hidden>"),
+                _ => self.nodes(Context::Html, depth + 1),
+            }
+        }
+        if chance(self.rng, 70) {
+            self.close("table");
+        }
+    }
+
+    /// A select, whose content the tree builder mostly drops, maybe closed.
+    fn select(&mut self, depth: u32) {
+        self.start_tag("select", Link::None);
+        for _ in 0..self.rng.usize(0..4) {
+            match self.rng.u32(..5) {
+                0 => self.start_tag("option", Link::Href),
+                1 => self.html.push_str("<optgroup>"),
+                2 => self.start_tag("a", Link::Href),
+                3 => self
+                    .html
+                    .push_str(pick(self.rng, &["<select>", "<input>", "<textarea>x"])),
+                _ => self.nodes(Context::Html, depth + 1),
+            }
+        }
+        if chance(self.rng, 70) {
+            self.close("select");
+        }
+    }
+
+    /// A frameset (which drops the body if nothing has ruled it out yet), or a frame alone.
+    fn frameset(&mut self) {
+        if self.rng.bool() {
+            self.html
+                .push_str("<frameset><frame href=/frame><noframes><a href=/noframes></noframes>");
+            if self.rng.bool() {
+                self.html.push_str("</frameset>");
+            }
+        } else {
+            self.start_tag("frame", Link::Href);
+        }
+    }
+
+    /// A start tag of one of `names`, carrying `link`.
+    fn start_one_of(&mut self, names: &[&str], link: Link) {
+        let name = pick(self.rng, names);
+        self.start_tag(name, link);
+    }
+
+    /// An end tag of one of `names`.
+    fn close_one_of(&mut self, names: &[&str]) {
+        let name = pick(self.rng, names);
+        self.close(name);
+    }
+
+    /// An end tag, sometimes in upper case or with spaces.
+    fn close(&mut self, name: &str) {
+        let name = cased(self.rng, name);
+        let tail = pick(self.rng, &[">", ">", ">", " >", "/>"]);
+        self.html.push_str(&format!("</{name}{tail}"));
+    }
+
+    /// A start tag: `name` in any case, other attributes around the link (sometimes twice),
+    /// separated by whitespace or `/`, ended by `>` or `/>`.
+    fn start_tag(&mut self, name: &str, link: Link) {
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        for _ in 0..self.rng.usize(0..=2) {
+            if chance(self.rng, 40) {
+                let (name, value) = pick(self.rng, pieces::OTHER_ATTRS);
+                attrs.push((name.to_string(), value.to_string()));
+            }
+        }
+        let link_name = match link {
+            Link::None => None,
+            Link::Href => Some("href"),
+            Link::Xlink => Some("xlink:href"),
+        };
+        if let Some(link_name) = link_name {
+            let copies = if chance(self.rng, 10) { 2 } else { 1 };
+            for _ in 0..copies {
+                let value = pieces::href(self.rng, self.palette.entities, self.palette.odd);
+                let at = self.rng.usize(0..=attrs.len());
+                attrs.insert(at, (link_name.to_string(), value));
+            }
+        }
+        let mut tag = format!("<{}", cased(self.rng, name));
+        for (name, value) in attrs {
+            tag.push_str(pick(
+                self.rng,
+                &[" ", " ", " ", " ", "\t", "\n", "\x0c", "/", " / ", "\r\n"],
+            ));
+            self.attribute(&mut tag, &name, &value);
+        }
+        tag.push_str(pick(self.rng, &[">", ">", ">", ">", "/>", " >", "\n>"]));
+        self.html.push_str(&tag);
+    }
+
+    /// `name=value` in one of its forms: double, single or no quotes, spaces around `=`, or
+    /// no value at all.
+    fn attribute(&mut self, tag: &mut String, name: &str, value: &str) {
+        let name = cased(self.rng, name);
+        let attribute = match self.rng.u32(..12) {
+            0..=3 => format!("{name}=\"{value}\""),
+            4..=5 => format!("{name}='{value}'"),
+            6..=7 => format!("{name}={value}"),
+            8 => format!("{name} = \"{value}\""),
+            9 => format!("{name}= {value}"),
+            10 => format!("{name} ='{value}'"),
+            _ => name,
+        };
+        tag.push_str(&attribute);
+    }
+}
