@@ -1,0 +1,77 @@
+//! Start and end tags in the tag soup: names in any case, attributes in every quoting, the
+//! link attribute among others and sometimes twice.
+
+use super::pieces::{self, cased, chance, pick};
+use super::{Link, Writer};
+
+impl Writer<'_> {
+    /// A start tag of one of `names`, carrying `link`.
+    pub(super) fn start_one_of(&mut self, names: &[&str], link: Link) {
+        let name = pick(self.rng, names);
+        self.start_tag(name, link);
+    }
+
+    /// An end tag of one of `names`.
+    pub(super) fn close_one_of(&mut self, names: &[&str]) {
+        let name = pick(self.rng, names);
+        self.close(name);
+    }
+
+    /// An end tag, sometimes in upper case or with spaces.
+    pub(super) fn close(&mut self, name: &str) {
+        let name = cased(self.rng, name);
+        let tail = pick(self.rng, &[">", ">", ">", " >", "/>"]);
+        self.html.push_str(&format!("</{name}{tail}"));
+    }
+
+    /// A start tag: `name` in any case, other attributes around the link (sometimes twice),
+    /// separated by whitespace or `/`, ended by `>` or `/>`.
+    pub(super) fn start_tag(&mut self, name: &str, link: Link) {
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        for _ in 0..self.rng.usize(0..=2) {
+            if chance(self.rng, 40) {
+                let (name, value) = pick(self.rng, pieces::OTHER_ATTRS);
+                attrs.push((name.to_string(), value.to_string()));
+            }
+        }
+        let link_name = match link {
+            Link::None => None,
+            Link::Href => Some("href"),
+            Link::Xlink => Some("xlink:href"),
+        };
+        if let Some(link_name) = link_name {
+            let copies = if chance(self.rng, 10) { 2 } else { 1 };
+            for _ in 0..copies {
+                let value = pieces::href(self.rng, self.palette.entities, self.palette.odd);
+                let at = self.rng.usize(0..=attrs.len());
+                attrs.insert(at, (link_name.to_string(), value));
+            }
+        }
+        let mut tag = format!("<{}", cased(self.rng, name));
+        for (name, value) in attrs {
+            tag.push_str(pick(
+                self.rng,
+                &[" ", " ", " ", " ", "\t", "\n", "\x0c", "/", " / ", "\r\n"],
+            ));
+            self.attribute(&mut tag, &name, &value);
+        }
+        tag.push_str(pick(self.rng, &[">", ">", ">", ">", "/>", " >", "\n>"]));
+        self.html.push_str(&tag);
+    }
+
+    /// `name=value` in one of its forms: double, single or no quotes, spaces around `=`, or
+    /// no value at all.
+    fn attribute(&mut self, tag: &mut String, name: &str, value: &str) {
+        let name = cased(self.rng, name);
+        let attribute = match self.rng.u32(..12) {
+            0..=3 => format!("{name}=\"{value}\""),
+            4..=5 => format!("{name}='{value}'"),
+            6..=7 => format!("{name}={value}"),
+            8 => format!("{name} = \"{value}\""),
+            9 => format!("{name}= {value}"),
+            10 => format!("{name} ='{value}'"),
+            _ => name,
+        };
+        tag.push_str(&attribute);
+    }
+}
