@@ -14,12 +14,10 @@ seeds=seeds/$target
 mkdir -p "corpus/$target" "$seeds"
 fixtures=../fixtures
 case $target in
-  extract)
+  extract|extract_differential)
     for f in "$fixtures"/site/*.html "$fixtures"/site/*/*.html; do
       { printf '\003'; cat "$f"; } > "$seeds/$(basename "$f")"
     done ;;
-  extract_differential)
-    cp "$fixtures"/site/*.html "$fixtures"/site/*/*.html "$seeds"/ ;;
   decode)
     for f in "$fixtures"/site/*.html "$fixtures"/site/*/*.html; do
       { printf 'text/html; charset=windows-1252\n'; cat "$f"; } > "$seeds/$(basename "$f")"

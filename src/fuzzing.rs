@@ -2,13 +2,37 @@
 //! crawler runs on untrusted bytes and checks what must hold whatever the input. A panic, a
 //! hang or a failed check is a bug.
 
-use encoding_rs::Encoding;
+use encoding_rs::{Encoding, SHIFT_JIS, UTF_8, WINDOWS_1252};
 use url::Url;
 
 use crate::config::LinkOptions;
 use crate::input::{classify_argument, count_url_lines, parse_line, Line, MAX_LINE_BYTES};
 use crate::robots::{product_token, Rules};
 use crate::sitemap::{decode_sitemap, parse_sitemap, MAX_ENTRIES};
+
+/// Page URLs an extractor input may be found at: a path and query, an IDN host, IPv6, IPv4.
+const PAGES: [&str; 4] = [
+    "http://example.com/dir/page.html?q=1#top",
+    "https://xn--caf-dma.example/",
+    "http://[::1]:8080/a/b/",
+    "http://192.168.0.1/",
+];
+/// Page encodings, which links' queries are encoded in.
+const ENCODINGS: [&Encoding; 3] = [UTF_8, WINDOWS_1252, SHIFT_JIS];
+
+/// What the first byte of an extractor input picks: bits 0 and 1 the options (all schemes,
+/// fragments stripped), the next two the page URL, the rest the page encoding.
+pub fn link_knobs(byte: u8) -> (LinkOptions, Url, &'static Encoding) {
+    let options = LinkOptions {
+        all_schemes: byte & 1 != 0,
+        strip_fragments: byte & 2 != 0,
+    };
+    let page = PAGES[usize::from(byte >> 2) % PAGES.len()];
+    // The pages are written above as valid URLs.
+    let page = Url::parse(page).expect("a valid page URL");
+    let encoding = ENCODINGS[usize::from(byte >> 4) % ENCODINGS.len()];
+    (options, page, encoding)
+}
 
 /// The link extractor over `html` at `page`, with the page's `encoding`: every link is
 /// absolute, and distinct.
@@ -29,6 +53,27 @@ pub fn extract(
         if options.strip_fragments {
             assert!(link.fragment().is_none(), "{link}");
         }
+    }
+    links
+}
+
+/// The default link path against the reference: [`extract_links`] (the streaming scanner, or
+/// the tree builder when the scanner is unsure of the page) finds exactly the links
+/// [`tree_links`] finds, in the same order, and they hold what [`extract`] checks.
+///
+/// [`extract_links`]: crate::extract::extract_links
+/// [`tree_links`]: crate::extract::tree_links
+pub fn extract_differential(
+    html: &str,
+    page: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+) -> Vec<Url> {
+    let links = extract(html, page, encoding, options);
+    let reference = crate::extract::tree_links(html, page, encoding, options);
+    if links != reference {
+        let path = crate::extract::for_each_link(html, page, encoding, options, |_| {});
+        panic!("{path:?} found {links:?}, the tree builder {reference:?}, in {html:?}");
     }
     links
 }
