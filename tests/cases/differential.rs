@@ -90,8 +90,21 @@ fn case(seed: u64, index: usize) -> Case {
     }
 }
 
-fn cases() -> impl Iterator<Item = Case> {
+/// The fixed seeds, then as many more as `AREQ_SOUP_SEEDS` asks for (a longer run by hand:
+/// `AREQ_SOUP_SEEDS=100 cargo test --test cli differential` makes 100,000 more documents).
+fn seeds() -> Vec<u64> {
+    let more: u64 = std::env::var("AREQ_SOUP_SEEDS")
+        .ok()
+        .and_then(|more| more.parse().ok())
+        .unwrap_or(0);
     SEEDS
+        .into_iter()
+        .chain((0..more).map(|n| 0x1_0000 + n))
+        .collect()
+}
+
+fn cases() -> impl Iterator<Item = Case> {
+    seeds()
         .into_iter()
         .flat_map(|seed| (0..DOCUMENTS_PER_SEED).map(move |index| case(seed, index)))
 }
