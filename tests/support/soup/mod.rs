@@ -106,6 +106,10 @@ struct Writer<'r> {
 
 impl Writer<'_> {
     fn document(&mut self) {
+        if self.palette.odd && chance(self.rng, 10) {
+            // A byte order mark, which the tokenizer drops at the start of the input.
+            self.html.push('\u{feff}');
+        }
         if chance(self.rng, 50) {
             self.html
                 .push_str(pieces::doctype(self.rng, self.palette.odd));

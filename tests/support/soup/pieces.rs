@@ -90,12 +90,32 @@ const ENTITIES: &[&str] = &[
     "&;",
     "&foo;",
     "&zz",
+    "&notit;",
+    "&ampamp;",
+    "&amp;amp;",
+    "&lt=",
+    "&frac12",
+    "&frac34;",
+    "&sup2x",
+    "&Eacute;",
+    "&eacute",
+    "&angle;",
+    "&#x0000041;",
+    "&#X41;",
+    "&#0065",
+    "&#x7F;",
+    "&#xFFFE;",
+    "&#x1F;",
+    "&#xFDD0;",
+    "&#x10FFFF;",
+    "&#9999999999;",
 ];
 
 /// Characters that are odd anywhere: NUL (U+FFFD in values and text), CR and CRLF (normalized
-/// to LF), whitespace, quotes, `<`, `=`, `>` and a backtick.
+/// to LF), whitespace, quotes, `<`, `=`, `>`, a backtick, controls and a byte order mark.
 const ODD_CHARS: &[&str] = &[
-    "\0", "\r", "\r\n", " ", "\t", "\x0c", "\"", "'", "<", "=", ">", "`", "/",
+    "\0", "\r", "\r\n", " ", "\t", "\x0c", "\"", "'", "<", "=", ">", "`", "/", "\x01", "\x7f",
+    "\u{feff}",
 ];
 
 /// Text between tags, some of it looking like markup that is not.
@@ -224,6 +244,15 @@ const RAW_PIECES: &[&str] = &[
     "\0",
     "\r\n",
     "'</'+'a>'",
+    "<!-",
+    "--",
+    "-",
+    "<",
+    "<scrip",
+    "<script ",
+    "</script",
+    "<script/",
+    "--!>",
 ];
 
 /// Script bodies with the escapes spelled out: `<!--` then `<script>` makes the next
@@ -352,7 +381,7 @@ pub fn raw_body(rng: &mut Rng, name: &str) -> String {
         return pick(rng, SCRIPT_BODIES).to_string();
     }
     let mut body = String::new();
-    for _ in 0..rng.usize(0..5) {
+    for _ in 0..rng.usize(0..8) {
         let piece = pick(rng, RAW_PIECES);
         body.push_str(piece);
         if piece == "</" && rng.bool() {
