@@ -438,6 +438,7 @@ mod path_tests {
             "<svg href=/svg><style><a href=/styled></a></style><![CDATA[<a href=/cdata>]]></svg>",
             "<svg><path d='x'/><base href='/svg-base/'/><use xlink:href=#i /></svg><a href=rel>",
             "<svg/><a href=/after-self-closed><svg><svg><a href=/deep></a></svg></svg>",
+            "<svg><g><path d=M0/><a href=/in-g></svg><a href=/after-unclosed>",
         ]);
     }
 
@@ -457,7 +458,7 @@ mod path_tests {
                 "<svg><title><a href=/t></title></svg>",
                 Unsure::ForeignContent,
             ),
-            ("<svg><g></svg><a href=/g>", Unsure::ForeignContent),
+            ("<svg><g></a></svg><a href=/g>", Unsure::ForeignContent),
             ("<a><body href=/b>", Unsure::MergedElement),
         ];
         for (html, unsure) in cases {

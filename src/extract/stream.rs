@@ -315,16 +315,23 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// An end tag: in SVG it closes the current element; any other end tag there could close
-    /// several, or leave foreign content, which the scanner does not follow.
+    /// An end tag: in SVG it closes the innermost open SVG element of its name and every one
+    /// inside it, as the tree builder does; one that matches none would be taken by HTML's
+    /// rules, which the scanner does not follow.
     fn end_tag(&mut self, tag: &Tag<'a>) -> Result<(), Unsure> {
-        match self.foreign.last() {
-            None => Ok(()),
-            Some(open) if open.eq_ignore_ascii_case(tag.name) => {
-                self.foreign.pop();
+        if self.foreign.is_empty() {
+            return Ok(());
+        }
+        match self
+            .foreign
+            .iter()
+            .rposition(|open| open.eq_ignore_ascii_case(tag.name))
+        {
+            Some(at) => {
+                self.foreign.truncate(at);
                 Ok(())
             }
-            Some(_) => Err(Unsure::ForeignContent),
+            None => Err(Unsure::ForeignContent),
         }
     }
 
