@@ -211,7 +211,8 @@ async fn parse_and_write(
                 depth,
                 status,
             };
-            page_records(&page, meta, &links, format)
+            let (records, found) = page_records(&page, meta, &links, format, keep_links);
+            (records.finish(source), found)
         })
         .await;
     let (records, found) = parsed.unwrap_or_else(|err| {
@@ -233,7 +234,7 @@ async fn parse_and_write(
         bytes,
         truncated,
     };
-    (outcome, if keep_links { found } else { Vec::new() })
+    (outcome, found)
 }
 
 /// Hands a page's records to the writer and, with `confirm_writes`, waits until they are

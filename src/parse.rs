@@ -5,27 +5,27 @@ use url::Url;
 
 use crate::config::{Format, LinkOptions};
 use crate::decode::decode_html;
-use crate::extract::extract_links;
+use crate::extract::for_each_link;
 use crate::fetch::Page;
-use crate::output::{format_page, PageMeta, Records};
+use crate::output::{PageMeta, PageRecords};
 
-/// Decodes `page`, extracts its links and formats them as records. Returns the records and
-/// the links themselves (for following and the graph).
+/// Decodes `page`, extracts its links and formats each one's record as it is found. Returns
+/// the records and, with `keep_links`, the links themselves (for following and the graph).
 pub(crate) fn page_records(
     page: &Page,
     meta: PageMeta<'_>,
     links: &LinkOptions,
     format: Format,
-) -> (Records, Vec<Url>) {
+    keep_links: bool,
+) -> (PageRecords, Vec<Url>) {
     let (html, encoding) = decode_html(&page.body, page.content_type.as_deref());
-    let found = extract_links(&html, &page.final_url, encoding, links);
-    let mut bytes = Vec::with_capacity(found.len() * (meta.source.len() + 64));
-    let count = format_page(format, meta, &found, &mut bytes);
-    let records = Records {
-        source: meta.source.to_owned(),
-        bytes,
-        count,
-        flushed: None,
-    };
-    (records, found)
+    let mut records = PageRecords::new(format, meta);
+    let mut kept = Vec::new();
+    for_each_link(&html, &page.final_url, encoding, links, |link| {
+        records.push(link.as_str());
+        if keep_links {
+            kept.push(link);
+        }
+    });
+    (records, kept)
 }
