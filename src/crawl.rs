@@ -17,14 +17,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use url::Url;
 
-use crate::frontier::{Ended, Frontier, FrontierError, Job, Next};
+use crate::frontier::{Child, Ended, Frontier, FrontierError, Job, Next};
 use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::page::{run_page, Outcome, PageContext, PageResult};
 use crate::progress::ProgressCounters;
 use crate::resume::Completed;
 use crate::scope::{Refusal, ScopeRules};
-use crate::seen::SeenSet;
+use crate::seen::{SeenSet, UrlKey};
 use crate::tally::Tally;
 
 /// How the crawl spreads and how much of it runs at once.
@@ -342,7 +342,7 @@ impl Scheduler {
 
     /// The jobs for the links of `parent`'s page that the scope rules follow, at the next
     /// depth; a link refused by scope is counted once.
-    fn children(&mut self, parent: &Job, links: Vec<Url>) -> Vec<Job> {
+    fn children(&mut self, parent: &Job, links: Vec<Url>) -> Vec<Child> {
         links
             .into_iter()
             .filter_map(|link| self.child_job(parent, link))
@@ -350,15 +350,18 @@ impl Scheduler {
     }
 
     /// The job for a link found on `parent`'s page, if the scope rules follow it.
-    fn child_job(&mut self, parent: &Job, mut link: Url) -> Option<Job> {
+    fn child_job(&mut self, parent: &Job, mut link: Url) -> Option<Child> {
         link.set_fragment(None);
         match self.plan.scope.check(&link, &parent.origin) {
-            Ok(()) => Some(Job {
-                source: link.to_string(),
-                url: link,
-                depth: parent.depth + 1,
-                origin: Arc::clone(&parent.origin),
-                lease: None,
+            Ok(()) => Some(Child {
+                key: UrlKey::of(&link),
+                job: Job {
+                    source: link.to_string(),
+                    url: link,
+                    depth: parent.depth + 1,
+                    origin: Arc::clone(&parent.origin),
+                    lease: None,
+                },
             }),
             Err(Refusal::Scope | Refusal::Pattern) => {
                 if self.refused.insert(&link) {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
-use crate::seen::SeenSet;
+use crate::seen::{SeenSet, UrlKey};
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
 #[derive(Debug)]
@@ -84,7 +84,13 @@ impl MemoryFrontier {
 
 impl MemoryFrontier {
     fn push_one(&mut self, job: Job) -> bool {
-        if !self.seen.insert(&job.url) {
+        let key = UrlKey::of(&job.url);
+        self.push_keyed(job, key)
+    }
+
+    /// Queues `job`, whose URL's key is `key`, unless the URL was seen before.
+    fn push_keyed(&mut self, job: Job, key: UrlKey) -> bool {
+        if !self.seen.insert_key(key) {
             return false;
         }
         let host = job.host().to_owned();
@@ -162,7 +168,8 @@ impl Frontier for MemoryFrontier {
     async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError> {
         Ok(jobs
             .into_iter()
-            .filter(|job| self.push_one(job.clone()))
+            .map(|job| self.push_one(job))
+            .filter(|&new| new)
             .count())
     }
 
@@ -172,8 +179,8 @@ impl Frontier for MemoryFrontier {
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
         self.end(ended.job.host(), ended.last_request, ended.crawl_delay);
-        for job in ended.children {
-            self.push_one(job);
+        for child in ended.children {
+            self.push_keyed(child.job, child.key);
         }
         Ok(())
     }

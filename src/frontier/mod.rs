@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::seen::UrlKey;
+
 pub(crate) use self::redis::{
     connect as redis_connect, crawl_prefix, CrawlSettings, RedisFrontier, RobotsStore, SharedTurns,
 };
@@ -40,6 +42,16 @@ impl Job {
     pub(crate) fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
     }
+}
+
+/// A job for a link found on a page, with the key of its URL computed where the link was
+/// parsed: the frontier checks it against the seen set without hashing the URL again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Child {
+    /// The job.
+    pub(crate) job: Job,
+    /// [`UrlKey::of`] the job's URL.
+    pub(crate) key: UrlKey,
 }
 
 /// What [`Frontier::pop`] found.
@@ -71,7 +83,7 @@ pub(crate) struct Ended<'a> {
     /// Records written for the page.
     pub(crate) links: u64,
     /// Jobs for the links the page's crawl follows; queued unless seen before.
-    pub(crate) children: Vec<Job>,
+    pub(crate) children: Vec<Child>,
     /// The scheduler will start another job now: a shared frontier may take it in the same
     /// round trip, for the next [`Frontier::pop`].
     pub(crate) take_next: bool,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::super::{FrontierError, Job};
-use crate::seen::fingerprint_text;
+use crate::seen::UrlKey;
 
 /// What the take script answered.
 pub(super) struct Answer {
@@ -45,11 +45,12 @@ impl Answer {
     }
 }
 
-/// The script arguments for `jobs`: seen bucket, fingerprint, host and the job, each.
-pub(super) fn job_args(jobs: &[Job]) -> Vec<Vec<u8>> {
+/// The script arguments for `jobs`, each given with its URL's key: seen bucket, fingerprint,
+/// host and the job, each.
+pub(super) fn job_args<'a>(jobs: impl ExactSizeIterator<Item = (&'a Job, UrlKey)>) -> Vec<Vec<u8>> {
     let mut args = Vec::with_capacity(jobs.len() * 4);
-    for job in jobs {
-        let key = fingerprint_text(&job.url[..url::Position::AfterQuery]);
+    for (job, key) in jobs {
+        let key = key.bits();
         let bucket = (key >> 112) as u16;
         let fingerprint = ((key >> 48) as u64).to_be_bytes();
         args.push(bucket.to_string().into_bytes());
