@@ -282,7 +282,7 @@ impl Scheduler {
             }
             jobs.push(Job {
                 origin: self.plan.scope.origin_of(&seed.url),
-                source: seed.source,
+                given: Some(seed.source),
                 url: seed.url,
                 depth: 0,
                 lease: None,
@@ -356,7 +356,7 @@ impl Scheduler {
             Ok(()) => Some(Child {
                 key: UrlKey::of(&link),
                 job: Job {
-                    source: link.to_string(),
+                    given: None,
                     url: link,
                     depth: parent.depth + 1,
                     origin: Arc::clone(&parent.origin),
@@ -404,7 +404,7 @@ mod tests {
 
     fn seed_job(url: &str) -> Job {
         Job {
-            source: url.into(),
+            given: Some(url.into()),
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: Arc::from("a"),
@@ -437,7 +437,7 @@ mod tests {
     async fn drain(frontier: &mut MemoryFrontier) -> Vec<String> {
         let mut urls = Vec::new();
         while let Ok(Next::Ready(job)) = frontier.pop(Instant::now()).await {
-            urls.push(format!("{} d{} {}", job.url, job.depth, job.source));
+            urls.push(format!("{} d{} {}", job.url, job.depth, job.source()));
         }
         urls
     }

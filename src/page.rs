@@ -160,7 +160,7 @@ async fn visit_page(
         }) => {
             tracing::info!(status, content_type, "skipped: not HTML");
             // No records, but the page is complete (for `--resume`).
-            visit.written = send_records(context, Records::none(job.source.clone())).await;
+            visit.written = send_records(context, Records::none(job.source().to_owned())).await;
             (Outcome::NotHtml { status }, Vec::new())
         }
         Err(err) => {
@@ -202,7 +202,7 @@ async fn parse_and_write(
     }
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
-    let (source, depth) = (job.source.clone(), job.depth);
+    let (source, depth) = (job.source().to_owned(), job.depth);
     let parsed = context
         .parser
         .run(move || {
@@ -217,7 +217,7 @@ async fn parse_and_write(
         .await;
     let (records, found) = parsed.unwrap_or_else(|err| {
         tracing::error!(error = %err, "parsing panicked");
-        (Records::none(job.source.clone()), Vec::new())
+        (Records::none(job.source().to_owned()), Vec::new())
     });
     let count = records.count;
     visit.written = send_records(context, records).await;

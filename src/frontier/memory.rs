@@ -212,7 +212,7 @@ mod tests {
 
     fn job(url: &str) -> Job {
         Job {
-            source: url.into(),
+            given: Some(url.into()),
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: "".into(),

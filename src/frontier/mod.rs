@@ -23,9 +23,10 @@ pub(crate) use memory::MemoryFrontier;
 /// One page to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Job {
-    /// What the output's SOURCE column says for this page: the input line as written, or the
-    /// link as first discovered.
-    pub(crate) source: String,
+    /// The SOURCE as given where the URL came in: the input line as written, a sitemap's
+    /// `<loc>`. `None` for a link found on a page, whose SOURCE is its URL as first
+    /// discovered (see [`Job::source`]), so the job holds no second copy of it.
+    pub(crate) given: Option<String>,
     /// The URL to GET.
     pub(crate) url: Url,
     /// 0 for input URLs, k + 1 for links found on a page at depth k.
@@ -38,6 +39,11 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// What the output's SOURCE column says for this page.
+    pub(crate) fn source(&self) -> &str {
+        self.given.as_deref().unwrap_or(self.url.as_str())
+    }
+
     /// The host key politeness is counted by.
     pub(crate) fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()

@@ -68,7 +68,7 @@ fn format_job(job: &Job) -> String {
         job.host(),
         job.depth,
         job.origin,
-        job.source,
+        job.source(),
         job.url
     )
 }
@@ -83,9 +83,11 @@ pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
         fields.next().ok_or_else(bad)?,
         fields.next().ok_or_else(bad)?,
     );
+    let url = url::Url::parse(url).map_err(|_| bad())?;
     Ok(Job {
-        source: source.to_owned(),
-        url: url::Url::parse(url).map_err(|_| bad())?,
+        // A found link's SOURCE is its URL: no second copy.
+        given: (source != url.as_str()).then(|| source.to_owned()),
+        url,
         depth: depth.parse().map_err(|_| bad())?,
         origin: origin.into(),
         lease: None,
@@ -99,13 +101,15 @@ mod tests {
     #[test]
     fn jobs_round_trip_through_their_stored_form() {
         let job = Job {
-            source: "HTTP://Example.org/a/../b".into(),
+            given: Some("HTTP://Example.org/a/../b".into()),
             url: url::Url::parse("http://example.org/b?q=1").unwrap(),
             depth: 3,
             origin: "example.org".into(),
             lease: None,
         };
         assert_eq!(parse_job(&format_job(&job)).unwrap(), job);
+        let found = Job { given: None, ..job };
+        assert_eq!(parse_job(&format_job(&found)).unwrap(), found);
         assert!(parse_job("host\tx\to\ts\thttp://a/").is_err());
     }
 }
