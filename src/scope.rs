@@ -62,9 +62,15 @@ impl ScopeRules {
 
     /// Whether a link found on a page descending from `origin` is followed.
     pub fn check(&self, link: &Url, origin: &str) -> Result<(), Refusal> {
-        if !matches!(link.scheme(), "http" | "https") || looks_like_a_file(link) {
+        if !may_be_a_page(link) {
             return Err(Refusal::NotHtml);
         }
+        self.admits(link, origin)
+    }
+
+    /// Whether a link that [`may_be_a_page`], found on a page descending from `origin`, is in
+    /// scope and passes the patterns: the rest of [`ScopeRules::check`], the regexes last.
+    pub fn admits(&self, link: &Url, origin: &str) -> Result<(), Refusal> {
         let host = link.host_str().unwrap_or_default();
         let in_scope = match self.scope {
             Scope::Host => host == origin,
@@ -81,6 +87,12 @@ impl ScopeRules {
         }
         Ok(())
     }
+}
+
+/// Whether `link` may be an HTML page: an http(s) URL whose path names no file of a known
+/// non-HTML kind (an image, a style sheet, …). Links that may not are written, never fetched.
+pub fn may_be_a_page(link: &Url) -> bool {
+    matches!(link.scheme(), "http" | "https") && !looks_like_a_file(link)
 }
 
 /// The registrable domain of `host` (`www.example.co.uk` → `example.co.uk`); the host itself
