@@ -41,13 +41,17 @@ pub struct ScopeRules {
     pub exclude: Vec<Regex>,
 }
 
-/// Path endings that are never HTML pages; such links are written but not fetched.
+/// Path endings that are never HTML pages; such links are written but not fetched. Sorted and
+/// lower case, for a binary search.
 const NOT_HTML_EXTENSIONS: &[&str] = &[
     "7z", "avi", "bmp", "bz2", "css", "csv", "doc", "docx", "eot", "exe", "flac", "gif", "gz",
     "ico", "iso", "jpeg", "jpg", "js", "json", "m4a", "mjs", "mkv", "mov", "mp3", "mp4", "mpeg",
     "ogg", "otf", "pdf", "png", "ppt", "pptx", "rar", "rss", "svg", "tar", "tgz", "tif", "tiff",
     "ttf", "txt", "wav", "webm", "webp", "woff", "woff2", "xls", "xlsx", "xml", "xz", "zip",
 ];
+
+/// The longest of [`NOT_HTML_EXTENSIONS`].
+const LONGEST_EXTENSION: usize = 5;
 
 impl ScopeRules {
     /// The scope key of a seed URL: what its descendants must share with it.
@@ -74,7 +78,8 @@ impl ScopeRules {
         let host = link.host_str().unwrap_or_default();
         let in_scope = match self.scope {
             Scope::Host => host == origin,
-            Scope::Domain => registrable_domain(host) == origin,
+            // A registrable domain ends its host: most links elsewhere need no lookup.
+            Scope::Domain => host.ends_with(origin) && registrable_domain(host) == origin,
             Scope::Any => true,
         };
         if !in_scope {
@@ -101,14 +106,24 @@ fn registrable_domain(host: &str) -> &str {
     psl::domain_str(host).unwrap_or(host)
 }
 
+/// Whether the last segment of `url`'s path ends in one of [`NOT_HTML_EXTENSIONS`], in any
+/// case. Runs for every link a recursive crawl finds, so it copies nothing.
 fn looks_like_a_file(url: &Url) -> bool {
-    let last = url.path().rsplit('/').next().unwrap_or_default();
+    let path = url.path();
+    let last = path.rsplit_once('/').map_or(path, |(_, last)| last);
     let Some((_, extension)) = last.rsplit_once('.') else {
         return false;
     };
+    if extension.is_empty() || extension.len() > LONGEST_EXTENSION {
+        return false;
+    }
+    let mut lower = [0; LONGEST_EXTENSION];
+    let lower = &mut lower[..extension.len()];
+    lower.copy_from_slice(extension.as_bytes());
+    lower.make_ascii_lowercase();
     NOT_HTML_EXTENSIONS
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(extension))
+        .binary_search_by(|known| known.as_bytes().cmp(lower))
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -157,6 +172,10 @@ mod tests {
             rules.check(&url("https://other.co.uk/"), &origin),
             Err(Refusal::Scope)
         );
+        assert_eq!(
+            rules.check(&url("https://notexample.co.uk/"), &origin),
+            Err(Refusal::Scope)
+        );
         let ip = rules.origin_of(&url("http://127.0.0.1:8000/"));
         assert_eq!(rules.check(&url("http://127.0.0.1:9000/x"), &ip), Ok(()));
     }
@@ -187,11 +206,29 @@ mod tests {
     }
 
     #[test]
+    fn the_extension_list_is_sorted_lower_case_and_bounded() {
+        assert!(NOT_HTML_EXTENSIONS.windows(2).all(|pair| pair[0] < pair[1]));
+        for extension in NOT_HTML_EXTENSIONS {
+            assert_eq!(extension.to_ascii_lowercase(), *extension);
+            assert!(
+                (1..=LONGEST_EXTENSION).contains(&extension.len()),
+                "{extension}"
+            );
+        }
+        assert!(NOT_HTML_EXTENSIONS
+            .iter()
+            .any(|e| e.len() == LONGEST_EXTENSION));
+    }
+
+    #[test]
     fn files_and_other_schemes_are_not_followed() {
         let rules = rules(Scope::Any);
         for link in [
             "https://a.org/logo.PNG",
             "https://a.org/s.css?v=2",
+            "https://a.org/dir/archive.tar.gz",
+            "https://a.org/font.WOFF2#x",
+            "https://a.org/7z/x.7Z",
             "mailto:x@a.org",
             "ftp://a.org/",
         ] {
@@ -201,6 +238,11 @@ mod tests {
             "https://a.org/page.html",
             "https://a.org/dir/",
             "https://a.org/v1.2/",
+            "https://a.org/file.",
+            "https://a.org/.pdf.x",
+            "https://a.org/a.woff22",
+            "https://a.org/pdf",
+            "https://a.org/a.caf%C3%A9",
         ] {
             assert_eq!(rules.check(&url(link), ""), Ok(()), "{link}");
         }
