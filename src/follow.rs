@@ -4,8 +4,10 @@
 //!
 //! Each link goes through the cheap steps first: its fragment is dropped; a link that is not
 //! http(s) or names a file (`.pdf`, `.png`, …) goes no further; then its key is computed, and
-//! a link the page offered already is dropped (`page#a` and `page#b` are one link); then scope
-//! (the seed's host or registrable domain), and last the `--include` and `--exclude` regexes.
+//! a link whose fragment was dropped goes no further if the page had it already (`#a`, `#b`
+//! and `#c` are one link: the page itself, often); then scope (the seed's host or registrable
+//! domain), and last the `--include` and `--exclude` regexes. The page's other links are
+//! distinct already, and what is left over (`page` and `page#a`) the scheduler's sets catch.
 
 use std::sync::Arc;
 
@@ -23,18 +25,18 @@ pub(crate) struct Follower {
     origin: Arc<str>,
     /// The depth of the page's links: one below the page.
     depth: u32,
-    /// The links offered so far that may be pages, fragment aside.
-    offered: SeenSet,
+    /// The links offered so far with a fragment, without it.
+    unfragmented: SeenSet,
     followed: Followed,
 }
 
 /// What following one page's links came to.
 #[derive(Debug, Default)]
 pub(crate) struct Followed {
-    /// Jobs for the links to follow, in the order found, each link once.
+    /// Jobs for the links to follow, in the order found.
     pub(crate) children: Vec<Child>,
-    /// The keys of the links scope or the patterns refused, each once: the scheduler counts
-    /// each refused link once in the run.
+    /// The keys of the links scope or the patterns refused: the scheduler counts each refused
+    /// link once in the run.
     pub(crate) refused: Vec<UrlKey>,
 }
 
@@ -45,19 +47,22 @@ impl Follower {
             rules,
             origin: Arc::clone(&parent.origin),
             depth: parent.depth + 1,
-            offered: SeenSet::default(),
+            unfragmented: SeenSet::default(),
             followed: Followed::default(),
         }
     }
 
     /// Decides whether `link`, found on the page, is followed.
     pub(crate) fn offer(&mut self, mut link: Url) {
-        link.set_fragment(None);
+        let fragment = link.fragment().is_some();
+        if fragment {
+            link.set_fragment(None);
+        }
         if !may_be_a_page(&link) {
             return;
         }
         let key = UrlKey::of(&link);
-        if !self.offered.insert_key(key) {
+        if fragment && !self.unfragmented.insert_key(key) {
             return;
         }
         if self.rules.admits(&link, &self.origin).is_err() {
@@ -112,17 +117,17 @@ mod tests {
     }
 
     #[test]
-    fn children_are_the_links_in_scope_once_each_without_fragments_one_level_down() {
+    fn children_are_the_links_in_scope_without_fragments_one_level_down() {
         let followed = follow(
             ScopeRules::default(),
             &[
                 "http://a/x#top",
                 "http://a/y",
                 "http://a/x#bottom",
-                "http://a/x",
+                "http://a/z",
             ],
         );
-        assert_eq!(urls(&followed), ["http://a/x", "http://a/y"]);
+        assert_eq!(urls(&followed), ["http://a/x", "http://a/y", "http://a/z"]);
         for child in &followed.children {
             assert_eq!(child.key, UrlKey::of(&child.job.url));
             assert_eq!(child.job.source(), child.job.url.as_str());
@@ -133,21 +138,21 @@ mod tests {
     }
 
     #[test]
-    fn links_out_of_scope_or_refused_by_a_pattern_come_back_as_keys_once_each() {
+    fn links_out_of_scope_or_refused_by_a_pattern_come_back_as_keys() {
         let rules = ScopeRules {
             scope: Scope::Host,
             include: Vec::new(),
             exclude: vec![Regex::new(r"\?print=").unwrap()],
         };
         let links = [
-            "http://b/elsewhere",
+            "http://b/elsewhere#one",
             "http://b/elsewhere#again",
             "http://a/page?print=1",
             "http://a/kept",
         ];
         let followed = follow(rules, &links);
         assert_eq!(urls(&followed), ["http://a/kept"]);
-        let refused = [&links[0], &links[2]].map(|link| UrlKey::of(&Url::parse(link).unwrap()));
+        let refused = [links[0], links[2]].map(|link| UrlKey::of(&Url::parse(link).unwrap()));
         assert_eq!(followed.refused, refused);
     }
 
