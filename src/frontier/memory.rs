@@ -55,17 +55,20 @@ impl MemoryFrontier {
         }
     }
 
+    /// The state of `host`, made if it has none; the host's name is copied only then.
     fn host_state(&mut self, host: &str) -> &mut HostState {
-        let gap = self.politeness.gap;
-        self.hosts
-            .entry(host.to_owned())
-            .or_insert_with(|| HostState {
+        if !self.hosts.contains_key(host) {
+            let state = HostState {
                 queue: VecDeque::new(),
                 in_flight: 0,
                 probed: false,
-                gap,
+                gap: self.politeness.gap,
                 last_start: None,
-            })
+            };
+            self.hosts.insert(host.to_owned(), state);
+        }
+        // Inserted just above when it was missing.
+        self.hosts.get_mut(host).expect("the host has state")
     }
 
     /// Forgets a host with nothing queued, nothing in flight and no pending gap, so the map
@@ -93,11 +96,11 @@ impl MemoryFrontier {
         if !self.seen.insert_key(key) {
             return false;
         }
-        let host = job.host().to_owned();
-        let state = self.host_state(&host);
-        let was_empty = state.queue.is_empty();
+        let state = self.host_state(job.host());
+        // A host joins the rotation when its queue stops being empty.
+        let joins = state.queue.is_empty().then(|| job.host().to_owned());
         state.queue.push_back(job);
-        if was_empty {
+        if let Some(host) = joins {
             self.rotation.push_back(host);
         }
         self.queued += 1;
