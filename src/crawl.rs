@@ -16,7 +16,7 @@ use tokio::task::{self, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::follow::{Followed, Follower};
+use crate::follow::{FollowRules, Followed, Follower};
 use crate::frontier::{Ended, Frontier, FrontierError, Job, Next};
 use crate::graph::HostGraph;
 use crate::input::Seed;
@@ -24,8 +24,6 @@ use crate::page::{run_page, Outcome, PageContext, PageResult};
 use crate::parse::LinkUses;
 use crate::progress::ProgressCounters;
 use crate::resume::Completed;
-use crate::scope::ScopeRules;
-use crate::seen::{SeenSet, UrlKey};
 use crate::tally::Tally;
 
 /// How the crawl spreads and how much of it runs at once.
@@ -36,7 +34,7 @@ pub(crate) struct Plan {
     /// Follow links this many levels below the seeds.
     pub(crate) max_depth: u32,
     /// Which links are followed; shared with the pages, which apply them to their links.
-    pub(crate) scope: Arc<ScopeRules>,
+    pub(crate) follow: Arc<FollowRules>,
     /// Pages started in the whole run, at most.
     pub(crate) max_pages: Option<u64>,
     /// Build the host graph.
@@ -130,8 +128,6 @@ struct Scheduler {
     plan: Plan,
     tally: Tally,
     graph: HostGraph,
-    /// Links refused by scope, to count each once.
-    refused: SeenSet,
     pages_started: u64,
     /// Jobs with a lease, by the task running them, to hand back if the task is dropped.
     leased: HashMap<task::Id, Job>,
@@ -145,7 +141,6 @@ impl Scheduler {
             plan,
             tally: Tally::default(),
             graph: HostGraph::default(),
-            refused: SeenSet::default(),
             pages_started: 0,
             leased: HashMap::new(),
             stopping: false,
@@ -256,7 +251,7 @@ impl Scheduler {
     fn link_uses(&self, job: &Job) -> LinkUses {
         let follow = job.depth < self.plan.max_depth;
         LinkUses {
-            follow: follow.then(|| Follower::new(Arc::clone(&self.plan.scope), job)),
+            follow: follow.then(|| Follower::new(Arc::clone(&self.plan.follow), job)),
             graph: self.plan.graph,
         }
     }
@@ -292,7 +287,7 @@ impl Scheduler {
                 continue;
             }
             jobs.push(Job {
-                origin: self.plan.scope.origin_of(&seed.url),
+                origin: self.plan.follow.scope.origin_of(&seed.url),
                 given: Some(seed.source),
                 url: seed.url,
                 depth: 0,
@@ -322,8 +317,9 @@ impl Scheduler {
         if self.plan.graph && !matches!(result.outcome, Outcome::Robots) {
             self.graph.add_page(result.job.host(), result.links.hosts);
         }
+        // The links the page refused first in the run (its parse recorded them as refused).
         let Followed { children, refused } = result.links.followed;
-        self.count_refused(refused);
+        self.tally.skipped_scope += refused;
         frontier
             .finished(Ended {
                 job: &result.job,
@@ -346,15 +342,6 @@ impl Scheduler {
         }
         self.leased.remove(&err.id())
     }
-
-    /// Counts the links a page's scope rules refused, each once in the run.
-    fn count_refused(&mut self, refused: Vec<UrlKey>) {
-        for key in refused {
-            if self.refused.insert_key(key) {
-                self.tally.skipped_scope += 1;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -372,7 +359,7 @@ mod tests {
         Scheduler::new(Plan {
             concurrency: 4,
             max_depth,
-            scope: Arc::default(),
+            follow: Arc::default(),
             max_pages,
             graph: false,
             completed: Completed::default(),

@@ -1,15 +1,16 @@
 //! Which links of a page a recursive crawl follows, decided on the parse thread as the links
 //! are found, where each is a parsed URL already: the scheduler gets back only the jobs to
-//! push, each with its seen-set key, and the keys of the links it refused.
+//! push, each with its seen-set key, and how many links were refused for the first time.
 //!
 //! Each link goes through the cheap steps first: its fragment is dropped; a link that is not
 //! http(s) or names a file (`.pdf`, `.png`, …) goes no further; then its key is computed, and
 //! a link whose fragment was dropped goes no further if the page had it already (`#a`, `#b`
 //! and `#c` are one link: the page itself, often); then scope (the seed's host or registrable
 //! domain), and last the `--include` and `--exclude` regexes. The page's other links are
-//! distinct already, and what is left over (`page` and `page#a`) the scheduler's sets catch.
+//! distinct already; what is left over (`page` and `page#a`) the seen set and the refused set
+//! catch.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
@@ -17,17 +18,49 @@ use crate::frontier::{Child, Job};
 use crate::scope::{may_be_a_page, ScopeRules};
 use crate::seen::{SeenSet, UrlKey};
 
+/// What the pages of a run share to follow their links: the rules, and the links refused so
+/// far, so that each refused link is counted once in the run.
+#[derive(Debug, Default)]
+pub(crate) struct FollowRules {
+    /// Which links are followed.
+    pub(crate) scope: ScopeRules,
+    /// Every link refused so far. A page takes the lock once, when its parse ends.
+    refused: Mutex<SeenSet>,
+}
+
+impl FollowRules {
+    /// The rules of a run that follows links by `scope`.
+    pub(crate) fn new(scope: ScopeRules) -> FollowRules {
+        FollowRules {
+            scope,
+            refused: Mutex::default(),
+        }
+    }
+
+    /// Records the links one page refused; returns how many no page had refused before.
+    fn refuse(&self, keys: &[UrlKey]) -> u64 {
+        if keys.is_empty() {
+            return 0;
+        }
+        // A panic while the set was held leaves it whole: an insert is not half done.
+        let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().filter(|key| refused.insert_key(**key)).count() as u64
+    }
+}
+
 /// The follow rules as one page applies them to its links, as they are found.
 #[derive(Debug)]
 pub(crate) struct Follower {
-    rules: Arc<ScopeRules>,
+    rules: Arc<FollowRules>,
     /// The scope key of the page's seed, which its links share.
     origin: Arc<str>,
     /// The depth of the page's links: one below the page.
     depth: u32,
     /// The links offered so far with a fragment, without it.
     unfragmented: SeenSet,
-    followed: Followed,
+    /// The keys of the links refused, for the run's refused set.
+    refused: Vec<UrlKey>,
+    children: Vec<Child>,
 }
 
 /// What following one page's links came to.
@@ -35,20 +68,20 @@ pub(crate) struct Follower {
 pub(crate) struct Followed {
     /// Jobs for the links to follow, in the order found.
     pub(crate) children: Vec<Child>,
-    /// The keys of the links scope or the patterns refused: the scheduler counts each refused
-    /// link once in the run.
-    pub(crate) refused: Vec<UrlKey>,
+    /// Links scope or the patterns refused that no page of the run had refused before.
+    pub(crate) refused: u64,
 }
 
 impl Follower {
     /// The rules for the links of `parent`'s page.
-    pub(crate) fn new(rules: Arc<ScopeRules>, parent: &Job) -> Follower {
+    pub(crate) fn new(rules: Arc<FollowRules>, parent: &Job) -> Follower {
         Follower {
             rules,
             origin: Arc::clone(&parent.origin),
             depth: parent.depth + 1,
             unfragmented: SeenSet::default(),
-            followed: Followed::default(),
+            refused: Vec::new(),
+            children: Vec::new(),
         }
     }
 
@@ -65,9 +98,9 @@ impl Follower {
         if fragment && !self.unfragmented.insert_key(key) {
             return;
         }
-        if self.rules.admits(&link, &self.origin).is_err() {
+        if self.rules.scope.admits(&link, &self.origin).is_err() {
             tracing::debug!(link = %link, "out of scope");
-            self.followed.refused.push(key);
+            self.refused.push(key);
             return;
         }
         let job = Job {
@@ -77,12 +110,15 @@ impl Follower {
             origin: Arc::clone(&self.origin),
             lease: None,
         };
-        self.followed.children.push(Child { job, key });
+        self.children.push(Child { job, key });
     }
 
-    /// What the page's links came to.
+    /// What the page's links came to; the links it refused join the run's refused set.
     pub(crate) fn finish(self) -> Followed {
-        self.followed
+        Followed {
+            refused: self.rules.refuse(&self.refused),
+            children: self.children,
+        }
     }
 }
 
@@ -103,12 +139,16 @@ mod tests {
         }
     }
 
-    fn follow(rules: ScopeRules, links: &[&str]) -> Followed {
-        let mut follower = Follower::new(Arc::new(rules), &parent("http://a/", 2));
+    fn follow(rules: &Arc<FollowRules>, links: &[&str]) -> Followed {
+        let mut follower = Follower::new(Arc::clone(rules), &parent("http://a/", 2));
         for link in links {
             follower.offer(Url::parse(link).unwrap());
         }
         follower.finish()
+    }
+
+    fn rules(scope: ScopeRules) -> Arc<FollowRules> {
+        Arc::new(FollowRules::new(scope))
     }
 
     fn urls(followed: &Followed) -> Vec<&str> {
@@ -119,7 +159,7 @@ mod tests {
     #[test]
     fn children_are_the_links_in_scope_without_fragments_one_level_down() {
         let followed = follow(
-            ScopeRules::default(),
+            &rules(ScopeRules::default()),
             &[
                 "http://a/x#top",
                 "http://a/y",
@@ -134,26 +174,35 @@ mod tests {
             assert_eq!((child.job.depth, &*child.job.origin), (3, "a"));
             assert_eq!((&child.job.given, &child.job.lease), (&None, &None));
         }
-        assert!(followed.refused.is_empty());
+        assert_eq!(followed.refused, 0);
     }
 
     #[test]
-    fn links_out_of_scope_or_refused_by_a_pattern_come_back_as_keys() {
-        let rules = ScopeRules {
+    fn links_out_of_scope_or_refused_by_a_pattern_are_counted_once_a_run() {
+        let rules = rules(ScopeRules {
             scope: Scope::Host,
             include: Vec::new(),
             exclude: vec![Regex::new(r"\?print=").unwrap()],
-        };
+        });
         let links = [
             "http://b/elsewhere#one",
             "http://b/elsewhere#again",
             "http://a/page?print=1",
             "http://a/kept",
         ];
-        let followed = follow(rules, &links);
+        let followed = follow(&rules, &links);
         assert_eq!(urls(&followed), ["http://a/kept"]);
-        let refused = [links[0], links[2]].map(|link| UrlKey::of(&Url::parse(link).unwrap()));
-        assert_eq!(followed.refused, refused);
+        assert_eq!(followed.refused, 2);
+        let again = [
+            "http://b/elsewhere",
+            "http://a/page?print=1",
+            "http://b/new",
+        ];
+        assert_eq!(
+            follow(&rules, &again).refused,
+            1,
+            "refused by an earlier page"
+        );
     }
 
     #[test]
@@ -164,8 +213,8 @@ mod tests {
             "mailto:x@a",
             "ftp://a/x",
         ];
-        let followed = follow(ScopeRules::default(), &links);
+        let followed = follow(&rules(ScopeRules::default()), &links);
         assert!(followed.children.is_empty());
-        assert!(followed.refused.is_empty(), "not counted as out of scope");
+        assert_eq!(followed.refused, 0, "not counted as out of scope");
     }
 }

@@ -64,6 +64,7 @@ use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
+use crate::follow::FollowRules;
 use crate::frontier::{
     CrawlSettings, Frontier as _, MemoryFrontier, Politeness, RedisFrontier, RobotsStore,
     SharedTurns,
@@ -194,7 +195,7 @@ pub async fn run(
     let plan = Plan {
         concurrency: config.concurrency,
         max_depth: config.crawl.depth,
-        scope: Arc::new(config.crawl.scope.clone()),
+        follow: Arc::new(FollowRules::new(config.crawl.scope.clone())),
         max_pages: config.crawl.max_pages,
         graph: config.crawl.graph.is_some(),
         completed: completed.unwrap_or_default(),
