@@ -107,19 +107,23 @@ fn registrable_domain(host: &str) -> &str {
 }
 
 /// Whether the last segment of `url`'s path ends in one of [`NOT_HTML_EXTENSIONS`], in any
-/// case. Runs for every link a recursive crawl finds, so it copies nothing.
+/// case. Runs for every link a recursive crawl finds, so it reads only the path's last few
+/// bytes and copies nothing.
 fn looks_like_a_file(url: &Url) -> bool {
-    let path = url.path();
-    let last = path.rsplit_once('/').map_or(path, |(_, last)| last);
-    let Some((_, extension)) = last.rsplit_once('.') else {
+    let path = url.path().as_bytes();
+    // An extension that can match starts within this tail, after its last dot, with no
+    // slash after that dot.
+    let tail = &path[path.len().saturating_sub(LONGEST_EXTENSION + 1)..];
+    let Some(at) = tail.iter().rposition(|&byte| matches!(byte, b'.' | b'/')) else {
         return false;
     };
-    if extension.is_empty() || extension.len() > LONGEST_EXTENSION {
+    let extension = &tail[at + 1..];
+    if tail[at] == b'/' || extension.is_empty() {
         return false;
     }
     let mut lower = [0; LONGEST_EXTENSION];
     let lower = &mut lower[..extension.len()];
-    lower.copy_from_slice(extension.as_bytes());
+    lower.copy_from_slice(extension);
     lower.make_ascii_lowercase();
     NOT_HTML_EXTENSIONS
         .binary_search_by(|known| known.as_bytes().cmp(lower))
@@ -221,6 +225,32 @@ mod tests {
     }
 
     #[test]
+    fn the_file_test_reads_the_last_segment_as_a_plain_search_would() {
+        let plain = |url: &Url| {
+            let last = url.path().rsplit('/').next().unwrap_or_default();
+            last.rsplit_once('.').is_some_and(|(_, extension)| {
+                NOT_HTML_EXTENSIONS
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(extension))
+            })
+        };
+        let dirs = ["", "d/", "a.pdf/", "v1.2/"];
+        let names = [
+            "", "a", "pdf", ".pdf", "x.pdf", "x.PdF", "x.pdfx", "a.b.css", "file.", "x.woff2",
+            "x.woff22", "x.tar.gz", "x.7z", "xy.jpeg", "é.png", "x.p%20g",
+        ];
+        let ends = ["", "?q=a.pdf", "#f.png"];
+        for dir in dirs {
+            for name in names {
+                for end in ends {
+                    let link = url(&format!("http://h/{dir}{name}{end}"));
+                    assert_eq!(looks_like_a_file(&link), plain(&link), "{link}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn files_and_other_schemes_are_not_followed() {
         let rules = rules(Scope::Any);
         for link in [
@@ -229,6 +259,8 @@ mod tests {
             "https://a.org/dir/archive.tar.gz",
             "https://a.org/font.WOFF2#x",
             "https://a.org/7z/x.7Z",
+            "https://a.org/.zip",
+            "https://a.org/xlsx.x.xlsx",
             "mailto:x@a.org",
             "ftp://a.org/",
         ] {
@@ -243,6 +275,9 @@ mod tests {
             "https://a.org/a.woff22",
             "https://a.org/pdf",
             "https://a.org/a.caf%C3%A9",
+            "https://a.org/x.pdf/",
+            "https://a.org/x.pdf/page",
+            "https://a.org/.x.pdfs",
         ] {
             assert_eq!(rules.check(&url(link), ""), Ok(()), "{link}");
         }
