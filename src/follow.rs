@@ -1,6 +1,7 @@
 //! Which links of a page a recursive crawl follows, decided on the parse thread as the links
-//! are found, where each is a parsed URL already: the scheduler gets back only the jobs to
-//! push, each with its seen-set key, and how many links were refused for the first time.
+//! are found, where each is a parsed URL already: the scheduler gets back only the links to
+//! follow, each with its seen-set key, ready for the frontier, and how many links were refused
+//! for the first time.
 //!
 //! Each link goes through the cheap steps first: its fragment is dropped; a link that is not
 //! http(s) or names a file (`.pdf`, `.png`, …) goes no further; then its key is computed, and
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
-use crate::frontier::{Child, Job};
+use crate::frontier::{Children, Job};
 use crate::scope::{may_be_a_page, ScopeRules};
 use crate::seen::{SeenSet, UrlKey};
 
@@ -52,22 +53,19 @@ impl FollowRules {
 #[derive(Debug)]
 pub(crate) struct Follower {
     rules: Arc<FollowRules>,
-    /// The scope key of the page's seed, which its links share.
-    origin: Arc<str>,
-    /// The depth of the page's links: one below the page.
-    depth: u32,
     /// The links offered so far with a fragment, without it.
     unfragmented: SeenSet,
     /// The keys of the links refused, for the run's refused set.
     refused: Vec<UrlKey>,
-    children: Vec<Child>,
+    /// The links followed, at the depth below the page, sharing its seed's scope key.
+    children: Children,
 }
 
 /// What following one page's links came to.
 #[derive(Debug, Default)]
 pub(crate) struct Followed {
-    /// Jobs for the links to follow, in the order found.
-    pub(crate) children: Vec<Child>,
+    /// The links to follow, in the order found.
+    pub(crate) children: Children,
     /// Links scope or the patterns refused that no page of the run had refused before.
     pub(crate) refused: u64,
 }
@@ -77,11 +75,13 @@ impl Follower {
     pub(crate) fn new(rules: Arc<FollowRules>, parent: &Job) -> Follower {
         Follower {
             rules,
-            origin: Arc::clone(&parent.origin),
-            depth: parent.depth + 1,
             unfragmented: SeenSet::default(),
             refused: Vec::new(),
-            children: Vec::new(),
+            children: Children {
+                depth: parent.depth + 1,
+                origin: Arc::clone(&parent.origin),
+                links: Vec::new(),
+            },
         }
     }
 
@@ -98,19 +98,17 @@ impl Follower {
         if fragment && !self.unfragmented.insert_key(key) {
             return;
         }
-        if self.rules.scope.admits(&link, &self.origin).is_err() {
+        if self
+            .rules
+            .scope
+            .admits(&link, &self.children.origin)
+            .is_err()
+        {
             tracing::debug!(link = %link, "out of scope");
             self.refused.push(key);
             return;
         }
-        let job = Job {
-            given: None,
-            url: link,
-            depth: self.depth,
-            origin: Arc::clone(&self.origin),
-            lease: None,
-        };
-        self.children.push(Child { job, key });
+        self.children.links.push((link, key));
     }
 
     /// What the page's links came to; the links it refused join the run's refused set.
@@ -152,8 +150,8 @@ mod tests {
     }
 
     fn urls(followed: &Followed) -> Vec<&str> {
-        let children = followed.children.iter();
-        children.map(|child| child.job.url.as_str()).collect()
+        let links = followed.children.links.iter();
+        links.map(|(url, _)| url.as_str()).collect()
     }
 
     #[test]
@@ -168,11 +166,14 @@ mod tests {
             ],
         );
         assert_eq!(urls(&followed), ["http://a/x", "http://a/y", "http://a/z"]);
-        for child in &followed.children {
-            assert_eq!(child.key, UrlKey::of(&child.job.url));
-            assert_eq!(child.job.source(), child.job.url.as_str());
-            assert_eq!((child.job.depth, &*child.job.origin), (3, "a"));
-            assert_eq!((&child.job.given, &child.job.lease), (&None, &None));
+        let children = &followed.children;
+        assert_eq!((children.depth, &*children.origin), (3, "a"));
+        for (url, key) in &children.links {
+            assert_eq!(*key, UrlKey::of(url));
+            let job = children.job(url.clone());
+            assert_eq!(job.source(), url.as_str());
+            assert_eq!((job.depth, &*job.origin), (3, "a"));
+            assert_eq!((&job.given, &job.lease), (&None, &None));
         }
         assert_eq!(followed.refused, 0);
     }
@@ -214,7 +215,7 @@ mod tests {
             "ftp://a/x",
         ];
         let followed = follow(&rules(ScopeRules::default()), &links);
-        assert!(followed.children.is_empty());
+        assert!(followed.children.links.is_empty());
         assert_eq!(followed.refused, 0, "not counted as out of scope");
     }
 }

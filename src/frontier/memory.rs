@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
+use super::{Children, Ended, Frontier, FrontierError, Job, Next, Politeness};
 use crate::seen::{SeenSet, UrlKey};
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
@@ -96,6 +96,21 @@ impl MemoryFrontier {
         if !self.seen.insert_key(key) {
             return false;
         }
+        self.queue(job);
+        true
+    }
+
+    /// Queues the jobs for the `children` not seen before.
+    fn push_children(&mut self, mut children: Children) {
+        for (url, key) in std::mem::take(&mut children.links) {
+            if self.seen.insert_key(key) {
+                self.queue(children.job(url));
+            }
+        }
+    }
+
+    /// Queues `job` at the back of its host's queue.
+    fn queue(&mut self, job: Job) {
         let state = self.host_state(job.host());
         // A host joins the rotation when its queue stops being empty.
         let joins = state.queue.is_empty().then(|| job.host().to_owned());
@@ -104,7 +119,6 @@ impl MemoryFrontier {
             self.rotation.push_back(host);
         }
         self.queued += 1;
-        true
     }
 
     fn pop_now(&mut self, now: Instant) -> Next {
@@ -182,9 +196,7 @@ impl Frontier for MemoryFrontier {
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
         self.end(ended.job.host(), ended.last_request, ended.crawl_delay);
-        for child in ended.children {
-            self.push_keyed(child.job, child.key);
-        }
+        self.push_children(ended.children);
         Ok(())
     }
 

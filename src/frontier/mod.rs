@@ -50,14 +50,31 @@ impl Job {
     }
 }
 
-/// A job for a link found on a page, with the key of its URL computed where the link was
-/// parsed: the frontier checks it against the seen set without hashing the URL again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Child {
-    /// The job.
-    pub(crate) job: Job,
-    /// [`UrlKey::of`] the job's URL.
-    pub(crate) key: UrlKey,
+/// The links a page's crawl follows, ready for the frontier: each link's URL with its key,
+/// computed where the link was parsed, and what their jobs share. The frontier checks each key
+/// against the seen set, without hashing the URL again, and makes a job only of a link it had
+/// not seen.
+#[derive(Debug, Default)]
+pub(crate) struct Children {
+    /// The depth of their jobs: one below the page's.
+    pub(crate) depth: u32,
+    /// The scope key of the seed the page descends from.
+    pub(crate) origin: Arc<str>,
+    /// Each link's URL, without its fragment, and [`UrlKey::of`] it, in the order found.
+    pub(crate) links: Vec<(Url, UrlKey)>,
+}
+
+impl Children {
+    /// The job for `url`, one of the links: its SOURCE is the URL itself.
+    pub(crate) fn job(&self, url: Url) -> Job {
+        Job {
+            given: None,
+            url,
+            depth: self.depth,
+            origin: Arc::clone(&self.origin),
+            lease: None,
+        }
+    }
 }
 
 /// What [`Frontier::pop`] found.
@@ -88,8 +105,8 @@ pub(crate) struct Ended<'a> {
     pub(crate) outcome: &'static str,
     /// Records written for the page.
     pub(crate) links: u64,
-    /// Jobs for the links the page's crawl follows; queued unless seen before.
-    pub(crate) children: Vec<Child>,
+    /// The links the page's crawl follows; queued unless seen before.
+    pub(crate) children: Children,
     /// The scheduler will start another job now: a shared frontier may take it in the same
     /// round trip, for the next [`Frontier::pop`].
     pub(crate) take_next: bool,
