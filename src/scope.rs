@@ -53,6 +53,18 @@ const NOT_HTML_EXTENSIONS: &[&str] = &[
 /// The longest of [`NOT_HTML_EXTENSIONS`].
 const LONGEST_EXTENSION: usize = 5;
 
+/// [`NOT_HTML_EXTENSIONS`] as numbers (see [`pack`]), still sorted: a link's extension is
+/// looked up by comparing numbers.
+const PACKED_EXTENSIONS: [u64; NOT_HTML_EXTENSIONS.len()] = {
+    let mut packed = [0; NOT_HTML_EXTENSIONS.len()];
+    let mut at = 0;
+    while at < packed.len() {
+        packed[at] = pack(NOT_HTML_EXTENSIONS[at].as_bytes());
+        at += 1;
+    }
+    packed
+};
+
 impl ScopeRules {
     /// The scope key of a seed URL: what its descendants must share with it.
     pub fn origin_of(&self, url: &Url) -> Arc<str> {
@@ -121,13 +133,20 @@ fn looks_like_a_file(url: &Url) -> bool {
     if tail[at] == b'/' || extension.is_empty() {
         return false;
     }
-    let mut lower = [0; LONGEST_EXTENSION];
-    let lower = &mut lower[..extension.len()];
-    lower.copy_from_slice(extension);
-    lower.make_ascii_lowercase();
-    NOT_HTML_EXTENSIONS
-        .binary_search_by(|known| known.as_bytes().cmp(lower))
-        .is_ok()
+    PACKED_EXTENSIONS.binary_search(&pack(extension)).is_ok()
+}
+
+/// Up to 8 bytes of text, lower-cased, as one big-endian number padded with zeros: texts
+/// without zero bytes compare as their numbers do.
+const fn pack(text: &[u8]) -> u64 {
+    let mut packed = 0;
+    let mut at = 0;
+    while at < 8 {
+        let byte = if at < text.len() { text[at] } else { 0 };
+        packed = (packed << 8) | byte.to_ascii_lowercase() as u64;
+        at += 1;
+    }
+    packed
 }
 
 #[cfg(test)]
@@ -222,6 +241,9 @@ mod tests {
         assert!(NOT_HTML_EXTENSIONS
             .iter()
             .any(|e| e.len() == LONGEST_EXTENSION));
+        assert!(PACKED_EXTENSIONS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(pack(b"Js"), pack(b"js"));
+        assert!(pack(b"js") < pack(b"json"));
     }
 
     #[test]
