@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{Children, Ended, Frontier, FrontierError, Job, Next, Politeness};
-use crate::seen::{SeenSet, UrlKey};
+use crate::seen::SeenSet;
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
 #[derive(Debug)]
@@ -86,14 +86,9 @@ impl MemoryFrontier {
 }
 
 impl MemoryFrontier {
+    /// Queues `job` unless its URL was seen before; returns whether it was new.
     fn push_one(&mut self, job: Job) -> bool {
-        let key = UrlKey::of(&job.url);
-        self.push_keyed(job, key)
-    }
-
-    /// Queues `job`, whose URL's key is `key`, unless the URL was seen before.
-    fn push_keyed(&mut self, job: Job, key: UrlKey) -> bool {
-        if !self.seen.insert_key(key) {
+        if !self.seen.insert(&job.url) {
             return false;
         }
         self.queue(job);
@@ -217,6 +212,7 @@ impl Frontier for MemoryFrontier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seen::UrlKey;
     use url::Url;
 
     const OPEN: Politeness = Politeness {
@@ -257,6 +253,34 @@ mod tests {
             !frontier.push_one(job("http://a/2")),
             "seen stays after pop"
         );
+    }
+
+    #[test]
+    fn children_become_jobs_at_their_depth_unless_seen_before() {
+        let mut frontier = MemoryFrontier::new(OPEN);
+        let now = Instant::now();
+        frontier.push_one(job("http://a/"));
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/");
+        let links = ["http://a/", "http://a/x", "http://b/y", "http://a/x"];
+        let links = links.map(|link| {
+            let url = Url::parse(link).unwrap();
+            let key = UrlKey::of(&url);
+            (url, key)
+        });
+        let children = Children {
+            depth: 1,
+            origin: "a".into(),
+            links: links.to_vec(),
+        };
+        frontier.push_children(children);
+        assert_eq!(frontier.len(), 2, "the page itself and a repeat are seen");
+        for expected in ["http://a/x", "http://b/y"] {
+            let Next::Ready(job) = frontier.pop_now(now) else {
+                panic!("expected {expected}");
+            };
+            assert_eq!((job.url.as_str(), job.source()), (expected, expected));
+            assert_eq!((job.depth, &*job.origin, &job.given), (1, "a", &None));
+        }
     }
 
     #[test]
