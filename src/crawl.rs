@@ -15,16 +15,15 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{self, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use url::Url;
 
+use crate::follow::{FollowRules, Followed, Follower};
 use crate::frontier::{Ended, Frontier, FrontierError, Job, Next};
 use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::page::{run_page, Outcome, PageContext, PageResult};
+use crate::parse::LinkUses;
 use crate::progress::ProgressCounters;
 use crate::resume::Completed;
-use crate::scope::{Refusal, ScopeRules};
-use crate::seen::SeenSet;
 use crate::tally::Tally;
 
 /// How the crawl spreads and how much of it runs at once.
@@ -34,8 +33,8 @@ pub(crate) struct Plan {
     pub(crate) concurrency: usize,
     /// Follow links this many levels below the seeds.
     pub(crate) max_depth: u32,
-    /// Which links are followed.
-    pub(crate) scope: ScopeRules,
+    /// Which links are followed; shared with the pages, which apply them to their links.
+    pub(crate) follow: Arc<FollowRules>,
     /// Pages started in the whole run, at most.
     pub(crate) max_pages: Option<u64>,
     /// Build the host graph.
@@ -129,8 +128,6 @@ struct Scheduler {
     plan: Plan,
     tally: Tally,
     graph: HostGraph,
-    /// Links refused by scope, to count each once.
-    refused: SeenSet,
     pages_started: u64,
     /// Jobs with a lease, by the task running them, to hand back if the task is dropped.
     leased: HashMap<task::Id, Job>,
@@ -144,7 +141,6 @@ impl Scheduler {
             plan,
             tally: Tally::default(),
             graph: HostGraph::default(),
-            refused: SeenSet::default(),
             pages_started: 0,
             leased: HashMap::new(),
             stopping: false,
@@ -235,9 +231,9 @@ impl Scheduler {
                     // At error level so every event of the page carries its URL, whatever
                     // the verbosity.
                     let span = tracing::error_span!("page", url = %job.url);
-                    let keep_links = job.depth < self.plan.max_depth || self.plan.graph;
+                    let uses = self.link_uses(&job);
                     let leased = job.lease.is_some().then(|| job.clone());
-                    let task = run_page(Arc::clone(context), job, permit, keep_links);
+                    let task = run_page(Arc::clone(context), job, permit, uses);
                     let handle = tasks.spawn(task.instrument(span));
                     if let Some(job) = leased {
                         self.leased.insert(handle.id(), job);
@@ -248,6 +244,16 @@ impl Scheduler {
             }
         }
         Ok(None)
+    }
+
+    /// What the links of `job`'s page are wanted for: following them above the last depth,
+    /// and the graph.
+    fn link_uses(&self, job: &Job) -> LinkUses {
+        let follow = job.depth < self.plan.max_depth;
+        LinkUses {
+            follow: follow.then(|| Follower::new(Arc::clone(&self.plan.follow), job)),
+            graph: self.plan.graph,
+        }
     }
 
     /// Updates the progress bar's counters, if there is a bar.
@@ -281,8 +287,8 @@ impl Scheduler {
                 continue;
             }
             jobs.push(Job {
-                origin: self.plan.scope.origin_of(&seed.url),
-                source: seed.source,
+                origin: self.plan.follow.scope.origin_of(&seed.url),
+                given: Some(seed.source),
                 url: seed.url,
                 depth: 0,
                 lease: None,
@@ -294,8 +300,8 @@ impl Scheduler {
         Ok(())
     }
 
-    /// A page task ended: count it, and hand the job back to the frontier with the links it
-    /// found and what it learned of the host.
+    /// A page task ended: count it, and hand the job back to the frontier with the children
+    /// its page found (checked against the seen set there) and what it learned of the host.
     async fn page_ended(
         &mut self,
         mut result: PageResult,
@@ -308,15 +314,12 @@ impl Scheduler {
             return frontier.hand_back(vec![result.job]).await;
         }
         self.tally.record(&result.job, &result.outcome);
-        let followed = !matches!(result.outcome, Outcome::Robots);
-        if followed && self.plan.graph {
-            self.graph.add_page(result.job.host(), &result.links);
+        if self.plan.graph && !matches!(result.outcome, Outcome::Robots) {
+            self.graph.add_page(result.job.host(), result.links.hosts);
         }
-        let children = if followed && result.job.depth < self.plan.max_depth {
-            self.children(&result.job, result.links)
-        } else {
-            Vec::new()
-        };
+        // The links the page refused first in the run (its parse recorded them as refused).
+        let Followed { children, refused } = result.links.followed;
+        self.tally.skipped_scope += refused;
         frontier
             .finished(Ended {
                 job: &result.job,
@@ -339,51 +342,24 @@ impl Scheduler {
         }
         self.leased.remove(&err.id())
     }
-
-    /// The jobs for the links of `parent`'s page that the scope rules follow, at the next
-    /// depth; a link refused by scope is counted once.
-    fn children(&mut self, parent: &Job, links: Vec<Url>) -> Vec<Job> {
-        links
-            .into_iter()
-            .filter_map(|link| self.child_job(parent, link))
-            .collect()
-    }
-
-    /// The job for a link found on `parent`'s page, if the scope rules follow it.
-    fn child_job(&mut self, parent: &Job, mut link: Url) -> Option<Job> {
-        link.set_fragment(None);
-        match self.plan.scope.check(&link, &parent.origin) {
-            Ok(()) => Some(Job {
-                source: link.to_string(),
-                url: link,
-                depth: parent.depth + 1,
-                origin: Arc::clone(&parent.origin),
-                lease: None,
-            }),
-            Err(Refusal::Scope | Refusal::Pattern) => {
-                if self.refused.insert(&link) {
-                    self.tally.skipped_scope += 1;
-                    tracing::debug!(link = %link, "out of scope");
-                }
-                None
-            }
-            Err(Refusal::NotHtml) => None,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use url::Url;
+
     use super::*;
     use crate::frontier::{MemoryFrontier, Politeness};
+    use crate::graph::HostLinks;
+    use crate::parse::PageLinks;
 
     fn scheduler(max_depth: u32, max_pages: Option<u64>) -> Scheduler {
         Scheduler::new(Plan {
             concurrency: 4,
             max_depth,
-            scope: ScopeRules::default(),
+            follow: Arc::default(),
             max_pages,
             graph: false,
             completed: Completed::default(),
@@ -401,7 +377,7 @@ mod tests {
 
     fn seed_job(url: &str) -> Job {
         Job {
-            source: url.into(),
+            given: Some(url.into()),
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: Arc::from("a"),
@@ -409,11 +385,24 @@ mod tests {
         }
     }
 
-    fn ended(job: Job, outcome: Outcome, links: &[&str]) -> PageResult {
+    /// The result of a page that found `links`, each handed to what the scheduler wanted of
+    /// them, as the page's parse does.
+    fn ended(scheduler: &Scheduler, job: Job, outcome: Outcome, links: &[&str]) -> PageResult {
+        let LinkUses { mut follow, graph } = scheduler.link_uses(&job);
+        let mut hosts = HostLinks::default();
+        for link in links.iter().map(|link| Url::parse(link).unwrap()) {
+            if graph {
+                hosts.add(&link);
+            }
+            if let Some(follow) = &mut follow {
+                follow.offer(link);
+            }
+        }
+        let followed = follow.map(Follower::finish).unwrap_or_default();
         PageResult {
             job,
             outcome,
-            links: links.iter().map(|link| Url::parse(link).unwrap()).collect(),
+            links: PageLinks { followed, hosts },
             crawl_delay: None,
             last_request: None,
             written: true,
@@ -434,7 +423,7 @@ mod tests {
     async fn drain(frontier: &mut MemoryFrontier) -> Vec<String> {
         let mut urls = Vec::new();
         while let Ok(Next::Ready(job)) = frontier.pop(Instant::now()).await {
-            urls.push(format!("{} d{} {}", job.url, job.depth, job.source));
+            urls.push(format!("{} d{} {}", job.url, job.depth, job.source()));
         }
         urls
     }
@@ -449,11 +438,51 @@ mod tests {
             "http://b/elsewhere#again",
             "http://a/paper.pdf",
         ];
-        let result = ended(seed_job("http://a/"), parsed(), &links);
+        let result = ended(&scheduler, seed_job("http://a/"), parsed(), &links);
         scheduler.page_ended(result, &mut frontier).await.unwrap();
         assert_eq!(drain(&mut frontier).await, ["http://a/x d1 http://a/x"]);
         assert_eq!(scheduler.tally.skipped_scope, 1, "the off-host link, once");
         assert_eq!(scheduler.tally.pages_ok, 1);
+        let again = ["http://a/x", "http://b/elsewhere", "http://b/other"];
+        let result = ended(&scheduler, seed_job("http://a/2"), parsed(), &again);
+        scheduler.page_ended(result, &mut frontier).await.unwrap();
+        assert!(drain(&mut frontier).await.is_empty(), "seen before");
+        assert_eq!(
+            scheduler.tally.skipped_scope, 2,
+            "each refused link once a run"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_graph_counts_every_page_links_by_host() {
+        let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
+        scheduler.plan.graph = true;
+        let mut deep = seed_job("http://a/deep");
+        deep.depth = 1;
+        let pages = [
+            (
+                seed_job("http://a/"),
+                parsed(),
+                vec!["http://b/1", "http://a/x"],
+            ),
+            (
+                deep,
+                parsed(),
+                vec!["http://b/2", "http://c/", "mailto:x@c"],
+            ),
+            (seed_job("http://d/"), Outcome::Robots, vec![]),
+        ];
+        for (job, outcome, links) in pages {
+            let result = ended(&scheduler, job, outcome, &links);
+            scheduler.page_ended(result, &mut frontier).await.unwrap();
+        }
+        let dot = scheduler.graph.to_dot();
+        assert!(dot.contains("\"a\" -> \"b\" [label=2];"), "{dot}");
+        assert!(dot.contains("\"a\" -> \"c\" [label=1];"), "{dot}");
+        assert!(
+            !dot.contains("\"d\""),
+            "a page robots.txt disallows is not crawled"
+        );
     }
 
     #[tokio::test]
@@ -462,7 +491,10 @@ mod tests {
         let mut job = seed_job("http://a/deep");
         job.depth = 1;
         scheduler
-            .page_ended(ended(job, parsed(), &["http://a/deeper"]), &mut frontier)
+            .page_ended(
+                ended(&scheduler, job, parsed(), &["http://a/deeper"]),
+                &mut frontier,
+            )
             .await
             .unwrap();
         assert!(frontier.is_drained());
@@ -472,7 +504,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_robots_txt_disallows_counts_as_skipped_and_not_as_fetched() {
         let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
-        let result = ended(seed_job("http://a/"), Outcome::Robots, &[]);
+        let result = ended(&scheduler, seed_job("http://a/"), Outcome::Robots, &[]);
         scheduler.page_ended(result, &mut frontier).await.unwrap();
         assert_eq!(scheduler.tally.skipped_robots, 1);
         assert!(scheduler.tally.pages_by_depth.is_empty());
@@ -510,7 +542,7 @@ mod tests {
             .push(vec![seed_job("http://a/next")])
             .await
             .unwrap();
-        let mut result = ended(seed_job("http://a/"), parsed(), &[]);
+        let mut result = ended(&scheduler, seed_job("http://a/"), parsed(), &[]);
         let sent = Instant::now();
         result.crawl_delay = Some(Duration::from_secs(5));
         result.last_request = Some(sent);

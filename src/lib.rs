@@ -12,7 +12,8 @@
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
 //!   cache), pacing, capped body reads, retries and their waits.
 //! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by its charset,
-//!   [`extract`] the links as browsers parse and resolve them, format the records.
+//!   [`extract`] the links as browsers parse and resolve them, format each one's record and,
+//!   in a recursive crawl, [`follow`] it or not.
 //! - [`output`]: record formats and the single writer task.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
@@ -32,6 +33,7 @@ mod decode;
 pub mod error;
 pub mod extract;
 mod fetch;
+mod follow;
 mod frontier;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -62,6 +64,7 @@ use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
+use crate::follow::FollowRules;
 use crate::frontier::{
     CrawlSettings, Frontier as _, MemoryFrontier, Politeness, RedisFrontier, RobotsStore,
     SharedTurns,
@@ -192,7 +195,7 @@ pub async fn run(
     let plan = Plan {
         concurrency: config.concurrency,
         max_depth: config.crawl.depth,
-        scope: config.crawl.scope.clone(),
+        follow: Arc::new(FollowRules::new(config.crawl.scope.clone())),
         max_pages: config.crawl.max_pages,
         graph: config.crawl.graph.is_some(),
         completed: completed.unwrap_or_default(),

@@ -13,7 +13,7 @@ use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{Fetched, Fetcher, Page};
 use crate::frontier::Job;
 use crate::output::{PageMeta, Records};
-use crate::parse::page_records;
+use crate::parse::{parse_page, LinkUses, PageLinks};
 use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
 
@@ -90,8 +90,8 @@ pub(crate) struct PageResult {
     pub(crate) job: Job,
     /// How it ended.
     pub(crate) outcome: Outcome,
-    /// The links found, when the scheduler asked for them (following, graph).
-    pub(crate) links: Vec<Url>,
+    /// What the page's links came to, where the scheduler asked (following, graph).
+    pub(crate) links: PageLinks,
     /// The host's robots.txt `Crawl-delay`, learned by this task.
     pub(crate) crawl_delay: Option<Duration>,
     /// When the task sent its last request to the job's host (robots.txt or the page).
@@ -111,19 +111,19 @@ struct HostVisit {
 }
 
 /// Fetches, parses and writes one page. The global `permit` comes back with the result, so
-/// the page counts against `-c` until the scheduler has told the frontier it ended. With
-/// `keep_links`, the links found come back in the result.
+/// the page counts against `-c` until the scheduler has told the frontier it ended. What the
+/// page's links come to for `uses` comes back in the result.
 pub(crate) async fn run_page(
     context: Arc<PageContext>,
     job: Job,
     permit: OwnedSemaphorePermit,
-    keep_links: bool,
+    uses: LinkUses,
 ) -> PageResult {
     let mut visit = HostVisit {
         written: true,
         ..HostVisit::default()
     };
-    let (outcome, links) = visit_page(&context, &job, keep_links, &mut visit).await;
+    let (outcome, links) = visit_page(&context, &job, uses, &mut visit).await;
     // robots.txt or the page, whichever went last: the host's gap counts from there.
     let last_request = context.fetcher.last_request(job.host());
     PageResult {
@@ -140,32 +140,30 @@ pub(crate) async fn run_page(
 async fn visit_page(
     context: &PageContext,
     job: &Job,
-    keep_links: bool,
+    uses: LinkUses,
     visit: &mut HostVisit,
-) -> (Outcome, Vec<Url>) {
+) -> (Outcome, PageLinks) {
     if let Some(robots) = &context.robots {
         if !obey_robots(context, robots, &job.url, visit).await {
             tracing::info!("skipped: disallowed by robots.txt");
-            return (Outcome::Robots, Vec::new());
+            return (Outcome::Robots, PageLinks::default());
         }
     }
     let started = Instant::now();
     match fetch_with_retries(context, &job.url).await {
-        Ok(Fetched::Html(page)) => {
-            parse_and_write(context, job, page, keep_links, started, visit).await
-        }
+        Ok(Fetched::Html(page)) => parse_and_write(context, job, page, uses, started, visit).await,
         Ok(Fetched::NotHtml {
             status,
             content_type,
         }) => {
             tracing::info!(status, content_type, "skipped: not HTML");
             // No records, but the page is complete (for `--resume`).
-            visit.written = send_records(context, Records::none(job.source.clone())).await;
-            (Outcome::NotHtml { status }, Vec::new())
+            visit.written = send_records(context, Records::none(job.source().to_owned())).await;
+            (Outcome::NotHtml { status }, PageLinks::default())
         }
         Err(err) => {
             tracing::warn!(error = %err, "page failed");
-            (Outcome::Failed(err), Vec::new())
+            (Outcome::Failed(err), PageLinks::default())
         }
     }
 }
@@ -193,16 +191,16 @@ async fn parse_and_write(
     context: &PageContext,
     job: &Job,
     page: Page,
-    keep_links: bool,
+    uses: LinkUses,
     started: Instant,
     visit: &mut HostVisit,
-) -> (Outcome, Vec<Url>) {
+) -> (Outcome, PageLinks) {
     if page.truncated {
         tracing::warn!(bytes = page.body.len(), "body cut at --max-body");
     }
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
-    let (source, depth) = (job.source.clone(), job.depth);
+    let (source, depth) = (job.source().to_owned(), job.depth);
     let parsed = context
         .parser
         .run(move || {
@@ -211,12 +209,13 @@ async fn parse_and_write(
                 depth,
                 status,
             };
-            page_records(&page, meta, &links, format)
+            let (records, found) = parse_page(&page, meta, &links, format, uses);
+            (records.finish(source), found)
         })
         .await;
     let (records, found) = parsed.unwrap_or_else(|err| {
         tracing::error!(error = %err, "parsing panicked");
-        (Records::none(job.source.clone()), Vec::new())
+        (Records::none(job.source().to_owned()), PageLinks::default())
     });
     let count = records.count;
     visit.written = send_records(context, records).await;
@@ -233,7 +232,7 @@ async fn parse_and_write(
         bytes,
         truncated,
     };
-    (outcome, if keep_links { found } else { Vec::new() })
+    (outcome, found)
 }
 
 /// Hands a page's records to the writer and, with `confirm_writes`, waits until they are

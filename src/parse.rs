@@ -1,31 +1,59 @@
-//! The CPU work for one fetched page: decode the body, find the links, format the records.
-//! Pure and synchronous, so the page task runs it on a blocking thread, off the event loop.
-
-use url::Url;
+//! The CPU work for one fetched page: decode the body, find the links, and as each is found,
+//! format its record and, in a recursive crawl, decide whether it is followed. Pure and
+//! synchronous, so the page task runs it on a parse thread, off the event loop, and no list
+//! of the page's links is kept.
 
 use crate::config::{Format, LinkOptions};
 use crate::decode::decode_html;
-use crate::extract::extract_links;
+use crate::extract::for_each_link;
 use crate::fetch::Page;
-use crate::output::{format_page, PageMeta, Records};
+use crate::follow::{Followed, Follower};
+use crate::graph::HostLinks;
+use crate::output::{PageMeta, PageRecords};
 
-/// Decodes `page`, extracts its links and formats them as records. Returns the records and
-/// the links themselves (for following and the graph).
-pub(crate) fn page_records(
+/// What a page's links are wanted for besides its records.
+#[derive(Debug, Default)]
+pub(crate) struct LinkUses {
+    /// Following them (the page is above `--depth`), by these rules.
+    pub(crate) follow: Option<Follower>,
+    /// Counting them by host (`--graph`).
+    pub(crate) graph: bool,
+}
+
+/// What a page's links came to besides its records: empty where they were not wanted.
+#[derive(Debug, Default)]
+pub(crate) struct PageLinks {
+    /// The links to follow and those refused.
+    pub(crate) followed: Followed,
+    /// The links by host.
+    pub(crate) hosts: HostLinks,
+}
+
+/// Decodes `page`, extracts its links and, as each is found, formats its record and hands it
+/// to the `uses`.
+pub(crate) fn parse_page(
     page: &Page,
     meta: PageMeta<'_>,
-    links: &LinkOptions,
+    options: &LinkOptions,
     format: Format,
-) -> (Records, Vec<Url>) {
+    uses: LinkUses,
+) -> (PageRecords, PageLinks) {
     let (html, encoding) = decode_html(&page.body, page.content_type.as_deref());
-    let found = extract_links(&html, &page.final_url, encoding, links);
-    let mut bytes = Vec::with_capacity(found.len() * (meta.source.len() + 64));
-    let count = format_page(format, meta, &found, &mut bytes);
-    let records = Records {
-        source: meta.source.to_owned(),
-        bytes,
-        count,
-        flushed: None,
+    let mut records = PageRecords::new(format, meta);
+    let LinkUses { mut follow, graph } = uses;
+    let mut hosts = HostLinks::default();
+    for_each_link(&html, &page.final_url, encoding, options, |link| {
+        records.push(link.as_str());
+        if graph {
+            hosts.add(&link);
+        }
+        if let Some(follow) = &mut follow {
+            follow.offer(link);
+        }
+    });
+    let links = PageLinks {
+        followed: follow.map(Follower::finish).unwrap_or_default(),
+        hosts,
     };
-    (records, found)
+    (records, links)
 }

@@ -41,13 +41,29 @@ pub struct ScopeRules {
     pub exclude: Vec<Regex>,
 }
 
-/// Path endings that are never HTML pages; such links are written but not fetched.
+/// Path endings that are never HTML pages; such links are written but not fetched. Sorted and
+/// lower case, for a binary search.
 const NOT_HTML_EXTENSIONS: &[&str] = &[
     "7z", "avi", "bmp", "bz2", "css", "csv", "doc", "docx", "eot", "exe", "flac", "gif", "gz",
     "ico", "iso", "jpeg", "jpg", "js", "json", "m4a", "mjs", "mkv", "mov", "mp3", "mp4", "mpeg",
     "ogg", "otf", "pdf", "png", "ppt", "pptx", "rar", "rss", "svg", "tar", "tgz", "tif", "tiff",
     "ttf", "txt", "wav", "webm", "webp", "woff", "woff2", "xls", "xlsx", "xml", "xz", "zip",
 ];
+
+/// The longest of [`NOT_HTML_EXTENSIONS`].
+const LONGEST_EXTENSION: usize = 5;
+
+/// [`NOT_HTML_EXTENSIONS`] as numbers (see [`pack`]), still sorted: a link's extension is
+/// looked up by comparing numbers.
+const PACKED_EXTENSIONS: [u64; NOT_HTML_EXTENSIONS.len()] = {
+    let mut packed = [0; NOT_HTML_EXTENSIONS.len()];
+    let mut at = 0;
+    while at < packed.len() {
+        packed[at] = pack(NOT_HTML_EXTENSIONS[at].as_bytes());
+        at += 1;
+    }
+    packed
+};
 
 impl ScopeRules {
     /// The scope key of a seed URL: what its descendants must share with it.
@@ -62,13 +78,20 @@ impl ScopeRules {
 
     /// Whether a link found on a page descending from `origin` is followed.
     pub fn check(&self, link: &Url, origin: &str) -> Result<(), Refusal> {
-        if !matches!(link.scheme(), "http" | "https") || looks_like_a_file(link) {
+        if !may_be_a_page(link) {
             return Err(Refusal::NotHtml);
         }
+        self.admits(link, origin)
+    }
+
+    /// Whether a link that [`may_be_a_page`], found on a page descending from `origin`, is in
+    /// scope and passes the patterns: the rest of [`ScopeRules::check`], the regexes last.
+    pub fn admits(&self, link: &Url, origin: &str) -> Result<(), Refusal> {
         let host = link.host_str().unwrap_or_default();
         let in_scope = match self.scope {
             Scope::Host => host == origin,
-            Scope::Domain => registrable_domain(host) == origin,
+            // A registrable domain ends its host: most links elsewhere need no lookup.
+            Scope::Domain => host.ends_with(origin) && registrable_domain(host) == origin,
             Scope::Any => true,
         };
         if !in_scope {
@@ -83,20 +106,47 @@ impl ScopeRules {
     }
 }
 
+/// Whether `link` may be an HTML page: an http(s) URL whose path names no file of a known
+/// non-HTML kind (an image, a style sheet, …). Links that may not are written, never fetched.
+pub fn may_be_a_page(link: &Url) -> bool {
+    matches!(link.scheme(), "http" | "https") && !looks_like_a_file(link)
+}
+
 /// The registrable domain of `host` (`www.example.co.uk` → `example.co.uk`); the host itself
 /// when it has none (an IP address, `localhost`).
 fn registrable_domain(host: &str) -> &str {
     psl::domain_str(host).unwrap_or(host)
 }
 
+/// Whether the last segment of `url`'s path ends in one of [`NOT_HTML_EXTENSIONS`], in any
+/// case. Runs for every link a recursive crawl finds, so it reads only the path's last few
+/// bytes and copies nothing.
 fn looks_like_a_file(url: &Url) -> bool {
-    let last = url.path().rsplit('/').next().unwrap_or_default();
-    let Some((_, extension)) = last.rsplit_once('.') else {
+    let path = url.path().as_bytes();
+    // An extension that can match starts within this tail, after its last dot, with no
+    // slash after that dot.
+    let tail = &path[path.len().saturating_sub(LONGEST_EXTENSION + 1)..];
+    let Some(at) = tail.iter().rposition(|&byte| matches!(byte, b'.' | b'/')) else {
         return false;
     };
-    NOT_HTML_EXTENSIONS
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(extension))
+    let extension = &tail[at + 1..];
+    if tail[at] == b'/' || extension.is_empty() {
+        return false;
+    }
+    PACKED_EXTENSIONS.binary_search(&pack(extension)).is_ok()
+}
+
+/// Up to 8 bytes of text, lower-cased, as one big-endian number padded with zeros: texts
+/// without zero bytes compare as their numbers do.
+const fn pack(text: &[u8]) -> u64 {
+    let mut packed = 0;
+    let mut at = 0;
+    while at < 8 {
+        let byte = if at < text.len() { text[at] } else { 0 };
+        packed = (packed << 8) | byte.to_ascii_lowercase() as u64;
+        at += 1;
+    }
+    packed
 }
 
 #[cfg(test)]
@@ -145,6 +195,10 @@ mod tests {
             rules.check(&url("https://other.co.uk/"), &origin),
             Err(Refusal::Scope)
         );
+        assert_eq!(
+            rules.check(&url("https://notexample.co.uk/"), &origin),
+            Err(Refusal::Scope)
+        );
         let ip = rules.origin_of(&url("http://127.0.0.1:8000/"));
         assert_eq!(rules.check(&url("http://127.0.0.1:9000/x"), &ip), Ok(()));
     }
@@ -175,11 +229,60 @@ mod tests {
     }
 
     #[test]
+    fn the_extension_list_is_sorted_lower_case_and_bounded() {
+        assert!(NOT_HTML_EXTENSIONS.windows(2).all(|pair| pair[0] < pair[1]));
+        for extension in NOT_HTML_EXTENSIONS {
+            assert_eq!(extension.to_ascii_lowercase(), *extension);
+            assert!(
+                (1..=LONGEST_EXTENSION).contains(&extension.len()),
+                "{extension}"
+            );
+        }
+        assert!(NOT_HTML_EXTENSIONS
+            .iter()
+            .any(|e| e.len() == LONGEST_EXTENSION));
+        assert!(PACKED_EXTENSIONS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(pack(b"Js"), pack(b"js"));
+        assert!(pack(b"js") < pack(b"json"));
+    }
+
+    #[test]
+    fn the_file_test_reads_the_last_segment_as_a_plain_search_would() {
+        let plain = |url: &Url| {
+            let last = url.path().rsplit('/').next().unwrap_or_default();
+            last.rsplit_once('.').is_some_and(|(_, extension)| {
+                NOT_HTML_EXTENSIONS
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(extension))
+            })
+        };
+        let dirs = ["", "d/", "a.pdf/", "v1.2/"];
+        let names = [
+            "", "a", "pdf", ".pdf", "x.pdf", "x.PdF", "x.pdfx", "a.b.css", "file.", "x.woff2",
+            "x.woff22", "x.tar.gz", "x.7z", "xy.jpeg", "é.png", "x.p%20g",
+        ];
+        let ends = ["", "?q=a.pdf", "#f.png"];
+        for dir in dirs {
+            for name in names {
+                for end in ends {
+                    let link = url(&format!("http://h/{dir}{name}{end}"));
+                    assert_eq!(looks_like_a_file(&link), plain(&link), "{link}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn files_and_other_schemes_are_not_followed() {
         let rules = rules(Scope::Any);
         for link in [
             "https://a.org/logo.PNG",
             "https://a.org/s.css?v=2",
+            "https://a.org/dir/archive.tar.gz",
+            "https://a.org/font.WOFF2#x",
+            "https://a.org/7z/x.7Z",
+            "https://a.org/.zip",
+            "https://a.org/xlsx.x.xlsx",
             "mailto:x@a.org",
             "ftp://a.org/",
         ] {
@@ -189,6 +292,14 @@ mod tests {
             "https://a.org/page.html",
             "https://a.org/dir/",
             "https://a.org/v1.2/",
+            "https://a.org/file.",
+            "https://a.org/.pdf.x",
+            "https://a.org/a.woff22",
+            "https://a.org/pdf",
+            "https://a.org/a.caf%C3%A9",
+            "https://a.org/x.pdf/",
+            "https://a.org/x.pdf/page",
+            "https://a.org/.x.pdfs",
         ] {
             assert_eq!(rules.check(&url(link), ""), Ok(()), "{link}");
         }

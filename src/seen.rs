@@ -9,7 +9,26 @@ use std::hash::{Hash, Hasher};
 
 use url::Url;
 
-/// The URLs seen so far, as fingerprints of the URL without its fragment.
+/// The key of a URL in the seen set: the fingerprint of the URL without its fragment.
+///
+/// Computed once where the URL is parsed (a page's links on the parse thread), then carried
+/// with it, so neither the seen set nor a shared frontier hashes the URL again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct UrlKey(u128);
+
+impl UrlKey {
+    /// The key of `url`, fragment aside.
+    pub(crate) fn of(url: &Url) -> UrlKey {
+        UrlKey(fingerprint_text(&url[..url::Position::AfterQuery]))
+    }
+
+    /// The fingerprint's bits (a shared frontier stores part of them).
+    pub(crate) fn bits(self) -> u128 {
+        self.0
+    }
+}
+
+/// The URLs seen so far, by their [`UrlKey`].
 #[derive(Debug, Default)]
 pub(crate) struct SeenSet {
     fingerprints: HashSet<u128>,
@@ -18,7 +37,12 @@ pub(crate) struct SeenSet {
 impl SeenSet {
     /// Records `url`; returns whether it was new.
     pub(crate) fn insert(&mut self, url: &Url) -> bool {
-        self.fingerprints.insert(url_fingerprint(url))
+        self.insert_key(UrlKey::of(url))
+    }
+
+    /// Records the URL whose key is `key`; returns whether it was new.
+    pub(crate) fn insert_key(&mut self, key: UrlKey) -> bool {
+        self.fingerprints.insert(key.0)
     }
 
     /// How many distinct URLs were recorded.
@@ -26,11 +50,6 @@ impl SeenSet {
     pub(crate) fn len(&self) -> usize {
         self.fingerprints.len()
     }
-}
-
-/// The fingerprint of `url` without its fragment.
-fn url_fingerprint(url: &Url) -> u128 {
-    fingerprint_text(&url[..url::Position::AfterQuery])
 }
 
 /// Two independent 64-bit SipHashes of `key`, with fixed keys, so stable within and across
@@ -56,6 +75,11 @@ mod tests {
         assert!(!seen.insert(&Url::parse("http://example.com/a#y").unwrap()));
         assert!(seen.insert(&Url::parse("http://example.com/a?").unwrap()));
         assert_eq!(seen.len(), 2);
+        let key = UrlKey::of(&Url::parse("http://example.com/a#z").unwrap());
+        assert!(
+            !seen.insert_key(key),
+            "a key is the URL's fingerprint, fragment aside"
+        );
     }
 
     #[test]

@@ -150,7 +150,7 @@ mod tests {
 
     fn job(url: &str, depth: u32) -> Job {
         Job {
-            source: url.into(),
+            given: Some(url.into()),
             url: Url::parse(url).unwrap(),
             depth,
             origin: Arc::from(""),

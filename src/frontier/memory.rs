@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
+use super::{Children, Ended, Frontier, FrontierError, Job, Next, Politeness};
 use crate::seen::SeenSet;
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
@@ -55,17 +55,20 @@ impl MemoryFrontier {
         }
     }
 
+    /// The state of `host`, made if it has none; the host's name is copied only then.
     fn host_state(&mut self, host: &str) -> &mut HostState {
-        let gap = self.politeness.gap;
-        self.hosts
-            .entry(host.to_owned())
-            .or_insert_with(|| HostState {
+        if !self.hosts.contains_key(host) {
+            let state = HostState {
                 queue: VecDeque::new(),
                 in_flight: 0,
                 probed: false,
-                gap,
+                gap: self.politeness.gap,
                 last_start: None,
-            })
+            };
+            self.hosts.insert(host.to_owned(), state);
+        }
+        // Inserted just above when it was missing.
+        self.hosts.get_mut(host).expect("the host has state")
     }
 
     /// Forgets a host with nothing queued, nothing in flight and no pending gap, so the map
@@ -83,19 +86,34 @@ impl MemoryFrontier {
 }
 
 impl MemoryFrontier {
+    /// Queues `job` unless its URL was seen before; returns whether it was new.
     fn push_one(&mut self, job: Job) -> bool {
         if !self.seen.insert(&job.url) {
             return false;
         }
-        let host = job.host().to_owned();
-        let state = self.host_state(&host);
-        let was_empty = state.queue.is_empty();
+        self.queue(job);
+        true
+    }
+
+    /// Queues the jobs for the `children` not seen before.
+    fn push_children(&mut self, mut children: Children) {
+        for (url, key) in std::mem::take(&mut children.links) {
+            if self.seen.insert_key(key) {
+                self.queue(children.job(url));
+            }
+        }
+    }
+
+    /// Queues `job` at the back of its host's queue.
+    fn queue(&mut self, job: Job) {
+        let state = self.host_state(job.host());
+        // A host joins the rotation when its queue stops being empty.
+        let joins = state.queue.is_empty().then(|| job.host().to_owned());
         state.queue.push_back(job);
-        if was_empty {
+        if let Some(host) = joins {
             self.rotation.push_back(host);
         }
         self.queued += 1;
-        true
     }
 
     fn pop_now(&mut self, now: Instant) -> Next {
@@ -162,7 +180,8 @@ impl Frontier for MemoryFrontier {
     async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError> {
         Ok(jobs
             .into_iter()
-            .filter(|job| self.push_one(job.clone()))
+            .map(|job| self.push_one(job))
+            .filter(|&new| new)
             .count())
     }
 
@@ -172,9 +191,7 @@ impl Frontier for MemoryFrontier {
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
         self.end(ended.job.host(), ended.last_request, ended.crawl_delay);
-        for job in ended.children {
-            self.push_one(job);
-        }
+        self.push_children(ended.children);
         Ok(())
     }
 
@@ -195,6 +212,7 @@ impl Frontier for MemoryFrontier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seen::UrlKey;
     use url::Url;
 
     const OPEN: Politeness = Politeness {
@@ -205,7 +223,7 @@ mod tests {
 
     fn job(url: &str) -> Job {
         Job {
-            source: url.into(),
+            given: Some(url.into()),
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: "".into(),
@@ -235,6 +253,34 @@ mod tests {
             !frontier.push_one(job("http://a/2")),
             "seen stays after pop"
         );
+    }
+
+    #[test]
+    fn children_become_jobs_at_their_depth_unless_seen_before() {
+        let mut frontier = MemoryFrontier::new(OPEN);
+        let now = Instant::now();
+        frontier.push_one(job("http://a/"));
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/");
+        let links = ["http://a/", "http://a/x", "http://b/y", "http://a/x"];
+        let links = links.map(|link| {
+            let url = Url::parse(link).unwrap();
+            let key = UrlKey::of(&url);
+            (url, key)
+        });
+        let children = Children {
+            depth: 1,
+            origin: "a".into(),
+            links: links.to_vec(),
+        };
+        frontier.push_children(children);
+        assert_eq!(frontier.len(), 2, "the page itself and a repeat are seen");
+        for expected in ["http://a/x", "http://b/y"] {
+            let Next::Ready(job) = frontier.pop_now(now) else {
+                panic!("expected {expected}");
+            };
+            assert_eq!((job.url.as_str(), job.source()), (expected, expected));
+            assert_eq!((job.depth, &*job.origin, &job.given), (1, "a", &None));
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::seen::UrlKey;
+
 pub(crate) use self::redis::{
     connect as redis_connect, crawl_prefix, CrawlSettings, RedisFrontier, RobotsStore, SharedTurns,
 };
@@ -21,9 +23,10 @@ pub(crate) use memory::MemoryFrontier;
 /// One page to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Job {
-    /// What the output's SOURCE column says for this page: the input line as written, or the
-    /// link as first discovered.
-    pub(crate) source: String,
+    /// The SOURCE as given where the URL came in: the input line as written, a sitemap's
+    /// `<loc>`. `None` for a link found on a page, whose SOURCE is its URL as first
+    /// discovered (see [`Job::source`]), so the job holds no second copy of it.
+    pub(crate) given: Option<String>,
     /// The URL to GET.
     pub(crate) url: Url,
     /// 0 for input URLs, k + 1 for links found on a page at depth k.
@@ -36,9 +39,41 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// What the output's SOURCE column says for this page.
+    pub(crate) fn source(&self) -> &str {
+        self.given.as_deref().unwrap_or(self.url.as_str())
+    }
+
     /// The host key politeness is counted by.
     pub(crate) fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
+    }
+}
+
+/// The links a page's crawl follows, ready for the frontier: each link's URL with its key,
+/// computed where the link was parsed, and what their jobs share. The frontier checks each key
+/// against the seen set, without hashing the URL again, and makes a job only of a link it had
+/// not seen.
+#[derive(Debug, Default)]
+pub(crate) struct Children {
+    /// The depth of their jobs: one below the page's.
+    pub(crate) depth: u32,
+    /// The scope key of the seed the page descends from.
+    pub(crate) origin: Arc<str>,
+    /// Each link's URL, without its fragment, and [`UrlKey::of`] it, in the order found.
+    pub(crate) links: Vec<(Url, UrlKey)>,
+}
+
+impl Children {
+    /// The job for `url`, one of the links: its SOURCE is the URL itself.
+    pub(crate) fn job(&self, url: Url) -> Job {
+        Job {
+            given: None,
+            url,
+            depth: self.depth,
+            origin: Arc::clone(&self.origin),
+            lease: None,
+        }
     }
 }
 
@@ -70,8 +105,8 @@ pub(crate) struct Ended<'a> {
     pub(crate) outcome: &'static str,
     /// Records written for the page.
     pub(crate) links: u64,
-    /// Jobs for the links the page's crawl follows; queued unless seen before.
-    pub(crate) children: Vec<Job>,
+    /// The links the page's crawl follows; queued unless seen before.
+    pub(crate) children: Children,
     /// The scheduler will start another job now: a shared frontier may take it in the same
     /// round trip, for the next [`Frontier::pop`].
     pub(crate) take_next: bool,

@@ -1,8 +1,7 @@
-//! Record formats: a page's links as TSV or JSON lines, pure and in memory.
+//! Record formats: a page's links as TSV or JSON lines, formatted one link at a time into the
+//! page's buffer, pure and in memory.
 
-use serde::Serialize;
 use tokio::sync::oneshot;
-use url::Url;
 
 use crate::config::Format;
 
@@ -44,68 +43,99 @@ pub(crate) struct PageMeta<'a> {
     pub(crate) status: u16,
 }
 
-#[derive(Serialize)]
-struct JsonRecord<'a> {
-    source: &'a str,
-    url: &'a str,
-    depth: u32,
-    status: u16,
-}
+/// Records a buffer holds before it first grows: most pages have more links than this.
+const FIRST_RECORDS: usize = 16;
 
-/// Appends the records of one page to `buf`; returns how many were written.
+/// One page's records, appended link by link as the page's links are found, so no list of
+/// the links is kept.
+///
+/// What every record of the page shares is formatted once: for TSV the SOURCE and its tab,
+/// for JSONL the object up to the `url` value and from it on, so a record costs the link
+/// alone. The JSONL records are those `serde_json` writes for
+/// `{"source","url","depth","status"}`, byte for byte.
 ///
 /// A field holding a tab or line break would break the format; the URL parser never produces
 /// one and input lines holding one are rejected, so such a record cannot occur, and is
 /// skipped if it ever did.
-pub(crate) fn format_page(
+#[derive(Debug)]
+pub(crate) struct PageRecords {
     format: Format,
-    page: PageMeta<'_>,
-    links: &[Url],
-    buf: &mut Vec<u8>,
-) -> usize {
-    let source = page.source;
-    if has_separator(source) {
-        return 0;
-    }
-    let mut written = 0;
-    for link in links.iter().map(Url::as_str) {
-        if has_separator(link) {
-            continue;
-        }
-        match format {
-            Format::Tsv => {
-                buf.extend_from_slice(source.as_bytes());
-                buf.push(b'\t');
-                buf.extend_from_slice(link.as_bytes());
-            }
+    /// Everything of a record before the link.
+    head: Vec<u8>,
+    /// Everything of a record after the link, line end included.
+    tail: Vec<u8>,
+    /// The SOURCE holds a separator: the page has no records.
+    broken_source: bool,
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl PageRecords {
+    /// An empty buffer for the records of `page`.
+    pub(crate) fn new(format: Format, page: PageMeta<'_>) -> PageRecords {
+        let (head, tail) = match format {
+            Format::Tsv => (format!("{}\t", page.source).into_bytes(), b"\n".to_vec()),
             Format::Jsonl => {
-                let record = JsonRecord {
-                    source,
-                    url: link,
-                    depth: page.depth,
-                    status: page.status,
-                };
-                // Writing into a Vec cannot fail and the record has only string fields.
-                serde_json::to_writer(&mut *buf, &record).expect("serialising to memory");
+                let mut head = b"{\"source\":".to_vec();
+                json_string(page.source, &mut head);
+                head.extend_from_slice(b",\"url\":");
+                let tail = format!(",\"depth\":{},\"status\":{}}}\n", page.depth, page.status);
+                (head, tail.into_bytes())
             }
+        };
+        let capacity = (head.len() + tail.len() + 64) * FIRST_RECORDS;
+        PageRecords {
+            format,
+            head,
+            tail,
+            broken_source: has_separator(page.source),
+            bytes: Vec::with_capacity(capacity),
+            count: 0,
         }
-        buf.push(b'\n');
-        written += 1;
     }
-    written
+
+    /// Appends the record of one link.
+    pub(crate) fn push(&mut self, link: &str) {
+        if self.broken_source || has_separator(link) {
+            return;
+        }
+        self.bytes.extend_from_slice(&self.head);
+        match self.format {
+            Format::Tsv => self.bytes.extend_from_slice(link.as_bytes()),
+            Format::Jsonl => json_string(link, &mut self.bytes),
+        }
+        self.bytes.extend_from_slice(&self.tail);
+        self.count += 1;
+    }
+
+    /// The records, for the writer, as the page with SOURCE `source`.
+    pub(crate) fn finish(self, source: String) -> Records {
+        Records {
+            source,
+            bytes: self.bytes,
+            count: self.count,
+            flushed: None,
+        }
+    }
+}
+
+/// Appends `text` as a JSON string, quoted and escaped as `serde_json` does.
+fn json_string(text: &str, buf: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail, and a string always serialises.
+    serde_json::to_writer(buf, text).expect("serialising a string to memory");
 }
 
 fn has_separator(field: &str) -> bool {
-    field.contains(['\t', '\n', '\r'])
+    field
+        .bytes()
+        .any(|byte| matches!(byte, b'\t' | b'\n' | b'\r'))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde::Serialize;
 
-    fn urls(list: &[&str]) -> Vec<Url> {
-        list.iter().map(|u| Url::parse(u).unwrap()).collect()
-    }
+    use super::*;
 
     fn meta(source: &str) -> PageMeta<'_> {
         PageMeta {
@@ -115,44 +145,78 @@ mod tests {
         }
     }
 
+    fn records(format: Format, page: PageMeta<'_>, links: &[&str]) -> Records {
+        let mut records = PageRecords::new(format, page);
+        for link in links {
+            records.push(link);
+        }
+        records.finish(page.source.to_owned())
+    }
+
     #[test]
     fn tsv_is_source_tab_link_per_line() {
-        let mut buf = Vec::new();
-        let n = format_page(
-            Format::Tsv,
-            meta("http://s/"),
-            &urls(&["http://a/", "http://b/x"]),
-            &mut buf,
-        );
-        assert_eq!(n, 2);
+        let done = records(Format::Tsv, meta("http://s/"), &["http://a/", "http://b/x"]);
+        assert_eq!(done.count, 2);
+        assert_eq!(done.source, "http://s/");
         assert_eq!(
-            String::from_utf8(buf).unwrap(),
+            String::from_utf8(done.bytes).unwrap(),
             "http://s/\thttp://a/\nhttp://s/\thttp://b/x\n"
         );
     }
 
     #[test]
     fn jsonl_is_one_object_per_line_with_escaping() {
-        let mut buf = Vec::new();
-        format_page(
-            Format::Jsonl,
-            meta("http://s/\"q\""),
-            &urls(&["http://a/"]),
-            &mut buf,
-        );
+        let done = records(Format::Jsonl, meta("http://s/\"q\""), &["http://a/"]);
         assert_eq!(
-            String::from_utf8(buf).unwrap(),
+            String::from_utf8(done.bytes).unwrap(),
             "{\"source\":\"http://s/\\\"q\\\"\",\"url\":\"http://a/\",\"depth\":1,\"status\":200}\n"
         );
     }
 
+    #[derive(Serialize)]
+    struct JsonRecord<'a> {
+        source: &'a str,
+        url: &'a str,
+        depth: u32,
+        status: u16,
+    }
+
     #[test]
-    fn a_source_with_a_tab_writes_nothing() {
-        let mut buf = Vec::new();
-        assert_eq!(
-            format_page(Format::Tsv, meta("a\tb"), &urls(&["http://a/"]), &mut buf),
-            0
-        );
-        assert!(buf.is_empty());
+    fn jsonl_records_are_what_serde_json_writes_for_the_record() {
+        let texts = [
+            "http://s/",
+            "http://h/\\back\"quote\"",
+            "http://h/\u{1}\u{1f}\u{7f}",
+            "http://h/caf\u{e9}/\u{2028}\u{1f600}",
+            "",
+        ];
+        for source in texts {
+            for url in texts {
+                let page = PageMeta {
+                    source,
+                    depth: 4_000_000_000,
+                    status: 599,
+                };
+                let mut expected = serde_json::to_vec(&JsonRecord {
+                    source,
+                    url,
+                    depth: page.depth,
+                    status: page.status,
+                })
+                .unwrap();
+                expected.push(b'\n');
+                assert_eq!(records(Format::Jsonl, page, &[url]).bytes, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn a_source_with_a_tab_writes_nothing_and_a_link_with_one_is_skipped() {
+        let done = records(Format::Tsv, meta("a\tb"), &["http://a/"]);
+        assert_eq!(done.count, 0);
+        assert!(done.bytes.is_empty());
+        let done = records(Format::Tsv, meta("s"), &["http://a/\n", "http://b/"]);
+        assert_eq!(String::from_utf8(done.bytes).unwrap(), "s\thttp://b/\n");
+        assert_eq!(done.count, 1);
     }
 }

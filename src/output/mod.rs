@@ -4,5 +4,5 @@
 mod format;
 mod writer;
 
-pub(crate) use format::{format_page, PageMeta, Records, TSV_HEADER};
+pub(crate) use format::{PageMeta, PageRecords, Records, TSV_HEADER};
 pub(crate) use writer::{spawn_writer, Sink, WriterReport};

@@ -98,7 +98,7 @@ fn walk_from(
         if completed.contains(&source) && seen.insert(&url) {
             frontier.push_back(Job {
                 origin: walk.scope.origin_of(&url),
-                source,
+                given: Some(source),
                 url,
                 depth: 0,
                 lease: None,
@@ -106,7 +106,7 @@ fn walk_from(
         }
     }
     while let Some(page) = frontier.pop_front() {
-        if !completed.contains(&page.source) {
+        if !completed.contains(page.source()) {
             rebuilt.queued.push(page);
             continue;
         }
@@ -114,14 +114,14 @@ fn walk_from(
             rebuilt.done.push(page.url);
             continue;
         }
-        for link in links.get(&page.source).into_iter().flatten() {
+        for link in links.get(page.source()).into_iter().flatten() {
             let Ok(mut url) = Url::parse(link) else {
                 continue;
             };
             url.set_fragment(None);
             if walk.scope.check(&url, &page.origin).is_ok() && seen.insert(&url) {
                 frontier.push_back(Job {
-                    source: url.to_string(),
+                    given: None,
                     url,
                     depth: page.depth + 1,
                     origin: Arc::clone(&page.origin),
@@ -167,7 +167,7 @@ mod tests {
         let queued: Vec<(String, u32)> = rebuilt
             .queued
             .iter()
-            .map(|job| (job.source.clone(), job.depth))
+            .map(|job| (job.source().to_owned(), job.depth))
             .collect();
         assert_eq!(
             queued,

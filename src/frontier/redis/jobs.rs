@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use super::super::{FrontierError, Job};
-use crate::seen::fingerprint_text;
+use url::Url;
+
+use super::super::{Children, FrontierError, Job};
+use crate::seen::UrlKey;
 
 /// What the take script answered.
 pub(super) struct Answer {
@@ -45,23 +47,60 @@ impl Answer {
     }
 }
 
+/// A job to push, as the scripts take it: a seed's, or one of a page's children.
+pub(super) struct NewJob<'a> {
+    key: UrlKey,
+    url: &'a Url,
+    source: &'a str,
+    depth: u32,
+    origin: &'a str,
+}
+
+impl<'a> NewJob<'a> {
+    /// `job`, its URL's key computed here.
+    pub(super) fn of(job: &'a Job) -> NewJob<'a> {
+        NewJob {
+            key: UrlKey::of(&job.url),
+            url: &job.url,
+            source: job.source(),
+            depth: job.depth,
+            origin: &job.origin,
+        }
+    }
+
+    /// Each of `children`, with the key it came with.
+    pub(super) fn children(children: &'a Children) -> impl ExactSizeIterator<Item = NewJob<'a>> {
+        children.links.iter().map(|(url, key)| NewJob {
+            key: *key,
+            url,
+            source: url.as_str(),
+            depth: children.depth,
+            origin: &children.origin,
+        })
+    }
+
+    fn host(&self) -> &'a str {
+        self.url.host_str().unwrap_or_default()
+    }
+}
+
 /// The script arguments for `jobs`: seen bucket, fingerprint, host and the job, each.
-pub(super) fn job_args(jobs: &[Job]) -> Vec<Vec<u8>> {
+pub(super) fn job_args<'a>(jobs: impl ExactSizeIterator<Item = NewJob<'a>>) -> Vec<Vec<u8>> {
     let mut args = Vec::with_capacity(jobs.len() * 4);
     for job in jobs {
-        let key = fingerprint_text(&job.url[..url::Position::AfterQuery]);
+        let key = job.key.bits();
         let bucket = (key >> 112) as u16;
         let fingerprint = ((key >> 48) as u64).to_be_bytes();
         args.push(bucket.to_string().into_bytes());
         args.push(fingerprint.to_vec());
         args.push(job.host().as_bytes().to_vec());
-        args.push(format_job(job).into_bytes());
+        args.push(format_job(&job).into_bytes());
     }
     args
 }
 
 /// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SOURCE<TAB>URL` (no field holds a tab).
-fn format_job(job: &Job) -> String {
+fn format_job(job: &NewJob<'_>) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}",
         job.host(),
@@ -82,9 +121,11 @@ pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
         fields.next().ok_or_else(bad)?,
         fields.next().ok_or_else(bad)?,
     );
+    let url = Url::parse(url).map_err(|_| bad())?;
     Ok(Job {
-        source: source.to_owned(),
-        url: url::Url::parse(url).map_err(|_| bad())?,
+        // A found link's SOURCE is its URL: no second copy.
+        given: (source != url.as_str()).then(|| source.to_owned()),
+        url,
         depth: depth.parse().map_err(|_| bad())?,
         origin: origin.into(),
         lease: None,
@@ -98,13 +139,26 @@ mod tests {
     #[test]
     fn jobs_round_trip_through_their_stored_form() {
         let job = Job {
-            source: "HTTP://Example.org/a/../b".into(),
-            url: url::Url::parse("http://example.org/b?q=1").unwrap(),
+            given: Some("HTTP://Example.org/a/../b".into()),
+            url: Url::parse("http://example.org/b?q=1").unwrap(),
             depth: 3,
             origin: "example.org".into(),
             lease: None,
         };
-        assert_eq!(parse_job(&format_job(&job)).unwrap(), job);
+        assert_eq!(parse_job(&format_job(&NewJob::of(&job))).unwrap(), job);
+        let children = Children {
+            depth: 4,
+            origin: "example.org".into(),
+            links: vec![(job.url.clone(), UrlKey::of(&job.url))],
+        };
+        let child = NewJob::children(&children).next().unwrap();
+        let found = Job {
+            given: None,
+            depth: 4,
+            ..job
+        };
+        assert_eq!(child.key, UrlKey::of(&found.url));
+        assert_eq!(parse_job(&format_job(&child)).unwrap(), found);
         assert!(parse_job("host\tx\to\ts\thttp://a/").is_err());
     }
 }

@@ -35,7 +35,7 @@ pub(crate) use connection::{connect, crawl_prefix};
 pub(crate) use shared::{RobotsStore, SharedTurns};
 
 use self::connection::{is_transient, redis_error, worker_name};
-use self::jobs::{job_args, parse_job, Answer};
+use self::jobs::{job_args, parse_job, Answer, NewJob};
 use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
 use crate::config::Config;
 
@@ -231,7 +231,7 @@ impl Frontier for RedisFrontier {
             return Ok(0);
         }
         let prefix = self.prefix.clone();
-        let args = job_args(&jobs);
+        let args = job_args(jobs.iter().map(NewJob::of));
         let new: usize = self
             .invoke(|scripts| {
                 let mut call = scripts.push.prepare_invoke();
@@ -271,7 +271,7 @@ impl Frontier for RedisFrontier {
             .map_or(-1, |sent| sent.elapsed().as_millis() as i64);
         let delay = ended.crawl_delay.map_or(0, |gap| gap.as_millis() as u64);
         let default_gap = self.politeness.gap.as_millis() as u64;
-        let children = job_args(&ended.children);
+        let children = job_args(NewJob::children(&ended.children));
         let host = ended.job.host().to_owned();
         let take = self.take_args();
         // One job ahead at most: one not yet started is not taken over.
