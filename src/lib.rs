@@ -11,15 +11,16 @@
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
 //!   cache), pacing, capped body reads, retries and their waits.
-//! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by its charset,
-//!   [`extract`] the links as browsers parse and resolve them, format each one's record and,
-//!   in a recursive crawl, [`follow`] it or not.
+//! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by
+//!   its charset, [`extract`] the links as browsers parse and resolve them (a streaming
+//!   scanner, or the tree builder where tree order could differ), format each one's record
+//!   and, in a recursive crawl, [`follow`] it or not.
 //! - [`output`]: record formats and the single writer task.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
-//! - [`status`]: `areq status`, a shared crawl's progress; [`limits`]: the open-file limit
-//!   and the concurrency it carries.
+//! - [`status`]: `areq status`, a shared crawl's progress; [`limits`]: the open-file limit,
+//!   the concurrency it carries, and the allocator's settings.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
 //! - `fuzzing` (the `fuzzing` feature): entry points for the fuzz targets in `fuzz/`.
 #![warn(missing_docs)]
