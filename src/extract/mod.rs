@@ -94,14 +94,6 @@ pub fn for_each_link(
     }
 }
 
-/// Which path [`for_each_link`] takes for `html`, without resolving anything.
-pub fn path_of(html: &str) -> Path {
-    match stream::stream_hrefs(html) {
-        Ok(_) => Path::Stream,
-        Err(unsure) => Path::Tree(unsure),
-    }
-}
-
 /// The distinct links of one page, in first-seen tree order (see [`for_each_link`]).
 pub fn extract_links(
     html: &str,
