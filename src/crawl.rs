@@ -354,6 +354,7 @@ mod tests {
     use crate::frontier::{MemoryFrontier, Politeness};
     use crate::graph::HostLinks;
     use crate::parse::PageLinks;
+    use crate::seen::fingerprint_text;
 
     fn scheduler(max_depth: u32, max_pages: Option<u64>) -> Scheduler {
         Scheduler::new(Plan {
@@ -395,7 +396,8 @@ mod tests {
                 hosts.add(&link);
             }
             if let Some(follow) = &mut follow {
-                follow.offer(link);
+                let fingerprint = fingerprint_text(link.as_str());
+                follow.offer(link, fingerprint);
             }
         }
         let followed = follow.map(Follower::finish).unwrap_or_default();

@@ -85,8 +85,10 @@ impl Follower {
         }
     }
 
-    /// Decides whether `link`, found on the page, is followed.
-    pub(crate) fn offer(&mut self, mut link: Url) {
+    /// Decides whether `link`, found on the page, is followed. `fingerprint` is
+    /// `fingerprint_text` of the link's text, as found: without a fragment, it is the link's
+    /// key already.
+    pub(crate) fn offer(&mut self, mut link: Url, fingerprint: u128) {
         let fragment = link.fragment().is_some();
         if fragment {
             link.set_fragment(None);
@@ -94,7 +96,12 @@ impl Follower {
         if !may_be_a_page(&link) {
             return;
         }
-        let key = UrlKey::of(&link);
+        let key = if fragment {
+            UrlKey::of(&link)
+        } else {
+            UrlKey::of_fingerprint(fingerprint)
+        };
+        debug_assert_eq!(key, UrlKey::of(&link), "{link}");
         if fragment && !self.unfragmented.insert_key(key) {
             return;
         }
@@ -126,6 +133,7 @@ mod tests {
 
     use super::*;
     use crate::scope::Scope;
+    use crate::seen::fingerprint_text;
 
     fn parent(url: &str, depth: u32) -> Job {
         Job {
@@ -140,7 +148,9 @@ mod tests {
     fn follow(rules: &Arc<FollowRules>, links: &[&str]) -> Followed {
         let mut follower = Follower::new(Arc::clone(rules), &parent("http://a/", 2));
         for link in links {
-            follower.offer(Url::parse(link).unwrap());
+            let link = Url::parse(link).unwrap();
+            let fingerprint = fingerprint_text(link.as_str());
+            follower.offer(link, fingerprint);
         }
         follower.finish()
     }

@@ -22,6 +22,12 @@ impl UrlKey {
         UrlKey(fingerprint_text(&url[..url::Position::AfterQuery]))
     }
 
+    /// The key of a URL without a fragment whose text [`fingerprint_text`] gave `fingerprint`:
+    /// the same as [`UrlKey::of`], without hashing the text again.
+    pub(crate) fn of_fingerprint(fingerprint: u128) -> UrlKey {
+        UrlKey(fingerprint)
+    }
+
     /// The fingerprint's bits (a shared frontier stores part of them).
     pub(crate) fn bits(self) -> u128 {
         self.0

@@ -79,7 +79,19 @@ pub fn for_each_link(
     page_url: &Url,
     encoding: &'static Encoding,
     options: &LinkOptions,
-    found: impl FnMut(Url),
+    mut found: impl FnMut(Url),
+) -> Path {
+    for_each_fingerprinted_link(html, page_url, encoding, options, |link, _| found(link))
+}
+
+/// [`for_each_link`], with each link's fingerprint (`seen::fingerprint_text` of its text),
+/// which finding distinct links computes anyway, so following a link need not hash it again.
+pub(crate) fn for_each_fingerprinted_link(
+    html: &str,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+    found: impl FnMut(Url, u128),
 ) -> Path {
     match stream::stream_hrefs(html) {
         Ok(hrefs) => {
@@ -115,7 +127,9 @@ pub fn tree_links(
 ) -> Vec<Url> {
     let mut links = Vec::new();
     let hrefs = tree::tree_hrefs(html);
-    resolve::resolve_each(&hrefs, page_url, encoding, options, |link| links.push(link));
+    resolve::resolve_each(&hrefs, page_url, encoding, options, |link, _| {
+        links.push(link)
+    });
     links
 }
 

@@ -11,14 +11,15 @@ use crate::config::LinkOptions;
 use crate::seen::fingerprint_text;
 
 /// Resolves each href of `page` against its base and calls `found` with every distinct link
-/// the options keep, in first-seen order. Each distinct raw href is parsed once: pages repeat
-/// many.
+/// the options keep, in first-seen order, and the link's fingerprint (`fingerprint_text` of
+/// its text), which the dedup computed anyway. Each distinct raw href is parsed once: pages
+/// repeat many.
 pub(super) fn resolve_each(
     page: &PageHrefs<'_>,
     page_url: &Url,
     encoding: &'static Encoding,
     options: &LinkOptions,
-    mut found: impl FnMut(Url),
+    mut found: impl FnMut(Url, u128),
 ) {
     let base = page
         .base
@@ -42,8 +43,9 @@ pub(super) fn resolve_each(
             link.set_fragment(None);
         }
         // A fingerprint, so the dedup copies no string.
-        if seen.insert(fingerprint_text(link.as_str())) {
-            found(link);
+        let fingerprint = fingerprint_text(link.as_str());
+        if seen.insert(fingerprint) {
+            found(link, fingerprint);
         }
     }
 }
