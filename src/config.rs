@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use url::Url;
 
+use crate::politeness::Politeness;
 use crate::scope::ScopeRules;
 
 /// Default number of requests in flight overall.
@@ -197,4 +198,17 @@ pub struct Config {
     pub shared: Option<SharedCrawl>,
     /// Also write the summary as JSON here.
     pub summary_json: Option<PathBuf>,
+}
+
+impl Config {
+    /// The rules every host is held to: `--per-host`, the gap from `--delay`/`--rate`, and,
+    /// when robots.txt is obeyed, one request to a new host before the others (so its
+    /// Crawl-delay applies from the second request on).
+    pub(crate) fn politeness(&self) -> Politeness {
+        Politeness {
+            per_host: self.per_host,
+            gap: self.crawl.host_gap,
+            probe_first: self.crawl.robots,
+        }
+    }
 }

@@ -17,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::follow::{FollowRules, Followed, Follower};
-use crate::frontier::{Ended, Frontier, FrontierError, Job, Next};
+use crate::frontier::{Ended, Frontier, FrontierError, Next};
 use crate::graph::HostGraph;
 use crate::input::Seed;
+use crate::job::Job;
 use crate::page::{run_page, Outcome, PageContext, PageResult};
 use crate::parse::LinkUses;
 use crate::progress::ProgressCounters;
@@ -301,7 +302,7 @@ impl Scheduler {
     }
 
     /// A page task ended: count it, and hand the job back to the frontier with the children
-    /// its page found (checked against the seen set there) and what it learned of the host.
+    /// its page found (checked against the seen set there).
     async fn page_ended(
         &mut self,
         mut result: PageResult,
@@ -323,8 +324,6 @@ impl Scheduler {
         frontier
             .finished(Ended {
                 job: &result.job,
-                last_request: result.last_request,
-                crawl_delay: result.crawl_delay,
                 outcome: result.outcome.label(),
                 links: result.outcome.links(),
                 children,
@@ -351,9 +350,10 @@ mod tests {
     use url::Url;
 
     use super::*;
-    use crate::frontier::{MemoryFrontier, Politeness};
+    use crate::frontier::MemoryFrontier;
     use crate::graph::HostLinks;
     use crate::parse::PageLinks;
+    use crate::politeness::{Pacer, Politeness};
     use crate::seen::fingerprint_text;
 
     fn scheduler(max_depth: u32, max_pages: Option<u64>) -> Scheduler {
@@ -369,11 +369,12 @@ mod tests {
     }
 
     fn frontier() -> MemoryFrontier {
-        MemoryFrontier::new(Politeness {
+        let politeness = Politeness {
             per_host: 4,
             gap: Duration::ZERO,
             probe_first: false,
-        })
+        };
+        MemoryFrontier::new(politeness, Arc::new(Pacer::new(politeness.gap)))
     }
 
     fn seed_job(url: &str) -> Job {
@@ -405,8 +406,6 @@ mod tests {
             job,
             outcome,
             links: PageLinks { followed, hosts },
-            crawl_delay: None,
-            last_request: None,
             written: true,
             permit: None,
         }
@@ -535,23 +534,5 @@ mod tests {
         scheduler.pages_started = 2;
         assert!(scheduler.budget_spent());
         assert!(!self::scheduler(0, None).budget_spent());
-    }
-
-    #[tokio::test]
-    async fn a_crawl_delay_learned_by_a_page_spaces_the_hosts_next_start() {
-        let (mut scheduler, mut frontier) = (scheduler(1, None), frontier());
-        frontier
-            .push(vec![seed_job("http://a/next")])
-            .await
-            .unwrap();
-        let mut result = ended(&scheduler, seed_job("http://a/"), parsed(), &[]);
-        let sent = Instant::now();
-        result.crawl_delay = Some(Duration::from_secs(5));
-        result.last_request = Some(sent);
-        scheduler.page_ended(result, &mut frontier).await.unwrap();
-        assert_eq!(
-            frontier.pop(Instant::now()).await.unwrap(),
-            Next::WaitUntil(sent + Duration::from_secs(5))
-        );
     }
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
-use crate::frontier::{Children, Job};
+use crate::job::{Children, Job};
 use crate::scope::{may_be_a_page, ScopeRules};
 use crate::seen::{SeenSet, UrlKey};
 

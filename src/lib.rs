@@ -4,13 +4,17 @@
 //!
 //! - [`input`]: streams URLs from files, stdin and the command line, warning about bad lines
 //!   with `FILE:LINE`; [`sitemap`]: `--sitemap` adds the pages the sites' sitemaps list.
-//! - [`frontier`]: what to fetch next (per-host queues, politeness), in memory or shared by
-//!   several workers in Redis; [`seen`]: fingerprints, what "seen before" means.
+//! - [`job`]: the crawl's core data, a page to fetch and the links it leads to.
+//! - [`frontier`]: what to fetch next (per-host queues, in-flight limits), in memory or
+//!   shared by several workers in Redis; [`seen`]: fingerprints, what "seen before" means;
+//!   [`shared`]: what pacing and robots.txt need from a shared crawl, as traits.
+//! - [`politeness`]: the rules every host is held to, and the pacer, the process's one owner
+//!   of each host's gap: requests wait their turn there, and the frontier asks it.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
-//!   cache), pacing, capped body reads, retries and their waits.
+//!   cache), capped body reads, retries and their waits.
 //! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by
 //!   its charset, [`extract`] the links as browsers parse and resolve them (a streaming
 //!   scanner, or the tree builder where tree order could differ), format each one's record
@@ -40,17 +44,20 @@ mod frontier;
 pub mod fuzzing;
 mod graph;
 mod input;
+mod job;
 pub mod limits;
 pub mod logging;
 mod output;
 mod page;
 mod parse;
 mod parse_pool;
+mod politeness;
 pub mod progress;
 mod resume;
 mod robots;
 pub mod scope;
 mod seen;
+mod shared;
 mod sitemap;
 pub mod status;
 pub mod summary;
@@ -60,16 +67,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Format, OutputTarget, SharedCrawl};
+use crate::config::{Config, Format, OutputTarget};
 use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
 use crate::follow::FollowRules;
-use crate::frontier::{
-    CrawlSettings, Frontier as _, MemoryFrontier, Politeness, RedisFrontier, RobotsStore,
-    SharedTurns,
-};
+use crate::frontier::{join_shared, Frontier as _, Joined, MemoryFrontier};
 use crate::input::InputReader;
 use crate::output::{spawn_writer, Sink, TSV_HEADER};
 use crate::page::PageContext;
@@ -101,18 +105,18 @@ pub async fn run(
 ) -> Result<Summary, FatalError> {
     let input = InputReader::open(&config.inputs).await?;
     let fetcher = Fetcher::new(&config.fetch, config.crawl.host_gap)?;
-    let politeness = Politeness {
-        per_host: config.per_host,
-        gap: config.crawl.host_gap,
-        probe_first: config.crawl.robots,
+    let (shared, shared_robots) = match &config.shared {
+        Some(shared) => {
+            let Joined {
+                frontier,
+                turns,
+                robots,
+            } = join_shared(&config, shared, fetcher.pacer()).await?;
+            fetcher.pacer().share(turns);
+            (Some(frontier), Some(robots))
+        }
+        None => (None, None),
     };
-    let shared = match &config.shared {
-        Some(shared) => Some(join_shared_crawl(&config, shared, politeness).await?),
-        None => None,
-    };
-    if let Some(frontier) = &shared {
-        fetcher.share_pacing(SharedTurns::of(frontier));
-    }
     let completed = match (&config.output, config.resume || shared.is_some()) {
         (OutputTarget::File(path), true) => match resume::load(path).await? {
             ResumePoint::Fresh => None,
@@ -159,11 +163,10 @@ pub async fn run(
     let (seeds, reader) = input.spawn(config.concurrency);
 
     let robots = (config.crawl.robots || config.crawl.sitemap).then(|| {
-        let store = shared.as_ref().map(RobotsStore::of);
         Arc::new(RobotsCache::new(
             &config.fetch.user_agent,
             fetcher.clone(),
-            store,
+            shared_robots,
         ))
     });
     let (seeds, sitemaps) = match &robots {
@@ -208,7 +211,7 @@ pub async fn run(
             crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
         }
         None => {
-            let mut frontier = MemoryFrontier::new(politeness);
+            let mut frontier = MemoryFrontier::new(config.politeness(), context.fetcher.pacer());
             if let Some(Rebuilt { done, queued }) = rebuilt {
                 frontier.remember(&done);
                 // Cannot fail: the frontier is in memory.
@@ -257,27 +260,6 @@ pub async fn run(
         write_report(path, summary.to_json()).await?;
     }
     Ok(summary)
-}
-
-/// Joins the shared crawl, before anything is fetched or written.
-async fn join_shared_crawl(
-    config: &Config,
-    shared: &SharedCrawl,
-    politeness: Politeness,
-) -> Result<RedisFrontier, FatalError> {
-    let settings = CrawlSettings::of(config);
-    RedisFrontier::join(
-        &shared.redis,
-        &shared.name,
-        &settings,
-        politeness,
-        shared.lease,
-    )
-    .await
-    .map_err(|err| FatalError::SharedCrawl {
-        name: shared.name.clone(),
-        reason: err.to_string(),
-    })
 }
 
 /// Writes a file made at the end of the run (`--graph`, `--summary-json`).

@@ -2,7 +2,7 @@
 //! records to the writer. The scheduler starts one task a page and gets a [`PageResult`] back.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use url::Url;
@@ -11,7 +11,7 @@ use crate::config::{Format, LinkOptions};
 use crate::error::FetchError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{Fetched, Fetcher, Page};
-use crate::frontier::Job;
+use crate::job::Job;
 use crate::output::{PageMeta, Records};
 use crate::parse::{parse_page, LinkUses, PageLinks};
 use crate::parse_pool::ParsePool;
@@ -92,10 +92,6 @@ pub(crate) struct PageResult {
     pub(crate) outcome: Outcome,
     /// What the page's links came to, where the scheduler asked (following, graph).
     pub(crate) links: PageLinks,
-    /// The host's robots.txt `Crawl-delay`, learned by this task.
-    pub(crate) crawl_delay: Option<Duration>,
-    /// When the task sent its last request to the job's host (robots.txt or the page).
-    pub(crate) last_request: Option<Instant>,
     /// The page's records reached the writer (and, with `confirm_writes`, were flushed);
     /// `false` when the output went away first.
     pub(crate) written: bool,
@@ -103,10 +99,10 @@ pub(crate) struct PageResult {
     pub(crate) permit: Option<OwnedSemaphorePermit>,
 }
 
-/// What a task learns about the host while it works.
+/// What a task learns while it works.
 #[derive(Debug, Default)]
 struct HostVisit {
-    crawl_delay: Option<Duration>,
+    /// The page's records reached the writer (see [`PageResult::written`]).
     written: bool,
 }
 
@@ -119,19 +115,12 @@ pub(crate) async fn run_page(
     permit: OwnedSemaphorePermit,
     uses: LinkUses,
 ) -> PageResult {
-    let mut visit = HostVisit {
-        written: true,
-        ..HostVisit::default()
-    };
+    let mut visit = HostVisit { written: true };
     let (outcome, links) = visit_page(&context, &job, uses, &mut visit).await;
-    // robots.txt or the page, whichever went last: the host's gap counts from there.
-    let last_request = context.fetcher.last_request(job.host());
     PageResult {
         job,
         outcome,
         links,
-        crawl_delay: visit.crawl_delay,
-        last_request,
         written: visit.written,
         permit: Some(permit),
     }
@@ -144,7 +133,7 @@ async fn visit_page(
     visit: &mut HostVisit,
 ) -> (Outcome, PageLinks) {
     if let Some(robots) = &context.robots {
-        if !obey_robots(context, robots, &job.url, visit).await {
+        if !obey_robots(context, robots, &job.url).await {
             tracing::info!("skipped: disallowed by robots.txt");
             return (Outcome::Robots, PageLinks::default());
         }
@@ -170,15 +159,9 @@ async fn visit_page(
 
 /// Whether robots.txt allows `url`. Its `Crawl-delay` paces the host's requests from the
 /// page's own on (robots.txt itself was a request to the host, and counts).
-async fn obey_robots(
-    context: &PageContext,
-    robots: &RobotsCache,
-    url: &Url,
-    visit: &mut HostVisit,
-) -> bool {
+async fn obey_robots(context: &PageContext, robots: &RobotsCache, url: &Url) -> bool {
     let rules = robots.rules_for(url).await;
-    visit.crawl_delay = rules.crawl_delay();
-    if let Some(gap) = visit.crawl_delay {
+    if let Some(gap) = rules.crawl_delay() {
         context
             .fetcher
             .slow_down(url.host_str().unwrap_or_default(), gap);

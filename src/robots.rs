@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::error::FetchError;
 use crate::fetch::Fetcher;
-use crate::frontier::RobotsStore;
+use crate::shared::SharedRobots;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
@@ -126,7 +126,7 @@ pub(crate) struct RobotsCache {
     agent: String,
     fetcher: Fetcher,
     origins: Mutex<HashMap<String, Arc<OnceCell<Arc<Rules>>>>>,
-    store: Option<RobotsStore>,
+    store: Option<Arc<dyn SharedRobots>>,
 }
 
 impl RobotsCache {
@@ -135,7 +135,7 @@ impl RobotsCache {
     pub(crate) fn new(
         user_agent: &str,
         fetcher: Fetcher,
-        store: Option<RobotsStore>,
+        store: Option<Arc<dyn SharedRobots>>,
     ) -> RobotsCache {
         RobotsCache {
             agent: product_token(user_agent).to_owned(),

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::FetchError;
-use crate::frontier::Job;
+use crate::job::Job;
 use crate::page::Outcome;
 
 /// What the pages of a crawl came to, so far.

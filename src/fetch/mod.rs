@@ -1,11 +1,11 @@
 //! Fetching pages: HTTP clients (one per host in progress, see [`clients`]) sharing one TLS
-//! configuration and the crawl's resolver (see [`dns`]), requests paced per host at the
-//! moment they are sent, redirects followed hop by hop, capped body reads.
+//! configuration and the crawl's resolver (see [`dns`]), requests paced per host by the
+//! process's [`Pacer`] at the moment they are sent, redirects followed hop by hop, capped
+//! body reads.
 
 mod body;
 pub(crate) mod clients;
 pub(crate) mod dns;
-mod pace;
 mod proxy;
 pub(crate) mod retry;
 mod tls;
@@ -25,10 +25,9 @@ use crate::error::{FatalError, FetchError};
 use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
-use crate::fetch::pace::Pacer;
 use crate::fetch::proxy::Route;
 use crate::fetch::retry::{retry_after, Failure};
-use crate::frontier::SharedTurns;
+use crate::politeness::Pacer;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -111,19 +110,14 @@ impl Fetcher {
         })
     }
 
-    /// Takes each request's turn at its host in a shared crawl's Redis, for all workers.
-    pub(crate) fn share_pacing(&self, turns: SharedTurns) {
-        self.pacer.share(turns);
+    /// The pacer every request waits its turn at: the process's one owner of politeness.
+    pub(crate) fn pacer(&self) -> Arc<Pacer> {
+        Arc::clone(&self.pacer)
     }
 
     /// Raises `host`'s gap between request starts (robots.txt `Crawl-delay`).
     pub(crate) fn slow_down(&self, host: &str, gap: Duration) {
         self.pacer.slow_down(host, gap);
-    }
-
-    /// When the last request to `host` was sent, if requests to it are paced.
-    pub(crate) fn last_request(&self, host: &str) -> Option<Instant> {
-        self.pacer.last_request(host)
     }
 
     /// Sends a GET and waits for the response head, following up to `--max-redirects`

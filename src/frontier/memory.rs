@@ -1,17 +1,23 @@
 //! [`MemoryFrontier`]: one FIFO queue per host, served round-robin so one large host cannot
 //! starve the others, each host held to its politeness rules (at most `per_host` requests in
-//! flight, a minimum gap between request starts), and the seen set, all in memory.
+//! flight, and the gap between request starts the process's [`Pacer`] keeps), and the seen
+//! set, all in memory.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use super::{Children, Ended, Frontier, FrontierError, Job, Next, Politeness};
+use super::{Ended, Frontier, FrontierError, Next};
+use crate::job::{Children, Job};
+use crate::politeness::{Pacer, Politeness};
 use crate::seen::SeenSet;
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
 #[derive(Debug)]
 pub(crate) struct MemoryFrontier {
     politeness: Politeness,
+    /// When each host may start its next page.
+    pacer: Arc<Pacer>,
     hosts: HashMap<String, HostState>,
     /// Hosts with queued jobs, in serving order; each appears once.
     rotation: VecDeque<String>,
@@ -25,22 +31,15 @@ struct HostState {
     in_flight: usize,
     /// A request to this host has ended (see [`Politeness::probe_first`]).
     probed: bool,
-    gap: Duration,
-    last_start: Option<Instant>,
-}
-
-impl HostState {
-    /// When the next request may start, by the gap since the last one.
-    fn next_start(&self) -> Option<Instant> {
-        self.last_start.map(|last| last + self.gap)
-    }
 }
 
 impl MemoryFrontier {
-    /// An empty frontier enforcing `politeness`.
-    pub(crate) fn new(politeness: Politeness) -> MemoryFrontier {
+    /// An empty frontier enforcing `politeness`, starting pages when `pacer` says their host
+    /// may send.
+    pub(crate) fn new(politeness: Politeness, pacer: Arc<Pacer>) -> MemoryFrontier {
         MemoryFrontier {
             politeness,
+            pacer,
             hosts: HashMap::new(),
             rotation: VecDeque::new(),
             queued: 0,
@@ -62,8 +61,6 @@ impl MemoryFrontier {
                 queue: VecDeque::new(),
                 in_flight: 0,
                 probed: false,
-                gap: self.politeness.gap,
-                last_start: None,
             };
             self.hosts.insert(host.to_owned(), state);
         }
@@ -71,14 +68,13 @@ impl MemoryFrontier {
         self.hosts.get_mut(host).expect("the host has state")
     }
 
-    /// Forgets a host with nothing queued, nothing in flight and no pending gap, so the map
-    /// stays as small as the set of hosts in progress.
-    fn forget_if_idle(&mut self, host: &str, now: Instant) {
-        let idle = self.hosts.get(host).is_some_and(|state| {
-            state.queue.is_empty()
-                && state.in_flight == 0
-                && state.next_start().is_none_or(|at| at <= now)
-        });
+    /// Forgets a host with nothing queued and nothing in flight, so the map stays as small as
+    /// the set of hosts in progress (its pace is the pacer's).
+    fn forget_if_idle(&mut self, host: &str) {
+        let idle = self
+            .hosts
+            .get(host)
+            .is_some_and(|state| state.queue.is_empty() && state.in_flight == 0);
         if idle {
             self.hosts.remove(host);
         }
@@ -135,7 +131,11 @@ impl MemoryFrontier {
                 per_host
             };
             let full = state.in_flight >= limit;
-            let waiting_for = state.next_start().filter(|at| *at > now);
+            let waiting_for = if full {
+                None
+            } else {
+                self.pacer.next_start(&host).filter(|at| *at > now)
+            };
             if full || waiting_for.is_some() {
                 if let (false, Some(at)) = (full, waiting_for) {
                     earliest = Some(earliest.map_or(at, |e| e.min(at)));
@@ -145,8 +145,9 @@ impl MemoryFrontier {
             }
             let job = state.queue.pop_front().expect("a rotating host has jobs");
             state.in_flight += 1;
-            state.last_start = Some(now);
-            if !state.queue.is_empty() {
+            let more = !state.queue.is_empty();
+            self.pacer.planned(&host, now);
+            if more {
                 self.rotation.push_back(host);
             }
             self.queued -= 1;
@@ -159,20 +160,12 @@ impl MemoryFrontier {
         }
     }
 
-    fn end(&mut self, host: &str, last_request: Option<Instant>, crawl_delay: Option<Duration>) {
-        if let Some(gap) = crawl_delay {
-            // Before the host can be forgotten for being idle, and its gap with it.
-            let state = self.host_state(host);
-            state.gap = state.gap.max(gap);
-        }
+    fn end(&mut self, host: &str) {
         if let Some(state) = self.hosts.get_mut(host) {
             state.in_flight = state.in_flight.saturating_sub(1);
             state.probed = true;
-            if last_request > state.last_start {
-                state.last_start = last_request;
-            }
         }
-        self.forget_if_idle(host, Instant::now());
+        self.forget_if_idle(host);
     }
 }
 
@@ -190,7 +183,7 @@ impl Frontier for MemoryFrontier {
     }
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
-        self.end(ended.job.host(), ended.last_request, ended.crawl_delay);
+        self.end(ended.job.host());
         self.push_children(ended.children);
         Ok(())
     }
@@ -213,6 +206,7 @@ impl Frontier for MemoryFrontier {
 mod tests {
     use super::*;
     use crate::seen::UrlKey;
+    use std::time::Duration;
     use url::Url;
 
     const OPEN: Politeness = Politeness {
@@ -231,6 +225,16 @@ mod tests {
         }
     }
 
+    /// A frontier held to `politeness`, and the pacer it asks.
+    fn paced(politeness: Politeness) -> (MemoryFrontier, Arc<Pacer>) {
+        let pacer = Arc::new(Pacer::new(politeness.gap));
+        (MemoryFrontier::new(politeness, Arc::clone(&pacer)), pacer)
+    }
+
+    fn open(politeness: Politeness) -> MemoryFrontier {
+        paced(politeness).0
+    }
+
     fn ready(next: Next) -> String {
         match next {
             Next::Ready(job) => job.url.to_string(),
@@ -240,7 +244,7 @@ mod tests {
 
     #[test]
     fn each_url_is_queued_once_in_order() {
-        let mut frontier = MemoryFrontier::new(OPEN);
+        let mut frontier = open(OPEN);
         let now = Instant::now();
         assert!(frontier.push_one(job("http://a/1")));
         assert!(frontier.push_one(job("http://a/2")));
@@ -257,7 +261,7 @@ mod tests {
 
     #[test]
     fn children_become_jobs_at_their_depth_unless_seen_before() {
-        let mut frontier = MemoryFrontier::new(OPEN);
+        let mut frontier = open(OPEN);
         let now = Instant::now();
         frontier.push_one(job("http://a/"));
         assert_eq!(ready(frontier.pop_now(now)), "http://a/");
@@ -285,7 +289,7 @@ mod tests {
 
     #[test]
     fn hosts_are_served_round_robin() {
-        let mut frontier = MemoryFrontier::new(OPEN);
+        let mut frontier = open(OPEN);
         for url in [
             "http://a/1",
             "http://a/2",
@@ -313,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_full_host_does_not_block_the_others() {
-        let mut frontier = MemoryFrontier::new(Politeness {
+        let mut frontier = open(Politeness {
             per_host: 1,
             ..OPEN
         });
@@ -324,14 +328,14 @@ mod tests {
         assert_eq!(ready(frontier.pop_now(now)), "http://a/1");
         assert_eq!(ready(frontier.pop_now(now)), "http://b/1");
         assert_eq!(frontier.pop_now(now), Next::Busy);
-        frontier.end("a", None, None);
+        frontier.end("a");
         assert_eq!(ready(frontier.pop_now(now)), "http://a/2");
     }
 
     #[test]
     fn the_gap_between_starts_is_kept_and_reported() {
         let gap = Duration::from_millis(500);
-        let mut frontier = MemoryFrontier::new(Politeness { gap, ..OPEN });
+        let mut frontier = open(Politeness { gap, ..OPEN });
         frontier.push_one(job("http://a/1"));
         frontier.push_one(job("http://a/2"));
         let now = Instant::now();
@@ -342,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_crawl_delay_only_ever_raises_the_gap() {
-        let mut frontier = MemoryFrontier::new(Politeness {
+        let (mut frontier, pacer) = paced(Politeness {
             gap: Duration::from_secs(1),
             ..OPEN
         });
@@ -352,10 +356,14 @@ mod tests {
         let now = Instant::now();
         let secs = Duration::from_secs;
         ready(frontier.pop_now(now));
-        frontier.end("a", Some(now), Some(secs(3)));
+        pacer.slow_down("a", secs(3));
+        pacer.sent("a", now);
+        frontier.end("a");
         assert_eq!(frontier.pop_now(now), Next::WaitUntil(now + secs(3)));
         ready(frontier.pop_now(now + secs(3)));
-        frontier.end("a", Some(now + secs(3)), Some(Duration::from_millis(10)));
+        pacer.slow_down("a", Duration::from_millis(10));
+        pacer.sent("a", now + secs(3));
+        frontier.end("a");
         assert_eq!(
             frontier.pop_now(now + secs(3)),
             Next::WaitUntil(now + secs(6))
@@ -364,7 +372,7 @@ mod tests {
 
     #[test]
     fn probing_a_new_host_sends_one_request_first() {
-        let mut frontier = MemoryFrontier::new(Politeness {
+        let mut frontier = open(Politeness {
             probe_first: true,
             ..OPEN
         });
@@ -374,7 +382,7 @@ mod tests {
         let now = Instant::now();
         assert_eq!(ready(frontier.pop_now(now)), "http://a/1");
         assert_eq!(frontier.pop_now(now), Next::Busy);
-        frontier.end("a", None, None);
+        frontier.end("a");
         assert_eq!(ready(frontier.pop_now(now)), "http://a/2");
         assert_eq!(ready(frontier.pop_now(now)), "http://a/3");
     }
@@ -382,7 +390,7 @@ mod tests {
     #[test]
     fn the_gap_counts_from_the_last_request_a_job_sent() {
         let gap = Duration::from_millis(100);
-        let mut frontier = MemoryFrontier::new(Politeness {
+        let (mut frontier, pacer) = paced(Politeness {
             gap,
             probe_first: true,
             ..OPEN
@@ -393,7 +401,8 @@ mod tests {
         assert_eq!(ready(frontier.pop_now(popped)), "http://a/1");
         // The job fetched robots.txt first, so its page request went out later.
         let sent = popped + Duration::from_millis(40);
-        frontier.end("a", Some(sent), None);
+        pacer.sent("a", sent);
+        frontier.end("a");
         assert_eq!(frontier.pop_now(popped + gap), Next::WaitUntil(sent + gap));
         assert_eq!(ready(frontier.pop_now(sent + gap)), "http://a/2");
     }

@@ -2,80 +2,25 @@
 //!
 //! The scheduler talks to a frontier only through [`Frontier`]: the in-memory one
 //! ([`MemoryFrontier`], one process) and the shared one ([`RedisFrontier`], several workers
-//! on several machines, one crawl) are interchangeable.
+//! on several machines, one crawl) are interchangeable. [`join_shared`] joins a shared crawl
+//! and hands out, beside its frontier, what pacing and robots.txt share through it.
 
 mod memory;
 mod redis;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use url::Url;
+use crate::config::{Config, SharedCrawl};
+use crate::error::FatalError;
+use crate::job::{Children, Job};
+use crate::politeness::Pacer;
+use crate::shared::{SharedRobots, SharedTurns};
 
-use crate::seen::UrlKey;
-
-pub(crate) use self::redis::{
-    connect as redis_connect, crawl_prefix, CrawlSettings, RedisFrontier, RobotsStore, SharedTurns,
-};
+pub(crate) use self::redis::show_status;
 pub(crate) use memory::MemoryFrontier;
-
-/// One page to fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Job {
-    /// The SOURCE as given where the URL came in: the input line as written, a sitemap's
-    /// `<loc>`. `None` for a link found on a page, whose SOURCE is its URL as first
-    /// discovered (see [`Job::source`]), so the job holds no second copy of it.
-    pub(crate) given: Option<String>,
-    /// The URL to GET.
-    pub(crate) url: Url,
-    /// 0 for input URLs, k + 1 for links found on a page at depth k.
-    pub(crate) depth: u32,
-    /// The scope key of the seed this job descends from (its host or registrable domain).
-    pub(crate) origin: Arc<str>,
-    /// A shared frontier's lease on the job, once handed out: the job is someone's until the
-    /// lease is released or expires.
-    pub(crate) lease: Option<Arc<str>>,
-}
-
-impl Job {
-    /// What the output's SOURCE column says for this page.
-    pub(crate) fn source(&self) -> &str {
-        self.given.as_deref().unwrap_or(self.url.as_str())
-    }
-
-    /// The host key politeness is counted by.
-    pub(crate) fn host(&self) -> &str {
-        self.url.host_str().unwrap_or_default()
-    }
-}
-
-/// The links a page's crawl follows, ready for the frontier: each link's URL with its key,
-/// computed where the link was parsed, and what their jobs share. The frontier checks each key
-/// against the seen set, without hashing the URL again, and makes a job only of a link it had
-/// not seen.
-#[derive(Debug, Default)]
-pub(crate) struct Children {
-    /// The depth of their jobs: one below the page's.
-    pub(crate) depth: u32,
-    /// The scope key of the seed the page descends from.
-    pub(crate) origin: Arc<str>,
-    /// Each link's URL, without its fragment, and [`UrlKey::of`] it, in the order found.
-    pub(crate) links: Vec<(Url, UrlKey)>,
-}
-
-impl Children {
-    /// The job for `url`, one of the links: its SOURCE is the URL itself.
-    pub(crate) fn job(&self, url: Url) -> Job {
-        Job {
-            given: None,
-            url,
-            depth: self.depth,
-            origin: Arc::clone(&self.origin),
-            lease: None,
-        }
-    }
-}
+pub(crate) use redis::RedisFrontier;
 
 /// What [`Frontier::pop`] found.
 #[derive(Debug, PartialEq, Eq)]
@@ -95,12 +40,6 @@ pub(crate) enum Next {
 pub(crate) struct Ended<'a> {
     /// The job.
     pub(crate) job: &'a Job,
-    /// When the job sent its last request to the host, if it sent any: the host's gap counts
-    /// from there.
-    pub(crate) last_request: Option<Instant>,
-    /// The host's robots.txt `Crawl-delay`, if the job learned it: the host's gap is raised
-    /// to it.
-    pub(crate) crawl_delay: Option<Duration>,
     /// What the page came to (`ok`, `not_html`, `failed`, `robots`), for crawl-wide counts.
     pub(crate) outcome: &'static str,
     /// Records written for the page.
@@ -151,14 +90,41 @@ pub(crate) trait Frontier {
     fn is_drained(&self) -> bool;
 }
 
-/// Per-host politeness rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Politeness {
-    /// Requests in flight per host.
-    pub(crate) per_host: usize,
-    /// Minimum gap between two request starts to one host (from `--delay` and `--rate`).
-    pub(crate) gap: Duration,
-    /// Send one request to a new host and wait for it to end before sending more, so what
-    /// it teaches (robots.txt `Crawl-delay`) applies from the second request on.
-    pub(crate) probe_first: bool,
+/// A shared crawl, joined: its frontier, and what pacing and robots.txt share through it.
+pub(crate) struct Joined {
+    /// The crawl's frontier.
+    pub(crate) frontier: RedisFrontier,
+    /// Send turns at each host, for the pacer.
+    pub(crate) turns: Arc<dyn SharedTurns>,
+    /// robots.txt verdicts, for the robots.txt cache.
+    pub(crate) robots: Arc<dyn SharedRobots>,
+}
+
+/// Joins the shared crawl `shared` names, before anything is fetched or written: creates it
+/// with `config`'s settings, or checks that they match the stored ones. `pacer` is this
+/// process's: what it learns of each host's pace is shared with the other workers.
+pub(crate) async fn join_shared(
+    config: &Config,
+    shared: &SharedCrawl,
+    pacer: Arc<Pacer>,
+) -> Result<Joined, FatalError> {
+    let settings = redis::CrawlSettings::of(config);
+    let frontier = RedisFrontier::join(
+        &shared.redis,
+        &shared.name,
+        &settings,
+        config.politeness(),
+        pacer,
+        shared.lease,
+    )
+    .await
+    .map_err(|err| FatalError::SharedCrawl {
+        name: shared.name.clone(),
+        reason: err.to_string(),
+    })?;
+    Ok(Joined {
+        turns: Arc::new(redis::RedisTurns::of(&frontier)),
+        robots: Arc::new(redis::RedisRobots::of(&frontier)),
+        frontier,
+    })
 }

@@ -14,7 +14,7 @@ use url::Url;
 use super::Completed;
 use crate::config::Format;
 use crate::error::FatalError;
-use crate::frontier::Job;
+use crate::job::Job;
 use crate::scope::ScopeRules;
 use crate::seen::SeenSet;
 

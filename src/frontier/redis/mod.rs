@@ -30,14 +30,17 @@ use redis::Script;
 mod connection;
 mod jobs;
 mod shared;
+mod status;
 
-pub(crate) use connection::{connect, crawl_prefix};
-pub(crate) use shared::{RobotsStore, SharedTurns};
+pub(crate) use shared::{RedisRobots, RedisTurns};
+pub(crate) use status::show_status;
 
-use self::connection::{is_transient, redis_error, worker_name};
+use self::connection::{connect, crawl_prefix, is_transient, redis_error, worker_name};
 use self::jobs::{job_args, parse_job, Answer, NewJob};
-use super::{Ended, Frontier, FrontierError, Job, Next, Politeness};
+use super::{Ended, Frontier, FrontierError, Next};
 use crate::config::Config;
+use crate::job::Job;
+use crate::politeness::{Pacer, Politeness};
 
 /// How often a worker with nothing to start asks again while others hold work.
 const SHARED_POLL: Duration = Duration::from_millis(50);
@@ -99,6 +102,8 @@ pub(crate) struct RedisFrontier {
     /// This worker's name in lease ids and counts.
     worker: String,
     politeness: Politeness,
+    /// This process's pacer: what this worker learned of each host's pace goes to Redis.
+    pacer: Arc<Pacer>,
     lease: Duration,
     scripts: Scripts,
     /// Leases this worker holds.
@@ -120,6 +125,7 @@ impl RedisFrontier {
         name: &str,
         settings: &CrawlSettings,
         politeness: Politeness,
+        pacer: Arc<Pacer>,
         lease: Duration,
     ) -> Result<RedisFrontier, FrontierError> {
         let mut redis = connect(url).await?;
@@ -156,6 +162,7 @@ impl RedisFrontier {
             prefix,
             worker: worker_name(),
             politeness,
+            pacer,
             lease,
             scripts: Scripts::new(),
             held: HashSet::new(),
@@ -266,13 +273,18 @@ impl Frontier for RedisFrontier {
         self.held.remove(&lease);
         let prefix = self.prefix.clone();
         let worker = self.worker.clone();
-        let ago = ended
-            .last_request
+        let host = ended.job.host().to_owned();
+        // robots.txt or the page, whichever went last: the host's gap counts from there.
+        let ago = self
+            .pacer
+            .last_request(&host)
             .map_or(-1, |sent| sent.elapsed().as_millis() as i64);
-        let delay = ended.crawl_delay.map_or(0, |gap| gap.as_millis() as u64);
+        let delay = self
+            .pacer
+            .crawl_delay(&host)
+            .map_or(0, |gap| gap.as_millis() as u64);
         let default_gap = self.politeness.gap.as_millis() as u64;
         let children = job_args(NewJob::children(&ended.children));
-        let host = ended.job.host().to_owned();
         let take = self.take_args();
         // One job ahead at most: one not yet started is not taken over.
         let take_next = ended.take_next && !matches!(self.ahead, Some(Next::Ready(_)));

@@ -1,5 +1,5 @@
-//! What the workers of a shared crawl share besides the frontier: send turns at each host,
-//! and robots.txt verdicts.
+//! What the workers of a shared crawl share besides the frontier, kept in its Redis: send
+//! turns at each host ([`RedisTurns`]) and robots.txt verdicts ([`RedisRobots`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,28 +8,29 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::RedisFrontier;
+use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 
 /// Send turns at each host for the whole crawl, kept in Redis time, so `--delay`, `--rate`
 /// and Crawl-delay hold between any two workers' requests to a host (see turn.lua).
 #[derive(Clone)]
-pub(crate) struct SharedTurns {
+pub(crate) struct RedisTurns {
     redis: ConnectionManager,
     prefix: String,
     script: Arc<Script>,
 }
 
-impl std::fmt::Debug for SharedTurns {
+impl std::fmt::Debug for RedisTurns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedTurns")
+        f.debug_struct("RedisTurns")
             .field("prefix", &self.prefix)
             .finish()
     }
 }
 
-impl SharedTurns {
+impl RedisTurns {
     /// The turns of the crawl `frontier` belongs to.
-    pub(crate) fn of(frontier: &RedisFrontier) -> SharedTurns {
-        SharedTurns {
+    pub(crate) fn of(frontier: &RedisFrontier) -> RedisTurns {
+        RedisTurns {
             redis: frontier.redis.clone(),
             prefix: frontier.prefix.clone(),
             script: Arc::new(Script::new(
@@ -41,7 +42,7 @@ impl SharedTurns {
     /// Takes the next turn at `host`, whose gap this worker knows to be `gap`; returns how
     /// long to wait before sending. A Redis that fails means no wait: the request then goes
     /// by this worker's own pacing, and the frontier's next call reports the failure.
-    pub(crate) async fn turn(&self, host: &str, gap: Duration) -> Duration {
+    async fn take_turn(&self, host: &str, gap: Duration) -> Duration {
         let mut redis = self.redis.clone();
         let wait = self
             .script
@@ -62,15 +63,15 @@ impl SharedTurns {
 }
 
 /// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once.
-pub(crate) struct RobotsStore {
+pub(crate) struct RedisRobots {
     redis: ConnectionManager,
     key: String,
 }
 
-impl RobotsStore {
+impl RedisRobots {
     /// The store of the crawl `frontier` belongs to.
-    pub(crate) fn of(frontier: &RedisFrontier) -> RobotsStore {
-        RobotsStore {
+    pub(crate) fn of(frontier: &RedisFrontier) -> RedisRobots {
+        RedisRobots {
             redis: frontier.redis.clone(),
             key: format!("{}robots", frontier.prefix),
         }
@@ -78,7 +79,7 @@ impl RobotsStore {
 
     /// The stored verdict for `origin`, if any worker stored one. A failing Redis means
     /// "none": the worker then fetches robots.txt itself.
-    pub(crate) async fn load(&self, origin: &str) -> Option<Vec<u8>> {
+    async fn load_verdict(&self, origin: &str) -> Option<Vec<u8>> {
         let mut redis = self.redis.clone();
         redis::cmd("HGET")
             .arg(&self.key)
@@ -92,7 +93,7 @@ impl RobotsStore {
     }
 
     /// Stores the verdict for `origin` unless another worker stored one first.
-    pub(crate) async fn save(&self, origin: &str, verdict: &[u8]) {
+    async fn save_verdict(&self, origin: &str, verdict: &[u8]) {
         let mut redis = self.redis.clone();
         let saved = redis::cmd("HSETNX")
             .arg(&self.key)
@@ -103,5 +104,21 @@ impl RobotsStore {
         if let Err(err) = saved {
             tracing::debug!(error = %err, "robots.txt verdict not stored in redis");
         }
+    }
+}
+
+impl SharedTurns for RedisTurns {
+    fn turn<'a>(&'a self, host: &'a str, gap: Duration) -> BoxFuture<'a, Duration> {
+        Box::pin(self.take_turn(host, gap))
+    }
+}
+
+impl SharedRobots for RedisRobots {
+    fn load<'a>(&'a self, origin: &'a str) -> BoxFuture<'a, Option<Vec<u8>>> {
+        Box::pin(self.load_verdict(origin))
+    }
+
+    fn save<'a>(&'a self, origin: &'a str, verdict: &'a [u8]) -> BoxFuture<'a, ()> {
+        Box::pin(self.save_verdict(origin, verdict))
     }
 }

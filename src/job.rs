@@ -1,0 +1,65 @@
+//! The crawl's core data: a page to fetch ([`Job`]) and the links a page's crawl follows
+//! ([`Children`]), as the scheduler, the page task, the frontier and `--resume` pass them on.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::seen::UrlKey;
+
+/// One page to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Job {
+    /// The SOURCE as given where the URL came in: the input line as written, a sitemap's
+    /// `<loc>`. `None` for a link found on a page, whose SOURCE is its URL as first
+    /// discovered (see [`Job::source`]), so the job holds no second copy of it.
+    pub(crate) given: Option<String>,
+    /// The URL to GET.
+    pub(crate) url: Url,
+    /// 0 for input URLs, k + 1 for links found on a page at depth k.
+    pub(crate) depth: u32,
+    /// The scope key of the seed this job descends from (its host or registrable domain).
+    pub(crate) origin: Arc<str>,
+    /// A shared frontier's lease on the job, once handed out: the job is someone's until the
+    /// lease is released or expires.
+    pub(crate) lease: Option<Arc<str>>,
+}
+
+impl Job {
+    /// What the output's SOURCE column says for this page.
+    pub(crate) fn source(&self) -> &str {
+        self.given.as_deref().unwrap_or(self.url.as_str())
+    }
+
+    /// The host key politeness is counted by.
+    pub(crate) fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+}
+
+/// The links a page's crawl follows, ready for the frontier: each link's URL with its key,
+/// computed where the link was parsed, and what their jobs share. The frontier checks each key
+/// against the seen set, without hashing the URL again, and makes a job only of a link it had
+/// not seen.
+#[derive(Debug, Default)]
+pub(crate) struct Children {
+    /// The depth of their jobs: one below the page's.
+    pub(crate) depth: u32,
+    /// The scope key of the seed the page descends from.
+    pub(crate) origin: Arc<str>,
+    /// Each link's URL, without its fragment, and [`UrlKey::of`] it, in the order found.
+    pub(crate) links: Vec<(Url, UrlKey)>,
+}
+
+impl Children {
+    /// The job for `url`, one of the links: its SOURCE is the URL itself.
+    pub(crate) fn job(&self, url: Url) -> Job {
+        Job {
+            given: None,
+            url,
+            depth: self.depth,
+            origin: Arc::clone(&self.origin),
+            lease: None,
+        }
+    }
+}
