@@ -97,12 +97,14 @@ pub struct Shutdown {
 /// never touches the output file. `shutdown` stops the run early (Ctrl-C): the output ends on
 /// a page boundary and the summary says `interrupted`.
 ///
-/// `progress`, when given, is kept up to date for a progress bar.
+/// `progress`, when given, is kept up to date for a progress bar. The concurrency is first
+/// fitted to the open-file limit (raised as far as it goes), with a warning when lowered.
 pub async fn run(
-    config: Config,
+    mut config: Config,
     shutdown: Shutdown,
     progress: Option<Arc<ProgressCounters>>,
 ) -> Result<Summary, FatalError> {
+    config.concurrency = limits::fit_concurrency(config.concurrency);
     let input = InputReader::open(&config.inputs).await?;
     let fetcher = Fetcher::new(&config.fetch, config.crawl.host_gap)?;
     let (shared, shared_robots) = match &config.shared {

@@ -35,9 +35,8 @@ fn main() -> ExitCode {
     let progress = cli
         .show_progress(std::io::stderr().is_terminal())
         .then(|| Progress::new(cli.progress == ProgressArg::Always));
-    let mut config = cli.into_config().unwrap_or_else(|err| err.exit());
+    let config = cli.into_config().unwrap_or_else(|err| err.exit());
     areq::logging::init(verbosity, progress.as_ref());
-    config.concurrency = areq::limits::fit_concurrency(config.concurrency);
     let fail_on_error = config.fail_on_error;
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
