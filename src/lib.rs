@@ -60,7 +60,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Format, OutputTarget, SharedCrawl};
+use crate::config::{Config, OutputTarget, SharedCrawl};
 use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
@@ -71,7 +71,7 @@ use crate::frontier::{
     SharedTurns,
 };
 use crate::input::InputReader;
-use crate::output::{spawn_writer, Sink, TSV_HEADER};
+use crate::output::{spawn_writer, Sink};
 use crate::page::PageContext;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
@@ -149,8 +149,7 @@ pub async fn run(
         ensure_writable(path).await?;
     }
     let sink = Sink::open(&config.output, completed.as_ref().map(|c| c.end_offset)).await?;
-    let header =
-        (config.header && config.format == Format::Tsv && sink.is_empty()).then_some(TSV_HEADER);
+    let header = sink.header(config.format, config.header);
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
     if let Some(progress) = &progress {
         ProgressCounters::expect(progress, &config);

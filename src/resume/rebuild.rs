@@ -15,6 +15,7 @@ use super::Completed;
 use crate::config::Format;
 use crate::error::FatalError;
 use crate::frontier::Job;
+use crate::output::links_by_source;
 use crate::scope::ScopeRules;
 use crate::seen::SeenSet;
 
@@ -55,33 +56,6 @@ pub(crate) async fn rebuild(
     let end = usize::try_from(completed.end_offset).map_or(bytes.len(), |end| end.min(bytes.len()));
     let links = links_by_source(&bytes[..end], walk.format);
     Ok(walk_from(seeds, &links, completed, walk))
-}
-
-/// SOURCE → the links its records name, in order.
-fn links_by_source(records: &[u8], format: Format) -> HashMap<String, Vec<String>> {
-    let mut links: HashMap<String, Vec<String>> = HashMap::new();
-    for line in String::from_utf8_lossy(records).lines() {
-        let record = match format {
-            Format::Tsv => line
-                .split_once('\t')
-                .map(|(source, link)| (source.to_owned(), link.to_owned())),
-            Format::Jsonl => serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .and_then(|value| {
-                    let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
-                    Some((field("source")?, field("url")?))
-                }),
-        };
-        match record {
-            Some((source, link))
-                if (source.as_str(), link.as_str()) != ("source_url", "parsed_url") =>
-            {
-                links.entry(source).or_default().push(link);
-            }
-            _ => {}
-        }
-    }
-    links
 }
 
 /// The breadth-first walk through the complete pages.
@@ -194,15 +168,5 @@ mod tests {
         );
         assert_eq!(rebuilt.done, [url("http://h/")]);
         assert!(rebuilt.queued.is_empty());
-    }
-
-    #[test]
-    fn jsonl_records_give_their_source_and_url() {
-        let links = links_by_source(
-            b"{\"source\":\"http://h/\",\"url\":\"http://h/a\",\"depth\":0,\"status\":200}\nnot json\n",
-            Format::Jsonl,
-        );
-        assert_eq!(links.get("http://h/").unwrap(), &["http://h/a".to_string()]);
-        assert_eq!(links.len(), 1);
     }
 }
