@@ -134,7 +134,7 @@ pub async fn run(
         {
             let walk = Walk {
                 max_depth: config.crawl.depth,
-                scope: &config.crawl.scope,
+                follow: &FollowRules::new(config.crawl.scope.clone()),
                 format: config.format,
             };
             let seeds = InputReader::all_seeds(&config.inputs).await?;
