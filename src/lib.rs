@@ -75,7 +75,7 @@ use crate::output::{spawn_writer, Sink};
 use crate::page::PageContext;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
-use crate::resume::{Rebuilt, ResumePoint, Walk};
+use crate::resume::{Rebuilt, Start};
 use crate::robots::RobotsCache;
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
@@ -113,34 +113,10 @@ pub async fn run(
     if let Some(frontier) = &shared {
         fetcher.share_pacing(SharedTurns::of(frontier));
     }
-    let completed = match (&config.output, config.resume || shared.is_some()) {
-        (OutputTarget::File(path), true) => match resume::load(path).await? {
-            ResumePoint::Fresh => None,
-            ResumePoint::Finished if shared.is_some() => Some(resume::appending(path).await?),
-            ResumePoint::Finished => {
-                tracing::warn!(
-                    "{}: nothing to resume, the run that wrote it finished",
-                    path.display()
-                );
-                return Ok(Summary::default());
-            }
-            ResumePoint::Continue(completed) => Some(completed),
-        },
-        _ => None,
-    };
-    let rebuilt = match (&config.output, &completed) {
-        (OutputTarget::File(path), Some(completed))
-            if config.crawl.depth > 0 && shared.is_none() =>
-        {
-            let walk = Walk {
-                max_depth: config.crawl.depth,
-                follow: &FollowRules::new(config.crawl.scope.clone()),
-                format: config.format,
-            };
-            let seeds = InputReader::all_seeds(&config.inputs).await?;
-            Some(resume::rebuild(path, completed, seeds, &walk).await?)
-        }
-        _ => None,
+    let (completed, rebuilt) = match resume::start(&config, shared.is_some()).await? {
+        Start::Fresh => (None, None),
+        Start::Finished => return Ok(Summary::default()),
+        Start::Continue { completed, rebuilt } => (Some(completed), rebuilt),
     };
     for path in [&config.summary_json, &config.crawl.graph]
         .into_iter()

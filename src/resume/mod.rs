@@ -5,6 +5,9 @@
 //! (dropping any block written but not recorded, and any partial line), skips the recorded
 //! sources and appends the rest: compared as a set of lines, the result equals an
 //! uninterrupted run's.
+//!
+//! [`start`] decides how a run starts from what it finds; a recursive crawl's frontier is
+//! rebuilt from the output by [`mod@rebuild`].
 
 use std::collections::HashSet;
 use std::io;
@@ -12,9 +15,13 @@ use std::path::Path;
 
 mod rebuild;
 
-pub(crate) use rebuild::{rebuild, Rebuilt, Walk};
+pub(crate) use rebuild::Rebuilt;
+use rebuild::{rebuild, Walk};
 
+use crate::config::{Config, OutputTarget};
 use crate::error::FatalError;
+use crate::follow::FollowRules;
+use crate::input::InputReader;
 use crate::output::{remove_done, DoneList};
 use crate::seen::fingerprint_text;
 
@@ -55,9 +62,63 @@ impl Completed {
     }
 }
 
+/// How a run starts, given what an earlier run left in its output.
+#[derive(Debug)]
+pub(crate) enum Start {
+    /// From nothing: no earlier run to continue.
+    Fresh,
+    /// Not at all: `--resume` of an output whose run finished (warned already), so the run
+    /// has nothing to do.
+    Finished,
+    /// After an earlier run: its complete pages are skipped and the output is appended to.
+    Continue {
+        /// What the earlier run completed, and where its output ends.
+        completed: Completed,
+        /// The frontier of a recursive crawl, rebuilt from the output; a shared crawl's
+        /// frontier is kept in Redis instead.
+        rebuilt: Option<Rebuilt>,
+    },
+}
+
+/// Decides how the run of `config` starts (`shared`: it joined a shared crawl). A run
+/// continues from its output file with `--resume`, and a shared crawl's worker always does,
+/// appending to an output an earlier worker's run finished. Only a recursive crawl of its
+/// own rebuilds its frontier from the output.
+pub(crate) async fn start(config: &Config, shared: bool) -> Result<Start, FatalError> {
+    let path = match &config.output {
+        OutputTarget::File(path) if config.resume || shared => path,
+        _ => return Ok(Start::Fresh),
+    };
+    let completed = match load(path).await? {
+        ResumePoint::Fresh => return Ok(Start::Fresh),
+        ResumePoint::Finished if shared => appending(path).await?,
+        ResumePoint::Finished => {
+            tracing::warn!(
+                "{}: nothing to resume, the run that wrote it finished",
+                path.display()
+            );
+            return Ok(Start::Finished);
+        }
+        ResumePoint::Continue(completed) => completed,
+    };
+    let rebuilt = match config.crawl.depth > 0 && !shared {
+        true => {
+            let walk = Walk {
+                max_depth: config.crawl.depth,
+                follow: &FollowRules::new(config.crawl.scope.clone()),
+                format: config.format,
+            };
+            let seeds = InputReader::all_seeds(&config.inputs).await?;
+            Some(rebuild(path, &completed, seeds, &walk).await?)
+        }
+        false => None,
+    };
+    Ok(Start::Continue { completed, rebuilt })
+}
+
 /// What `--resume` finds for `output`.
 #[derive(Debug)]
-pub(crate) enum ResumePoint {
+enum ResumePoint {
     /// No output yet: start afresh.
     Fresh,
     /// The output was finished by an earlier run (it has no `.done` companion).
@@ -67,7 +128,7 @@ pub(crate) enum ResumePoint {
 }
 
 /// What an earlier run left in `output`, told by the output's `.done` companion.
-pub(crate) async fn load(output: &Path) -> Result<ResumePoint, FatalError> {
+async fn load(output: &Path) -> Result<ResumePoint, FatalError> {
     let exists = exists(output)
         .await
         .map_err(|source| FatalError::ResumeRead {
@@ -84,7 +145,7 @@ pub(crate) async fn load(output: &Path) -> Result<ResumePoint, FatalError> {
 }
 
 /// A finished output that a shared crawl's worker appends to: nothing of it is cut.
-pub(crate) async fn appending(output: &Path) -> Result<Completed, FatalError> {
+async fn appending(output: &Path) -> Result<Completed, FatalError> {
     let meta = tokio::fs::metadata(output)
         .await
         .map_err(|source| FatalError::OutputOpen {
