@@ -38,6 +38,13 @@ impl FollowRules {
         }
     }
 
+    /// Whether `link`, without its fragment, found on a page descending from `origin`, is
+    /// followed: the decision [`Follower::offer`] makes in steps, cheap ones first, for one
+    /// link alone (as `--resume` walks the links an interrupted crawl wrote).
+    pub(crate) fn follows(&self, link: &Url, origin: &str) -> bool {
+        may_be_a_page(link) && self.scope.admits(link, origin).is_ok()
+    }
+
     /// Records the links one page refused; returns how many no page had refused before.
     fn refuse(&self, keys: &[UrlKey]) -> u64 {
         if keys.is_empty() {
@@ -227,5 +234,28 @@ mod tests {
         let followed = follow(&rules(ScopeRules::default()), &links);
         assert!(followed.children.links.is_empty());
         assert_eq!(followed.refused, 0, "not counted as out of scope");
+    }
+
+    #[test]
+    fn follows_decides_a_link_alone_as_offer_does() {
+        let rules = rules(ScopeRules {
+            scope: Scope::Host,
+            include: Vec::new(),
+            exclude: vec![Regex::new(r"\?print=").unwrap()],
+        });
+        let links = [
+            "http://a/kept",
+            "http://a/kept#part",
+            "http://b/elsewhere",
+            "http://a/page?print=1",
+            "http://a/paper.pdf",
+            "mailto:x@a",
+        ];
+        for link in links {
+            let offered = urls(&follow(&rules, &[link])).len() == 1;
+            let mut alone = Url::parse(link).unwrap();
+            alone.set_fragment(None);
+            assert_eq!(rules.follows(&alone, "a"), offered, "{link}");
+        }
     }
 }

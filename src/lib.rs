@@ -19,7 +19,8 @@
 //!   its charset, [`extract`] the links as browsers parse and resolve them (a streaming
 //!   scanner, or the tree builder where tree order could differ), format each one's record
 //!   and, in a recursive crawl, [`follow`] it or not.
-//! - [`output`]: record formats and the single writer task.
+//! - [`output`]: record formats both ways (written, and read back for `--resume`), the
+//!   `.done` companion, and the single writer task.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
@@ -67,7 +68,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Format, OutputTarget};
+use crate::config::{Config, OutputTarget};
 use crate::crawl::{crawl, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
@@ -75,11 +76,11 @@ use crate::fetch::Fetcher;
 use crate::follow::FollowRules;
 use crate::frontier::{join_shared, Frontier as _, Joined, MemoryFrontier};
 use crate::input::InputReader;
-use crate::output::{spawn_writer, Sink, TSV_HEADER};
+use crate::output::{spawn_writer, Sink};
 use crate::page::PageContext;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
-use crate::resume::{Rebuilt, ResumePoint, Walk};
+use crate::resume::{Rebuilt, Start};
 use crate::robots::RobotsCache;
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
@@ -119,34 +120,10 @@ pub async fn run(
         }
         None => (None, None),
     };
-    let completed = match (&config.output, config.resume || shared.is_some()) {
-        (OutputTarget::File(path), true) => match resume::load(path).await? {
-            ResumePoint::Fresh => None,
-            ResumePoint::Finished if shared.is_some() => Some(resume::appending(path).await?),
-            ResumePoint::Finished => {
-                tracing::warn!(
-                    "{}: nothing to resume, the run that wrote it finished",
-                    path.display()
-                );
-                return Ok(Summary::default());
-            }
-            ResumePoint::Continue(completed) => Some(completed),
-        },
-        _ => None,
-    };
-    let rebuilt = match (&config.output, &completed) {
-        (OutputTarget::File(path), Some(completed))
-            if config.crawl.depth > 0 && shared.is_none() =>
-        {
-            let walk = Walk {
-                max_depth: config.crawl.depth,
-                scope: &config.crawl.scope,
-                format: config.format,
-            };
-            let seeds = InputReader::all_seeds(&config.inputs).await?;
-            Some(resume::rebuild(path, completed, seeds, &walk).await?)
-        }
-        _ => None,
+    let (completed, rebuilt) = match resume::start(&config, shared.is_some()).await? {
+        Start::Fresh => (None, None),
+        Start::Finished => return Ok(Summary::default()),
+        Start::Continue { completed, rebuilt } => (Some(completed), rebuilt),
     };
     for path in [&config.summary_json, &config.crawl.graph]
         .into_iter()
@@ -155,8 +132,7 @@ pub async fn run(
         ensure_writable(path).await?;
     }
     let sink = Sink::open(&config.output, completed.as_ref().map(|c| c.end_offset)).await?;
-    let header =
-        (config.header && config.format == Format::Tsv && sink.is_empty()).then_some(TSV_HEADER);
+    let header = sink.header(config.format, config.header);
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
     if let Some(progress) = &progress {
         ProgressCounters::expect(progress, &config);

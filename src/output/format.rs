@@ -1,5 +1,8 @@
-//! Record formats: a page's links as TSV or JSON lines, formatted one link at a time into the
-//! page's buffer, pure and in memory.
+//! Record formats, in both directions: a page's links as TSV or JSON lines, formatted one link
+//! at a time into the page's buffer, and records read back into the links each page found.
+//! Pure and in memory.
+
+use std::collections::HashMap;
 
 use tokio::sync::oneshot;
 
@@ -7,6 +10,18 @@ use crate::config::Format;
 
 /// The TSV header line.
 pub(crate) const TSV_HEADER: &str = "source_url\tparsed_url\n";
+
+/// The header line's two fields, as a record read back has them.
+const HEADER_FIELDS: (&str, &str) = ("source_url", "parsed_url");
+
+/// The header line an output in `format` opens with, if any; `wanted` is `--no-header`'s
+/// opposite.
+pub(crate) fn header_line(format: Format, wanted: bool) -> Option<&'static str> {
+    match format {
+        Format::Tsv => wanted.then_some(TSV_HEADER),
+        Format::Jsonl => None,
+    }
+}
 
 /// A page's records, formatted and ready for the writer. Every completed page sends one,
 /// even with no records, so it can be marked complete for `--resume`.
@@ -131,6 +146,36 @@ fn has_separator(field: &str) -> bool {
         .any(|byte| matches!(byte, b'\t' | b'\n' | b'\r'))
 }
 
+/// Reads records back: SOURCE → the links its records name, in order. Lines that are not
+/// records (the header, a line cut short) are skipped.
+pub(crate) fn links_by_source(records: &[u8], format: Format) -> HashMap<String, Vec<String>> {
+    let mut links: HashMap<String, Vec<String>> = HashMap::new();
+    for line in String::from_utf8_lossy(records).lines() {
+        match read_record(line, format) {
+            Some((source, link)) if (source.as_str(), link.as_str()) != HEADER_FIELDS => {
+                links.entry(source).or_default().push(link);
+            }
+            _ => {}
+        }
+    }
+    links
+}
+
+/// The (SOURCE, link) of one record line, if it is one.
+fn read_record(line: &str, format: Format) -> Option<(String, String)> {
+    match format {
+        Format::Tsv => line
+            .split_once('\t')
+            .map(|(source, link)| (source.to_owned(), link.to_owned())),
+        Format::Jsonl => serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|value| {
+                let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
+                Some((field("source")?, field("url")?))
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Serialize;
@@ -218,5 +263,39 @@ mod tests {
         let done = records(Format::Tsv, meta("s"), &["http://a/\n", "http://b/"]);
         assert_eq!(String::from_utf8(done.bytes).unwrap(), "s\thttp://b/\n");
         assert_eq!(done.count, 1);
+    }
+
+    #[test]
+    fn the_header_is_tsv_only_and_reads_back_as_its_fields() {
+        assert_eq!(header_line(Format::Tsv, true), Some(TSV_HEADER));
+        assert_eq!(header_line(Format::Tsv, false), None);
+        assert_eq!(header_line(Format::Jsonl, true), None);
+        let header = TSV_HEADER.trim_end();
+        let fields = read_record(header, Format::Tsv).unwrap();
+        assert_eq!((fields.0.as_str(), fields.1.as_str()), HEADER_FIELDS);
+    }
+
+    #[test]
+    fn records_written_read_back_as_the_links_of_their_source() {
+        for format in [Format::Tsv, Format::Jsonl] {
+            let mut written = header_line(format, true).unwrap_or("").as_bytes().to_vec();
+            let links = ["http://a/", "http://h/\"q\"", "http://a/"];
+            written.extend(records(format, meta("http://s/"), &links).bytes);
+            written.extend(records(format, meta("http://t/"), &["http://b/"]).bytes);
+            let read = links_by_source(&written, format);
+            assert_eq!(read.len(), 2, "{format:?}");
+            assert_eq!(read["http://s/"], links, "{format:?}");
+            assert_eq!(read["http://t/"], ["http://b/"], "{format:?}");
+        }
+    }
+
+    #[test]
+    fn jsonl_records_give_their_source_and_url() {
+        let links = links_by_source(
+            b"{\"source\":\"http://h/\",\"url\":\"http://h/a\",\"depth\":0,\"status\":200}\nnot json\n",
+            Format::Jsonl,
+        );
+        assert_eq!(links.get("http://h/").unwrap(), &["http://h/a".to_string()]);
+        assert_eq!(links.len(), 1);
     }
 }

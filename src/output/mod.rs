@@ -1,8 +1,11 @@
-//! The output: record formats ([`mod@format`]) and the writer task that owns the sink
-//! ([`writer`]).
+//! The output: record formats ([`mod@format`]), the writer task that owns the sink
+//! ([`writer`]) and the `.done` companion of an output file ([`done`]).
 
+mod done;
 mod format;
 mod writer;
 
-pub(crate) use format::{PageMeta, PageRecords, Records, TSV_HEADER};
+pub(crate) use done::{remove_done, DoneList};
+
+pub(crate) use format::{links_by_source, PageMeta, PageRecords, Records};
 pub(crate) use writer::{spawn_writer, Sink, WriterReport};

@@ -14,10 +14,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::done::DoneLog;
+use super::format::header_line;
 use super::Records;
-use crate::config::OutputTarget;
+use crate::config::{Format, OutputTarget};
 use crate::error::FatalError;
-use crate::resume::DoneLog;
 
 /// Pages queued for the writer beyond those being written; bounds memory when output is slow.
 const QUEUED_PAGES: usize = 64;
@@ -90,9 +91,10 @@ impl Sink {
         })
     }
 
-    /// Whether nothing has been written yet (so a header is due).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.offset == 0
+    /// The header line to write before the first record: `format`'s, when `wanted`, and only
+    /// into an empty output (one resumed or appended to has its header already).
+    pub(crate) fn header(&self, format: Format, wanted: bool) -> Option<&'static str> {
+        header_line(format, wanted).filter(|_| self.offset == 0)
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! The output holds every link each complete page found, and `FILE.done` says which pages
 //! are complete. Walking breadth-first from the seeds through the complete pages, with the
-//! run's depth and scope rules, gives back every URL the crawl had seen: the complete pages
-//! are remembered as seen, the others are queued again at the depth they were found at.
+//! run's depth limit and the crawl's own decision of which links are followed
+//! ([`FollowRules::follows`]), gives back every URL the crawl had seen: the complete pages are
+//! remembered as seen, the others are queued again at the depth they were found at.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -14,8 +15,9 @@ use url::Url;
 use super::Completed;
 use crate::config::Format;
 use crate::error::FatalError;
+use crate::follow::FollowRules;
 use crate::job::Job;
-use crate::scope::ScopeRules;
+use crate::output::links_by_source;
 use crate::seen::SeenSet;
 
 /// What the interrupted crawl had seen: pages it completed, and jobs it had yet to finish.
@@ -33,7 +35,7 @@ pub(crate) struct Walk<'a> {
     /// Depth below the seeds.
     pub(crate) max_depth: u32,
     /// Which links are followed.
-    pub(crate) scope: &'a ScopeRules,
+    pub(crate) follow: &'a FollowRules,
     /// The output's record format.
     pub(crate) format: Format,
 }
@@ -57,33 +59,6 @@ pub(crate) async fn rebuild(
     Ok(walk_from(seeds, &links, completed, walk))
 }
 
-/// SOURCE → the links its records name, in order.
-fn links_by_source(records: &[u8], format: Format) -> HashMap<String, Vec<String>> {
-    let mut links: HashMap<String, Vec<String>> = HashMap::new();
-    for line in String::from_utf8_lossy(records).lines() {
-        let record = match format {
-            Format::Tsv => line
-                .split_once('\t')
-                .map(|(source, link)| (source.to_owned(), link.to_owned())),
-            Format::Jsonl => serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .and_then(|value| {
-                    let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
-                    Some((field("source")?, field("url")?))
-                }),
-        };
-        match record {
-            Some((source, link))
-                if (source.as_str(), link.as_str()) != ("source_url", "parsed_url") =>
-            {
-                links.entry(source).or_default().push(link);
-            }
-            _ => {}
-        }
-    }
-    links
-}
-
 /// The breadth-first walk through the complete pages.
 fn walk_from(
     seeds: Vec<(String, Url)>,
@@ -97,7 +72,7 @@ fn walk_from(
     for (source, url) in seeds {
         if completed.contains(&source) && seen.insert(&url) {
             frontier.push_back(Job {
-                origin: walk.scope.origin_of(&url),
+                origin: walk.follow.scope.origin_of(&url),
                 given: Some(source),
                 url,
                 depth: 0,
@@ -119,7 +94,7 @@ fn walk_from(
                 continue;
             };
             url.set_fragment(None);
-            if walk.scope.check(&url, &page.origin).is_ok() && seen.insert(&url) {
+            if walk.follow.follows(&url, &page.origin) && seen.insert(&url) {
                 frontier.push_back(Job {
                     given: None,
                     url,
@@ -151,10 +126,10 @@ mod tests {
         let completed =
             Completed::from_done(&format!("{0}\tHTTP://h/\n{0}\thttp://h/a\n", output.len()));
         let links = links_by_source(output, Format::Tsv);
-        let scope = ScopeRules::default();
+        let follow = FollowRules::default();
         let walk = Walk {
             max_depth: 3,
-            scope: &scope,
+            follow: &follow,
             format: Format::Tsv,
         };
         let rebuilt = walk_from(
@@ -179,10 +154,10 @@ mod tests {
     fn links_of_pages_at_the_last_depth_are_not_followed() {
         let output = b"http://h/\thttp://h/a\n";
         let completed = Completed::from_done(&format!("{}\thttp://h/\n", output.len()));
-        let scope = ScopeRules::default();
+        let follow = FollowRules::default();
         let walk = Walk {
             max_depth: 0,
-            scope: &scope,
+            follow: &follow,
             format: Format::Tsv,
         };
         let links = links_by_source(output, Format::Tsv);
@@ -194,15 +169,5 @@ mod tests {
         );
         assert_eq!(rebuilt.done, [url("http://h/")]);
         assert!(rebuilt.queued.is_empty());
-    }
-
-    #[test]
-    fn jsonl_records_give_their_source_and_url() {
-        let links = links_by_source(
-            b"{\"source\":\"http://h/\",\"url\":\"http://h/a\",\"depth\":0,\"status\":200}\nnot json\n",
-            Format::Jsonl,
-        );
-        assert_eq!(links.get("http://h/").unwrap(), &["http://h/a".to_string()]);
-        assert_eq!(links.len(), 1);
     }
 }
