@@ -8,9 +8,8 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use url::Url;
 
 use crate::config::{Format, LinkOptions};
-use crate::error::FetchError;
 use crate::fetch::retry::RetryPolicy;
-use crate::fetch::{Fetched, Fetcher, Page};
+use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::frontier::Job;
 use crate::output::{PageMeta, Records};
 use crate::parse::{parse_page, LinkUses, PageLinks};

@@ -1,10 +1,13 @@
 //! Fetching pages: HTTP clients (one per host in progress, see [`clients`]) sharing one TLS
 //! configuration and the crawl's resolver (see [`dns`]), requests paced per host at the
-//! moment they are sent, redirects followed hop by hop, capped body reads.
+//! moment they are sent, redirects followed hop by hop, capped body reads. Why a fetch failed
+//! is a [`FetchError`] (see [`failure`]); which failures are tried again, and when, is
+//! [`retry`].
 
 mod body;
 pub(crate) mod clients;
 pub(crate) mod dns;
+mod failure;
 mod pace;
 mod proxy;
 pub(crate) mod retry;
@@ -21,7 +24,7 @@ use reqwest::redirect;
 use url::Url;
 
 use crate::config::FetchOptions;
-use crate::error::{FatalError, FetchError};
+use crate::error::FatalError;
 use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
@@ -29,6 +32,8 @@ use crate::fetch::pace::Pacer;
 use crate::fetch::proxy::Route;
 use crate::fetch::retry::{retry_after, Failure};
 use crate::frontier::SharedTurns;
+
+pub(crate) use failure::FetchError;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::error::FetchError;
+use crate::fetch::FetchError;
 
 /// The first backoff; each retry doubles it.
 const BASE_DELAY: Duration = Duration::from_millis(500);
