@@ -149,7 +149,11 @@ async fn visit_page(
         }
     }
     let started = Instant::now();
-    match fetch_with_retries(context, &job.url).await {
+    match context
+        .fetcher
+        .fetch_with_retries(&job.url, &context.retry)
+        .await
+    {
         Ok(Fetched::Html(page)) => parse_and_write(context, job, page, uses, started, visit).await,
         Ok(Fetched::NotHtml {
             status,
@@ -253,27 +257,4 @@ async fn send_records(context: &PageContext, mut records: Records) -> bool {
         tracing::debug!("output closed; page dropped");
     }
     written
-}
-
-/// One fetch, retried by the policy while the failure is transient. Each attempt waits its
-/// turn at the host, like any request.
-async fn fetch_with_retries(context: &PageContext, url: &Url) -> Result<Fetched, FetchError> {
-    let mut retry = 0;
-    loop {
-        let failure = match context.fetcher.fetch(url).await {
-            Ok(fetched) => return Ok(fetched),
-            Err(failure) => failure,
-        };
-        retry += 1;
-        let Some(wait) = context.retry.delay(retry, &failure) else {
-            return Err(failure.error);
-        };
-        tracing::debug!(
-            error = %failure.error,
-            retry,
-            wait_ms = wait.as_millis() as u64,
-            "retry scheduled"
-        );
-        tokio::time::sleep(wait).await;
-    }
 }
