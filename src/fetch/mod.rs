@@ -5,8 +5,8 @@
 //! [`retry`].
 
 mod body;
-pub(crate) mod clients;
-pub(crate) mod dns;
+mod clients;
+mod dns;
 mod failure;
 mod pace;
 mod proxy;
