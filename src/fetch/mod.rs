@@ -244,7 +244,8 @@ fn redirect_target(response: &reqwest::Response, current: &Url) -> Option<Url> {
     matches!(next.scheme(), "http" | "https").then_some(next)
 }
 
-/// The media type of a Content-Type value, lowercased, without parameters.
+/// The media type of a Content-Type value as written (case kept), without parameters and
+/// surrounding whitespace.
 fn media_type(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or("").trim()
 }
