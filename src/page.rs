@@ -8,9 +8,8 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use url::Url;
 
 use crate::config::{Format, LinkOptions};
-use crate::error::FetchError;
 use crate::fetch::retry::RetryPolicy;
-use crate::fetch::{Fetched, Fetcher, Page};
+use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::job::Job;
 use crate::output::{PageMeta, Records};
 use crate::parse::{parse_page, LinkUses, PageLinks};
@@ -139,7 +138,11 @@ async fn visit_page(
         }
     }
     let started = Instant::now();
-    match fetch_with_retries(context, &job.url).await {
+    match context
+        .fetcher
+        .fetch_with_retries(&job.url, &context.retry)
+        .await
+    {
         Ok(Fetched::Html(page)) => parse_and_write(context, job, page, uses, started, visit).await,
         Ok(Fetched::NotHtml {
             status,
@@ -237,27 +240,4 @@ async fn send_records(context: &PageContext, mut records: Records) -> bool {
         tracing::debug!("output closed; page dropped");
     }
     written
-}
-
-/// One fetch, retried by the policy while the failure is transient. Each attempt waits its
-/// turn at the host, like any request.
-async fn fetch_with_retries(context: &PageContext, url: &Url) -> Result<Fetched, FetchError> {
-    let mut retry = 0;
-    loop {
-        let failure = match context.fetcher.fetch(url).await {
-            Ok(fetched) => return Ok(fetched),
-            Err(failure) => failure,
-        };
-        retry += 1;
-        let Some(wait) = context.retry.delay(retry, &failure) else {
-            return Err(failure.error);
-        };
-        tracing::debug!(
-            error = %failure.error,
-            retry,
-            wait_ms = wait.as_millis() as u64,
-            "retry scheduled"
-        );
-        tokio::time::sleep(wait).await;
-    }
 }

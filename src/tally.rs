@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::error::FetchError;
+use crate::fetch::FetchError;
 use crate::job::Job;
 use crate::page::Outcome;
 

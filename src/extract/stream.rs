@@ -364,99 +364,128 @@ impl<'a> Scanner<'a> {
     }
 
     /// Script data from `from`, through its escaped and double-escaped states, up to
-    /// `</script`; returns where the data state resumes.
+    /// `</script`; returns where the data state resumes, or `None` when the input ends first.
+    /// Each state (or group of states that behave alike) is one function below, named after
+    /// the HTML standard's tokenizer section it follows.
     fn script_data(&self, from: usize) -> Option<usize> {
-        let bytes = self.bytes;
-        let end_tag = |at: usize| {
-            self.end_tag_named(at, b"script")
-                .and_then(|name_end| self.tag(name_end - 6))
-                .map(|tag| tag.end)
-        };
         let mut state = Script::Data;
         let mut at = from;
         loop {
-            match state {
-                Script::Data => {
-                    let open = at + memchr(b'<', &bytes[at..])?;
-                    if bytes.get(open + 1) == Some(&b'/') {
-                        if self.end_tag_named(open, b"script").is_some() {
-                            return end_tag(open);
-                        }
-                        at = open + 2;
-                    } else if bytes[open + 1..].starts_with(b"!--") {
-                        state = Script::EscapedDashDash;
-                        at = open + 4;
-                    } else {
-                        at = open + 1;
-                    }
-                }
+            let step = match state {
+                Script::Data => self.script_data_state(at)?,
                 Script::Escaped | Script::EscapedDash | Script::EscapedDashDash => {
-                    let b = *bytes.get(at)?;
-                    at += 1;
-                    state = match (state, b) {
-                        (_, b'<') => {
-                            let open = at - 1;
-                            if bytes.get(at) == Some(&b'/') {
-                                if self.end_tag_named(open, b"script").is_some() {
-                                    return end_tag(open);
-                                }
-                                at += 1;
-                                Script::Escaped
-                            } else if let Some(next) = self.script_tag_name(at) {
-                                at = next.0;
-                                if next.1 {
-                                    Script::DoubleEscaped
-                                } else {
-                                    Script::Escaped
-                                }
-                            } else {
-                                Script::Escaped
-                            }
-                        }
-                        (Script::Escaped, b'-') => Script::EscapedDash,
-                        (_, b'-') => Script::EscapedDashDash,
-                        (Script::EscapedDashDash, b'>') => Script::Data,
-                        _ => Script::Escaped,
-                    };
+                    self.script_data_escaped(state, at)?
                 }
                 Script::DoubleEscaped
                 | Script::DoubleEscapedDash
-                | Script::DoubleEscapedDashDash => {
-                    let b = *bytes.get(at)?;
-                    at += 1;
-                    state = match (state, b) {
-                        (_, b'<') => {
-                            if bytes.get(at) == Some(&b'/') {
-                                at += 1;
-                                match self.script_tag_name(at) {
-                                    Some((next, true)) => {
-                                        at = next;
-                                        Script::Escaped
-                                    }
-                                    Some((next, false)) => {
-                                        at = next;
-                                        Script::DoubleEscaped
-                                    }
-                                    None => Script::DoubleEscaped,
-                                }
-                            } else {
-                                Script::DoubleEscaped
-                            }
-                        }
-                        (Script::DoubleEscaped, b'-') => Script::DoubleEscapedDash,
-                        (_, b'-') => Script::DoubleEscapedDashDash,
-                        (Script::DoubleEscapedDashDash, b'>') => Script::Data,
-                        _ => Script::DoubleEscaped,
-                    };
-                }
+                | Script::DoubleEscapedDashDash => self.script_data_double_escaped(state, at)?,
+            };
+            match step {
+                ScriptStep::Next(next, resume) => (state, at) = (next, resume),
+                ScriptStep::End(resume) => return Some(resume),
             }
         }
     }
 
-    /// The double-escape start and end states: letters from `at`. `None` when there is no
-    /// letter there (the character is reconsumed). Otherwise where scanning resumes, and
-    /// whether the letters spelled `script` followed by a space, `/` or `>` (which is then
-    /// consumed); any other character after the letters is reconsumed.
+    /// The script data state (HTML standard 13.2.5.4): text up to the next `<`. `None` when
+    /// the input ends first.
+    fn script_data_state(&self, at: usize) -> Option<ScriptStep> {
+        let open = at + memchr(b'<', &self.bytes[at..])?;
+        self.script_data_less_than_sign(open)
+    }
+
+    /// The `<` at `open` in script data: the script data less-than sign, end tag open and end
+    /// tag name states (13.2.5.15 to 13.2.5.17), where `</script` ends the script, and the
+    /// escape start and escape start dash states (13.2.5.18, 13.2.5.19), where `<!--` enters
+    /// the escaped states as if after `--`. Anything else is text.
+    fn script_data_less_than_sign(&self, open: usize) -> Option<ScriptStep> {
+        let bytes = self.bytes;
+        if bytes.get(open + 1) == Some(&b'/') {
+            if let Some(name_end) = self.end_tag_named(open, b"script") {
+                return self.script_end_tag(name_end);
+            }
+            return Some(ScriptStep::Next(Script::Data, open + 2));
+        }
+        if bytes[open + 1..].starts_with(b"!--") {
+            return Some(ScriptStep::Next(Script::EscapedDashDash, open + 4));
+        }
+        Some(ScriptStep::Next(Script::Data, open + 1))
+    }
+
+    /// The script data escaped, escaped dash and escaped dash dash states (13.2.5.20 to
+    /// 13.2.5.22), inside `<!--` in a script: one character at `at`. Dashes count towards
+    /// `-->`, which goes back to script data. `None` when the input ends.
+    fn script_data_escaped(&self, state: Script, at: usize) -> Option<ScriptStep> {
+        let next = match (state, *self.bytes.get(at)?) {
+            (_, b'<') => return self.script_data_escaped_less_than_sign(at),
+            (Script::Escaped, b'-') => Script::EscapedDash,
+            (_, b'-') => Script::EscapedDashDash,
+            (Script::EscapedDashDash, b'>') => Script::Data,
+            _ => Script::Escaped,
+        };
+        Some(ScriptStep::Next(next, at + 1))
+    }
+
+    /// The `<` at `open` in escaped script data: the escaped less-than sign, end tag open and
+    /// end tag name states (13.2.5.23 to 13.2.5.25), where `</script` still ends the script,
+    /// and the double escape start state (13.2.5.26), where `<script` followed by a space,
+    /// `/` or `>` enters the double-escaped states.
+    fn script_data_escaped_less_than_sign(&self, open: usize) -> Option<ScriptStep> {
+        let after = open + 1;
+        if self.bytes.get(after) == Some(&b'/') {
+            if let Some(name_end) = self.end_tag_named(open, b"script") {
+                return self.script_end_tag(name_end);
+            }
+            return Some(ScriptStep::Next(Script::Escaped, after + 1));
+        }
+        Some(match self.script_tag_name(after) {
+            Some((next, true)) => ScriptStep::Next(Script::DoubleEscaped, next),
+            Some((next, false)) => ScriptStep::Next(Script::Escaped, next),
+            None => ScriptStep::Next(Script::Escaped, after),
+        })
+    }
+
+    /// The script data double escaped, double escaped dash and double escaped dash dash
+    /// states (13.2.5.27 to 13.2.5.29), inside `<!--<script>` in a script, where `</script`
+    /// does not end it: one character at `at`. `-->` still goes back to script data. `None`
+    /// when the input ends.
+    fn script_data_double_escaped(&self, state: Script, at: usize) -> Option<ScriptStep> {
+        let next = match (state, *self.bytes.get(at)?) {
+            (_, b'<') => return Some(self.script_data_double_escaped_less_than_sign(at)),
+            (Script::DoubleEscaped, b'-') => Script::DoubleEscapedDash,
+            (_, b'-') => Script::DoubleEscapedDashDash,
+            (Script::DoubleEscapedDashDash, b'>') => Script::Data,
+            _ => Script::DoubleEscaped,
+        };
+        Some(ScriptStep::Next(next, at + 1))
+    }
+
+    /// The `<` at `open` in double-escaped script data: the double escaped less-than sign
+    /// state (13.2.5.30) and the double escape end state (13.2.5.31), where `</script`
+    /// followed by a space, `/` or `>` goes back to the escaped states.
+    fn script_data_double_escaped_less_than_sign(&self, open: usize) -> ScriptStep {
+        let after = open + 1;
+        if self.bytes.get(after) != Some(&b'/') {
+            return ScriptStep::Next(Script::DoubleEscaped, after);
+        }
+        match self.script_tag_name(after + 1) {
+            Some((next, true)) => ScriptStep::Next(Script::Escaped, next),
+            Some((next, false)) => ScriptStep::Next(Script::DoubleEscaped, next),
+            None => ScriptStep::Next(Script::DoubleEscaped, after + 1),
+        }
+    }
+
+    /// The `</script` end tag whose name ends at `name_end`, read to its `>`: the script
+    /// ends there. `None` when the input ends inside the tag (it is dropped).
+    fn script_end_tag(&self, name_end: usize) -> Option<ScriptStep> {
+        self.tag(name_end - b"script".len())
+            .map(|tag| ScriptStep::End(tag.end))
+    }
+
+    /// The double escape start and end states (13.2.5.26, 13.2.5.31): letters from `at`.
+    /// `None` when there is no letter there (the character is reconsumed). Otherwise where
+    /// scanning resumes, and whether the letters spelled `script` followed by a space, `/` or
+    /// `>` (which is then consumed); any other character after the letters is reconsumed.
     fn script_tag_name(&self, at: usize) -> Option<(usize, bool)> {
         let bytes = self.bytes;
         let letters = bytes[at..]
@@ -479,16 +508,33 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Where script data is, between `<script>` and `</script>`.
+/// Where script data is, between `<script>` and `</script>`: the HTML standard's script
+/// data states, less those passed through within one function above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Script {
+    /// Script data (13.2.5.4).
     Data,
+    /// Script data escaped (13.2.5.20): after `<!--`.
     Escaped,
+    /// Script data escaped dash (13.2.5.21).
     EscapedDash,
+    /// Script data escaped dash dash (13.2.5.22).
     EscapedDashDash,
+    /// Script data double escaped (13.2.5.27): after `<!--<script>`.
     DoubleEscaped,
+    /// Script data double escaped dash (13.2.5.28).
     DoubleEscapedDash,
+    /// Script data double escaped dash dash (13.2.5.29).
     DoubleEscapedDashDash,
+}
+
+/// What one script data state decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScriptStep {
+    /// Go on in this state from this offset.
+    Next(Script, usize),
+    /// The script ended; the data state resumes at this offset.
+    End(usize),
 }
 
 impl<'a> Tag<'a> {

@@ -1,6 +1,6 @@
 //! Reading a response body with a size cap, counted after decompression.
 
-use crate::error::FetchError;
+use crate::fetch::FetchError;
 
 /// Never trust a Content-Length for more up-front allocation than this.
 const MAX_PREALLOCATION: u64 = 1024 * 1024;

@@ -16,16 +16,16 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Idle hosts whose connections are kept open, in case they are asked again soon.
-pub const IDLE_HOSTS_KEPT: usize = 2;
+const IDLE_HOSTS_KEPT: usize = 2;
 /// Connections the idle hosts kept may hold between them, counting for each host the most
 /// requests it had in flight at once.
-pub const IDLE_CONNECTIONS_KEPT: usize = 8;
+const IDLE_CONNECTIONS_KEPT: usize = 8;
 
 /// Builds one more client with the crawl's settings.
-pub type BuildClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
+pub(crate) type BuildClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
 
 /// The clients of the hosts in progress.
-pub struct HostClients {
+pub(crate) struct HostClients {
     build: Box<BuildClient>,
     state: Mutex<State>,
 }
@@ -62,11 +62,11 @@ struct Entry {
 }
 
 /// A host's client, taken for one request; giving it back may close idle connections.
-pub struct Lease {
+pub(crate) struct Lease {
     clients: Arc<HostClients>,
     host: Box<str>,
     /// The host's client (a cheap handle on its pool).
-    pub client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Drop for Lease {
@@ -77,7 +77,7 @@ impl Drop for Lease {
 
 impl HostClients {
     /// No hosts yet; `build` makes each host's client.
-    pub fn new(build: Box<BuildClient>) -> HostClients {
+    pub(crate) fn new(build: Box<BuildClient>) -> HostClients {
         HostClients {
             build,
             state: Mutex::new(State::default()),
@@ -85,7 +85,7 @@ impl HostClients {
     }
 
     /// Takes `host`'s client for one request, building it if the host has none.
-    pub fn lease(self: &Arc<Self>, host: &str) -> reqwest::Result<Lease> {
+    pub(crate) fn lease(self: &Arc<Self>, host: &str) -> reqwest::Result<Lease> {
         if let Some(client) = self.take_existing(host) {
             return Ok(self.lease_of(host, client));
         }
@@ -107,7 +107,7 @@ impl HostClients {
 
     /// How many hosts have a client, busy or idle.
     #[cfg(test)]
-    pub fn hosts(&self) -> usize {
+    fn hosts(&self) -> usize {
         self.lock().hosts.len()
     }
 

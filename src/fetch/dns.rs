@@ -36,7 +36,7 @@ const MAX_CACHED: usize = 10_000;
 /// Why a name did not resolve; the message names the host. reqwest reports it as the source
 /// of its connect error, and the page fails with reason `dns`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LookupError(String);
+pub(crate) struct LookupError(String);
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,7 +50,7 @@ impl std::error::Error for LookupError {}
 type Answer = Result<Arc<[IpAddr]>, LookupError>;
 
 /// The crawl's resolver; cheap to share (`Arc`), given to every HTTP client.
-pub struct Resolver {
+pub(crate) struct Resolver {
     shared: Arc<Shared>,
 }
 
@@ -83,7 +83,7 @@ impl Resolver {
     /// A resolver asking `servers` (each over UDP, with TCP for long answers), or the ones
     /// resolv.conf names when `servers` is empty. A lookup gives up after the shorter of
     /// five seconds and three quarters of `connect_timeout`.
-    pub fn new(servers: &[SocketAddr], connect_timeout: Duration) -> Resolver {
+    pub(crate) fn new(servers: &[SocketAddr], connect_timeout: Duration) -> Resolver {
         let deadline = MAX_LOOKUP_TIME.min(connect_timeout.mul_f64(0.75));
         let (config, mut options) = if servers.is_empty() {
             system_config()

@@ -1,11 +1,13 @@
 //! Fetching pages: HTTP clients (one per host in progress, see [`clients`]) sharing one TLS
 //! configuration and the crawl's resolver (see [`dns`]), requests paced per host by the
 //! process's [`Pacer`] at the moment they are sent, redirects followed hop by hop, capped
-//! body reads.
+//! body reads. Why a fetch failed is a [`FetchError`] (see [`failure`]); which failures are
+//! tried again, and when, is [`retry`].
 
 mod body;
-pub(crate) mod clients;
-pub(crate) mod dns;
+mod clients;
+mod dns;
+mod failure;
 mod proxy;
 pub(crate) mod retry;
 mod tls;
@@ -21,13 +23,15 @@ use reqwest::redirect;
 use url::Url;
 
 use crate::config::FetchOptions;
-use crate::error::{FatalError, FetchError};
+use crate::error::FatalError;
 use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
 use crate::fetch::proxy::Route;
 use crate::fetch::retry::{retry_after, Failure};
 use crate::politeness::Pacer;
+
+pub(crate) use failure::FetchError;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
@@ -233,7 +237,8 @@ fn redirect_target(response: &reqwest::Response, current: &Url) -> Option<Url> {
     matches!(next.scheme(), "http" | "https").then_some(next)
 }
 
-/// The media type of a Content-Type value, lowercased, without parameters.
+/// The media type of a Content-Type value as written (case kept), without parameters and
+/// surrounding whitespace.
 fn media_type(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or("").trim()
 }

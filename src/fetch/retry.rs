@@ -1,12 +1,13 @@
 //! Which failures are worth another try, and how long to wait before it: exponential backoff
 //! with jitter, or the server's `Retry-After` when it gives one, never longer than
-//! `--max-retry-wait`.
+//! `--max-retry-wait`. [`Fetcher::fetch_with_retries`] is the loop that follows the policy.
 
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use url::Url;
 
-use crate::error::FetchError;
+use crate::fetch::{FetchError, Fetched, Fetcher};
 
 /// The first backoff; each retry doubles it.
 const BASE_DELAY: Duration = Duration::from_millis(500);
@@ -50,6 +51,35 @@ impl RetryPolicy {
             None => jitter(backoff(retry)),
         };
         Some(wait.min(self.max_wait))
+    }
+}
+
+impl Fetcher {
+    /// One fetch, retried by `policy` while the failure is transient. Each attempt waits its
+    /// turn at the host, like any request.
+    pub(crate) async fn fetch_with_retries(
+        &self,
+        url: &Url,
+        policy: &RetryPolicy,
+    ) -> Result<Fetched, FetchError> {
+        let mut retry = 0;
+        loop {
+            let failure = match self.fetch(url).await {
+                Ok(fetched) => return Ok(fetched),
+                Err(failure) => failure,
+            };
+            retry += 1;
+            let Some(wait) = policy.delay(retry, &failure) else {
+                return Err(failure.error);
+            };
+            tracing::debug!(
+                error = %failure.error,
+                retry,
+                wait_ms = wait.as_millis() as u64,
+                "retry scheduled"
+            );
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
