@@ -167,6 +167,8 @@ pub struct SharedCrawl {
     pub name: String,
     /// How long a worker holds a page before others may take it over.
     pub lease: Duration,
+    /// Times a page's lease may expire before the page is given up.
+    pub max_stalls: usize,
 }
 
 /// Everything one run needs, validated.

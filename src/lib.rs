@@ -178,7 +178,8 @@ pub async fn run(
         concurrency: config.concurrency,
         max_depth: config.crawl.depth,
         follow: Arc::new(FollowRules::new(config.crawl.scope.clone())),
-        max_pages: config.crawl.max_pages,
+        // A shared crawl's budget is crawl-wide, kept by its frontier.
+        max_pages: config.crawl.max_pages.filter(|_| shared.is_none()),
         graph: config.crawl.graph.is_some(),
         completed: completed.unwrap_or_default(),
         progress,

@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -12,14 +14,22 @@ use areq::Shutdown;
 
 /// Exit status when pages failed and `--fail-on-error` was given.
 const EXIT_PAGES_FAILED: u8 = 3;
-/// Exit status after Ctrl-C, as shells report death by SIGINT.
-const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status after Ctrl-C (SIGINT) or SIGTERM: 128 + the signal's number, as shells report
+/// death by that signal.
+const EXIT_SIGINT: u8 = 130;
+const EXIT_SIGTERM: u8 = 143;
 
 fn main() -> ExitCode {
     areq::limits::tune_allocator();
     let cli = Cli::parse();
-    if let Some(Command::Status { redis, crawl }) = cli.command {
-        return print_status(&redis, &crawl);
+    match &cli.command {
+        Some(Command::Status { redis, crawl }) => return print_status(redis, crawl),
+        Some(Command::Forget {
+            redis,
+            crawl,
+            force,
+        }) => return forget(redis, crawl, *force),
+        _ => {}
     }
     if let Some(command) = cli.command {
         return match Cli::print(command, &mut std::io::stdout().lock()) {
@@ -51,8 +61,9 @@ fn main() -> ExitCode {
         }
     };
     let shutdown = Shutdown::default();
+    let stopped_by = Arc::new(AtomicU8::new(EXIT_SIGINT));
     let result = runtime.block_on(async {
-        tokio::spawn(stop_on_ctrl_c(shutdown.clone()));
+        tokio::spawn(stop_on_signals(shutdown.clone(), Arc::clone(&stopped_by)));
         let ticker = progress.as_ref().map(Progress::start);
         let counters = progress.as_ref().map(Progress::counters);
         let result = areq::run(config, shutdown, counters).await;
@@ -70,7 +81,7 @@ fn main() -> ExitCode {
                 eprint!("{summary}");
             }
             if summary.interrupted {
-                ExitCode::from(EXIT_INTERRUPTED)
+                ExitCode::from(stopped_by.load(Ordering::Relaxed))
             } else if fail_on_error && summary.pages_failed() > 0 {
                 ExitCode::from(EXIT_PAGES_FAILED)
             } else {
@@ -86,16 +97,7 @@ fn main() -> ExitCode {
 
 /// `areq status`: prints a shared crawl's progress.
 fn print_status(redis: &str, crawl: &str) -> ExitCode {
-    let shown = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| format!("cannot start the runtime: {err}"))
-        .and_then(|runtime| {
-            runtime
-                .block_on(areq::status::show(redis, crawl))
-                .map_err(|err| err.to_string())
-        });
-    match shown {
+    match block_on(areq::status::show(redis, crawl)) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -107,22 +109,59 @@ fn print_status(redis: &str, crawl: &str) -> ExitCode {
     }
 }
 
+/// `areq forget`: deletes a shared crawl's keys.
+fn forget(redis: &str, crawl: &str, force: bool) -> ExitCode {
+    match block_on(areq::status::forget(redis, crawl, force)) {
+        Ok(keys) => {
+            eprintln!("areq: crawl {crawl} forgotten ({keys} keys deleted)");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("areq: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one operator command on a current-thread runtime.
+fn block_on<T>(
+    command: impl std::future::Future<Output = Result<T, areq::error::FatalError>>,
+) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the runtime: {err}"))
+        .and_then(|runtime| runtime.block_on(command).map_err(|err| err.to_string()))
+}
+
 /// File I/O and standard input run on blocking threads (parsing has its own pool).
 fn blocking_threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from) + 2
 }
 
-/// The first Ctrl-C stops the run gracefully; a second one stops it at the next page
-/// boundary.
-async fn stop_on_ctrl_c(shutdown: Shutdown) {
-    if tokio::signal::ctrl_c().await.is_err() {
+/// The first Ctrl-C or SIGTERM (`docker stop`, systemd, Kubernetes) stops the run
+/// gracefully, and records which came for the exit status; a second one stops it at the
+/// next page boundary.
+async fn stop_on_signals(shutdown: Shutdown, stopped_by: Arc<AtomicU8>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
         return;
-    }
+    };
+    let mut next = async || {
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.ok().map(|()| EXIT_SIGINT),
+            terminated = term.recv() => terminated.map(|()| EXIT_SIGTERM),
+        }
+    };
+    let Some(first) = next().await else {
+        return;
+    };
+    stopped_by.store(first, Ordering::Relaxed);
     tracing::warn!(
         "interrupted: stopping after the pages already done; Ctrl-C again to quit at once"
     );
     shutdown.graceful.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
+    if next().await.is_some() {
         shutdown.now.cancel();
     }
 }

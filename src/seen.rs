@@ -3,9 +3,7 @@
 //! A fingerprint is 128 bits, so a set of them costs 16 bytes an entry whatever the text's
 //! length, with a collision chance far below one in a trillion trillion for a million entries.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 use url::Url;
 
@@ -58,16 +56,14 @@ impl SeenSet {
     }
 }
 
-/// Two independent 64-bit SipHashes of `key`, with fixed keys, so stable within and across
-/// runs.
+/// The name of the fingerprint scheme, stored with a shared crawl: a worker whose
+/// fingerprints are computed otherwise would not recognise the crawl's seen URLs.
+pub(crate) const FINGERPRINT_SCHEME: &str = "xxh3-128";
+
+/// XXH3-128 of `key`'s UTF-8 bytes (seed 0): a specified hash, the same on every machine
+/// and toolchain, as fingerprints kept in a shared crawl's Redis must be.
 pub(crate) fn fingerprint_text(key: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
 }
 
 #[cfg(test)]
@@ -86,6 +82,23 @@ mod tests {
             !seen.insert_key(key),
             "a key is the URL's fingerprint, fragment aside"
         );
+    }
+
+    #[test]
+    fn fingerprints_are_xxh3_128_as_specified() {
+        // Golden values from the reference implementation (python-xxhash's
+        // xxh3_128_intdigest): a fingerprint must not change with the toolchain or crate.
+        let golden = [
+            ("", 0x99aa06d3014798d86001c324468d497f_u128),
+            ("http://a/", 0x93bb22ccf568b3d0eb5933d9b1d45b44),
+            (
+                "https://example.org/docs/index.html?q=1",
+                0x72763d26c01387c1fd9298db11288b6f,
+            ),
+        ];
+        for (text, fingerprint) in golden {
+            assert_eq!(fingerprint_text(text), fingerprint, "{text:?}");
+        }
     }
 
     #[test]

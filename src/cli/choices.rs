@@ -22,6 +22,18 @@ pub enum Command {
         #[arg(long = "crawl", value_name = "NAME")]
         crawl: String,
     },
+    /// Delete a shared crawl's keys from its Redis (--redis URL --crawl NAME)
+    Forget {
+        /// The Redis (or Valkey) that keeps the crawl
+        #[arg(long, value_name = "URL")]
+        redis: String,
+        /// The crawl's name
+        #[arg(long = "crawl", value_name = "NAME")]
+        crawl: String,
+        /// Delete it even while workers hold pages of it
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// When the progress bar shows (`--progress`).

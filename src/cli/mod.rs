@@ -189,6 +189,12 @@ pub struct Cli {
           help_heading = SHARED)]
     pub lease: f64,
 
+    /// Times a page's lease may expire (its worker died or stalled) before the page is given
+    /// up as abandoned
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = parse_count,
+          help_heading = SHARED)]
+    pub max_stalls: usize,
+
     /// Show a progress bar on stderr: never, auto (when stderr is a terminal), always
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto, hide_possible_values = true,
           value_name = "WHEN", help_heading = RUN)]
@@ -244,7 +250,7 @@ impl Cli {
                 Ok(())
             }
             Command::Man => clap_mangen::Man::new(cli).render(out),
-            Command::Status { .. } => Ok(()),
+            Command::Status { .. } | Command::Forget { .. } => Ok(()),
         }
     }
 
@@ -277,6 +283,7 @@ impl Cli {
                 redis,
                 name: parse_crawl_name(&name)?,
                 lease: Duration::from_secs_f64(self.lease),
+                max_stalls: self.max_stalls,
             }),
             _ => None,
         };

@@ -18,7 +18,7 @@ use crate::job::{Children, Job};
 use crate::politeness::Pacer;
 use crate::shared::{SharedRobots, SharedTurns};
 
-pub(crate) use self::redis::show_status;
+pub(crate) use self::redis::{forget, show_status};
 pub(crate) use memory::MemoryFrontier;
 pub(crate) use redis::RedisFrontier;
 
@@ -110,12 +110,11 @@ pub(crate) async fn join_shared(
 ) -> Result<Joined, FatalError> {
     let settings = redis::CrawlSettings::of(config);
     let frontier = RedisFrontier::join(
-        &shared.redis,
-        &shared.name,
+        shared,
         &settings,
         config.politeness(),
         pacer,
-        shared.lease,
+        config.crawl.max_pages,
     )
     .await
     .map_err(|err| FatalError::SharedCrawl {

@@ -153,7 +153,7 @@ fn per_host_limits_and_the_rate_hold_across_all_workers_together() {
                 &redis,
                 "rated",
                 &site,
-                &["--rate", "10", "--max-pages", "4"],
+                &["--rate", "10", "--max-pages", "12"],
             )
         })
         .collect();

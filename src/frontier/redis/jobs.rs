@@ -10,6 +10,8 @@ use crate::seen::UrlKey;
 /// What the take script answered.
 pub(super) struct Answer {
     pub(super) job: Option<(String, String)>,
+    /// The crawl's page budget is spent: nothing more will be taken.
+    pub(super) spent: bool,
     pub(super) wait: Duration,
     pub(super) queued: usize,
     pub(super) leased: usize,
@@ -33,12 +35,14 @@ impl Answer {
         match text(0)?.as_str() {
             "job" => Ok(Answer {
                 job: Some((text(1)?, text(2)?)),
+                spent: false,
                 wait: Duration::ZERO,
                 queued: count(number(3)?),
                 leased: count(number(4)?),
             }),
-            _ => Ok(Answer {
+            kind => Ok(Answer {
                 job: None,
+                spent: kind == "spent",
                 wait: Duration::from_millis(count(number(1)?) as u64),
                 queued: count(number(2)?),
                 leased: count(number(3)?),
@@ -100,14 +104,15 @@ pub(super) fn job_args<'a>(jobs: impl ExactSizeIterator<Item = NewJob<'a>>) -> V
 }
 
 /// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SOURCE<TAB>URL` (no field holds a tab).
+/// SOURCE is empty when it is the URL (a found link's), so the URL is stored once.
 fn format_job(job: &NewJob<'_>) -> String {
+    let url = job.url.as_str();
+    let source = if job.source == url { "" } else { job.source };
     format!(
-        "{}\t{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{source}\t{url}",
         job.host(),
         job.depth,
         job.origin,
-        job.source,
-        job.url
     )
 }
 
@@ -124,7 +129,7 @@ pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
     let url = Url::parse(url).map_err(|_| bad())?;
     Ok(Job {
         // A found link's SOURCE is its URL: no second copy.
-        given: (source != url.as_str()).then(|| source.to_owned()),
+        given: (!source.is_empty() && source != url.as_str()).then(|| source.to_owned()),
         url,
         depth: depth.parse().map_err(|_| bad())?,
         origin: origin.into(),
@@ -159,6 +164,11 @@ mod tests {
         };
         assert_eq!(child.key, UrlKey::of(&found.url));
         assert_eq!(parse_job(&format_job(&child)).unwrap(), found);
+        assert_eq!(
+            format_job(&child),
+            "example.org\t4\texample.org\t\thttp://example.org/b?q=1",
+            "a found link's URL is stored once"
+        );
         assert!(parse_job("host\tx\to\ts\thttp://a/").is_err());
     }
 }

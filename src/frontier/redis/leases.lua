@@ -1,12 +1,25 @@
--- Renews this worker's leases for another lifetime (lifetime > 0), or gives them back
--- (lifetime 0: the worker stops before finishing them, and their jobs go back to the front of
--- their hosts' queues). ARGV: prefix, lifetime (ms), lease ids...
+-- Renews this worker's leases for another lifetime and beats its heartbeat (lifetime > 0),
+-- or gives them back (lifetime 0: the worker stops before finishing them, and their jobs go
+-- back to the front of their hosts' queues).
+-- ARGV: prefix, epoch, call id, worker, lifetime (ms), heartbeat (ms: the worker counts as
+--       dead when it has not beaten for this long), lease ids...
 -- Returns how many of the leases were still held.
-local p = ARGV[1]
-local lease_ms = tonumber(ARGV[2])
+local p, call, worker = ARGV[1], ARGV[3], ARGV[4]
+local gone = check_epoch(p, ARGV[2])
+if gone then
+  return gone
+end
+local kept = replay(p, worker, call)
+if kept then
+  return kept
+end
+local lease_ms, heartbeat_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
 local ours = 0
-for i = 3, #ARGV do
+if lease_ms > 0 then
+  redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
+end
+for i = 7, #ARGV do
   local id = ARGV[i]
   if lease_ms > 0 then
     ours = ours + redis.call('ZADD', p .. 'leases', 'XX', 'CH', now + lease_ms, id)
@@ -14,4 +27,4 @@ for i = 3, #ARGV do
     ours = ours + 1
   end
 end
-return ours
+return keep(p, worker, call, ours)

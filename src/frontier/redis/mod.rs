@@ -33,27 +33,39 @@ mod shared;
 mod status;
 
 pub(crate) use shared::{RedisRobots, RedisTurns};
-pub(crate) use status::show_status;
+pub(crate) use status::{forget, show_status};
 
 use self::connection::{connect, crawl_prefix, is_transient, redis_error, worker_name};
 use self::jobs::{job_args, parse_job, Answer, NewJob};
 use super::{Ended, Frontier, FrontierError, Next};
-use crate::config::Config;
+use crate::config::{Config, SharedCrawl};
 use crate::job::Job;
 use crate::politeness::{Pacer, Politeness};
+use crate::scope::Scope;
+use crate::seen::FINGERPRINT_SCHEME;
 
 /// How often a worker with nothing to start asks again while others hold work.
 const SHARED_POLL: Duration = Duration::from_millis(50);
 
+/// How often a worker holding pages beats its heartbeat (and renews its leases, when
+/// `--lease` is longer than three beats).
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How long a worker may miss its heartbeat before the others take it for dead and take
+/// back its pages, long before its leases would expire.
+const HEARTBEAT_GRACE: Duration = Duration::from_secs(3);
+
 /// How many hosts one take looks at before it answers "wait".
 const HOSTS_PER_TAKE: usize = 256;
 
-/// The settings a crawl is created with; every worker that joins must bring the same.
+/// The settings a crawl is created with; every worker that joins must bring the same. Each
+/// is written out explicitly, so the stored form does not move with a type's `Debug`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CrawlSettings(Vec<(&'static str, String)>);
 
 impl CrawlSettings {
-    /// What decides which pages a crawl fetches and how politely.
+    /// What decides which pages a crawl fetches, what they yield, and how politely: a worker
+    /// that differs in any of them would crawl another crawl.
     pub(crate) fn of(config: &Config) -> CrawlSettings {
         let crawl = &config.crawl;
         let patterns = |list: &[regex::Regex]| {
@@ -62,14 +74,28 @@ impl CrawlSettings {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
+        let scope = match crawl.scope.scope {
+            Scope::Host => "host",
+            Scope::Domain => "domain",
+            Scope::Any => "any",
+        };
+        let max_stalls = config.shared.as_ref().map_or(0, |shared| shared.max_stalls);
         CrawlSettings(vec![
+            ("fingerprint", FINGERPRINT_SCHEME.to_owned()),
             ("depth", crawl.depth.to_string()),
-            ("scope", format!("{:?}", crawl.scope.scope).to_lowercase()),
+            ("scope", scope.to_owned()),
             ("include", patterns(&crawl.scope.include)),
             ("exclude", patterns(&crawl.scope.exclude)),
             ("robots", crawl.robots.to_string()),
             ("per-host", config.per_host.to_string()),
             ("gap-ms", crawl.host_gap.as_millis().to_string()),
+            ("user-agent", config.fetch.user_agent.clone()),
+            ("max-body", config.fetch.max_body.to_string()),
+            (
+                "max-pages",
+                crawl.max_pages.map_or("none".into(), |max| max.to_string()),
+            ),
+            ("max-stalls", max_stalls.to_string()),
         ])
     }
 }
@@ -101,17 +127,32 @@ pub(crate) struct RedisFrontier {
     prefix: String,
     /// This worker's name in lease ids and counts.
     worker: String,
+    /// The crawl's epoch as this worker joined it: every script checks it, so a crawl gone
+    /// from Redis is an error, not a finished crawl.
+    epoch: String,
     politeness: Politeness,
     /// This process's pacer: what this worker learned of each host's pace goes to Redis.
     pacer: Arc<Pacer>,
     lease: Duration,
+    /// Times a page's lease may expire before it is given up.
+    max_stalls: usize,
+    /// Pages started crawl-wide, at most (`--max-pages`; 0: no limit).
+    budget: u64,
     scripts: Scripts,
     /// Leases this worker holds.
     held: HashSet<Arc<str>>,
     renew_at: Instant,
+    /// The last call's id: a call sent again after its reply was lost keeps its id, and
+    /// Redis answers it as it did the first time.
+    calls: u64,
+    /// When Redis first failed to answer, if it has not answered since: the worker gives
+    /// it one `--lease` from then, whatever the calls made meanwhile.
+    failing_since: Option<Instant>,
     /// Jobs queued crawl-wide, and leases held crawl-wide, as last seen.
     queued: usize,
     leased: usize,
+    /// The crawl's page budget is spent, as last seen: what is queued stays queued.
+    spent: bool,
     /// What the last finish took ahead for the next pop: a job, or the answer that none may
     /// start yet.
     ahead: Option<Next>,
@@ -121,25 +162,29 @@ impl RedisFrontier {
     /// Connects to the Redis at `url` and joins the crawl `name`, creating it with
     /// `settings` or checking that they match the stored ones.
     pub(crate) async fn join(
-        url: &str,
-        name: &str,
+        shared: &SharedCrawl,
         settings: &CrawlSettings,
         politeness: Politeness,
         pacer: Arc<Pacer>,
-        lease: Duration,
+        budget: Option<u64>,
     ) -> Result<RedisFrontier, FrontierError> {
+        let (url, name) = (&shared.redis, &shared.name);
         let mut redis = connect(url).await?;
+        warn_about_eviction(&mut redis, url).await;
         let prefix = crawl_prefix(name);
         let script = Script::new(include_str!("settings.lua"));
         let mut check = script.prepare_invoke();
-        check.arg(&prefix);
+        check.arg(&prefix).arg(new_epoch());
         for (key, value) in &settings.0 {
             check.arg(*key).arg(value);
         }
-        let mismatches: Vec<String> = check
+        let answer: Vec<String> = check
             .invoke_async(&mut redis)
             .await
             .map_err(|err| redis_error(url, &err))?;
+        let Some((epoch, mismatches)) = answer.split_first() else {
+            return Err(FrontierError(format!("redis at {url}: empty answer")));
+        };
         if !mismatches.is_empty() {
             let stored: Vec<String> = mismatches
                 .chunks(2)
@@ -161,20 +206,27 @@ impl RedisFrontier {
             redis,
             prefix,
             worker: worker_name(),
+            epoch: epoch.clone(),
             politeness,
             pacer,
-            lease,
+            lease: shared.lease,
+            max_stalls: shared.max_stalls,
+            budget: budget.unwrap_or(0),
             scripts: Scripts::new(),
             held: HashSet::new(),
-            renew_at: Instant::now() + lease / 3,
+            renew_at: Instant::now() + renewal(shared.lease),
+            calls: 0,
+            failing_since: None,
             queued: 0,
             leased: 0,
+            spent: false,
             ahead: None,
         })
     }
 
-    /// The take script's arguments: lease id prefix, per-host limit, probe first, default
-    /// gap (ms), lease time (ms), hosts to look at.
+    /// The take script's arguments: worker (the lease id prefix), per-host limit, probe
+    /// first, default gap (ms), lease time (ms), hosts to look at, stalls before a job is
+    /// given up, page budget (0: none).
     fn take_args(&self) -> Vec<String> {
         let Politeness {
             per_host,
@@ -188,6 +240,8 @@ impl RedisFrontier {
             gap.as_millis().to_string(),
             self.lease.as_millis().to_string(),
             HOSTS_PER_TAKE.to_string(),
+            self.max_stalls.to_string(),
+            self.budget.to_string(),
         ]
     }
 
@@ -196,6 +250,7 @@ impl RedisFrontier {
         let answer = Answer::parse(answer)?;
         self.queued = answer.queued;
         self.leased = answer.leased;
+        self.spent = answer.spent;
         Ok(match answer.job {
             Some((lease, job)) => {
                 let mut job = parse_job(&job)?;
@@ -204,24 +259,51 @@ impl RedisFrontier {
                 job.lease = Some(lease);
                 Next::Ready(job)
             }
-            None if answer.queued == 0 && answer.leased == 0 => Next::Empty,
+            None if answer.leased == 0 && (answer.queued == 0 || answer.spent) => Next::Empty,
             None => Next::WaitUntil(Instant::now() + answer.wait.max(SHARED_POLL)),
         })
     }
 
-    /// Runs a script invocation, retrying while Redis is away for up to one lease time: by
-    /// then the leases this worker held are lost anyway, and the worker stops.
+    /// Runs `script` with the arguments every script starts with (prefix, epoch, a new call
+    /// id) and then `args`. While Redis is away the call is sent again, with the same id, until
+    /// one `--lease` has passed since Redis first failed (by then the leases this worker held
+    /// are lost anyway): then every call fails at once, and the worker stops.
     async fn invoke<T: redis::FromRedisValue>(
         &mut self,
-        script: impl Fn(&Scripts) -> redis::ScriptInvocation<'_>,
+        script: fn(&Scripts) -> &Script,
+        args: &[Vec<u8>],
     ) -> Result<T, FrontierError> {
-        let started = Instant::now();
+        self.calls += 1;
+        let call = self.calls.to_string();
         let mut wait = Duration::from_millis(100);
         loop {
-            let invocation = script(&self.scripts);
+            if let Some(since) = self.failing_since {
+                if since.elapsed() >= self.lease {
+                    return Err(FrontierError(format!(
+                        "redis: no answer for {:.0?}, one --lease",
+                        since.elapsed()
+                    )));
+                }
+            }
+            let mut invocation = script(&self.scripts).prepare_invoke();
+            invocation
+                .arg(&self.prefix)
+                .arg(&self.epoch)
+                .arg(&call)
+                .arg(args);
             match invocation.invoke_async(&mut self.redis).await {
-                Ok(value) => return Ok(value),
-                Err(err) if is_transient(&err) && started.elapsed() < self.lease => {
+                Ok(value) => {
+                    self.failing_since = None;
+                    return Ok(value);
+                }
+                Err(err) if err.code() == Some(CRAWL_GONE) => {
+                    return Err(FrontierError(format!(
+                        "the crawl is gone from redis: {}",
+                        err.detail().unwrap_or_default()
+                    )));
+                }
+                Err(err) if is_transient(&err) => {
+                    self.failing_since.get_or_insert_with(Instant::now);
                     tracing::warn!(error = %err, "redis unavailable; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
@@ -232,20 +314,54 @@ impl RedisFrontier {
     }
 }
 
+/// The error code a script answers when the crawl it was called for is gone (common.lua).
+const CRAWL_GONE: &str = "AREQ_GONE";
+
+/// How often leases are renewed: a third of `--lease`, or every heartbeat when that is
+/// sooner.
+fn renewal(lease: Duration) -> Duration {
+    (lease / 3).min(HEARTBEAT)
+}
+
+/// A new crawl's epoch: random, so a crawl forgotten and made anew is another crawl.
+fn new_epoch() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+/// Warns when Redis may evict keys under memory pressure: a crawl whose keys are evicted
+/// loses pages. Redis may refuse `CONFIG` (managed services): then nothing is said.
+async fn warn_about_eviction(redis: &mut ConnectionManager, url: &str) {
+    let policy: Result<Vec<String>, _> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(redis)
+        .await;
+    if let Ok(policy) = policy {
+        if let Some(policy) = policy.get(1).filter(|policy| *policy != "noeviction") {
+            tracing::warn!(
+                redis = %url,
+                policy = %policy,
+                "redis may evict keys under memory pressure, losing pages of the crawl: set maxmemory-policy noeviction"
+            );
+        }
+    }
+}
+
+/// Script arguments, as Redis takes them: each value's text.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        vec![$($value.to_string().into_bytes()),*]
+    };
+}
+
 impl Frontier for RedisFrontier {
     async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError> {
         if jobs.is_empty() {
             return Ok(0);
         }
-        let prefix = self.prefix.clone();
-        let args = job_args(jobs.iter().map(NewJob::of));
-        let new: usize = self
-            .invoke(|scripts| {
-                let mut call = scripts.push.prepare_invoke();
-                call.arg(&prefix).arg(&args);
-                call
-            })
-            .await?;
+        let mut args = args![self.worker];
+        args.extend(job_args(jobs.iter().map(NewJob::of)));
+        let new: usize = self.invoke(|scripts| &scripts.push, &args).await?;
         self.queued += new;
         Ok(new)
     }
@@ -254,15 +370,12 @@ impl Frontier for RedisFrontier {
         if let Some(next) = self.ahead.take() {
             return Ok(next);
         }
-        let prefix = self.prefix.clone();
-        let take = self.take_args();
-        let answer: Vec<redis::Value> = self
-            .invoke(|scripts| {
-                let mut call = scripts.pop.prepare_invoke();
-                call.arg(&prefix).arg(&take);
-                call
-            })
-            .await?;
+        let args: Vec<Vec<u8>> = self
+            .take_args()
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        let answer: Vec<redis::Value> = self.invoke(|scripts| &scripts.pop, &args).await?;
         self.next_from(&answer)
     }
 
@@ -271,42 +384,32 @@ impl Frontier for RedisFrontier {
             return Err(FrontierError("a job without a lease ended".into()));
         };
         self.held.remove(&lease);
-        let prefix = self.prefix.clone();
-        let worker = self.worker.clone();
-        let host = ended.job.host().to_owned();
+        let host = ended.job.host();
         // robots.txt or the page, whichever went last: the host's gap counts from there.
         let ago = self
             .pacer
-            .last_request(&host)
+            .last_request(host)
             .map_or(-1, |sent| sent.elapsed().as_millis() as i64);
         let delay = self
             .pacer
-            .crawl_delay(&host)
+            .crawl_delay(host)
             .map_or(0, |gap| gap.as_millis() as u64);
-        let default_gap = self.politeness.gap.as_millis() as u64;
-        let children = job_args(NewJob::children(&ended.children));
-        let take = self.take_args();
         // One job ahead at most: one not yet started is not taken over.
         let take_next = ended.take_next && !matches!(self.ahead, Some(Next::Ready(_)));
-        let answer: Vec<redis::Value> = self
-            .invoke(|scripts| {
-                let mut call = scripts.finish.prepare_invoke();
-                call.arg(&prefix)
-                    .arg(&*lease)
-                    .arg(&host)
-                    .arg(ago)
-                    .arg(delay)
-                    .arg(default_gap)
-                    .arg(ended.outcome)
-                    .arg(ended.links)
-                    .arg(ended.job.depth)
-                    .arg(&worker)
-                    .arg(u8::from(take_next))
-                    .arg(&take)
-                    .arg(&children);
-                call
-            })
-            .await?;
+        let mut args = args![
+            lease,
+            host,
+            ago,
+            delay,
+            self.politeness.gap.as_millis(),
+            ended.outcome,
+            ended.links,
+            ended.job.depth,
+            u8::from(take_next),
+        ];
+        args.extend(self.take_args().into_iter().map(String::into_bytes));
+        args.extend(job_args(NewJob::children(&ended.children)));
+        let answer: Vec<redis::Value> = self.invoke(|scripts| &scripts.finish, &args).await?;
         let new = answer
             .first()
             .and_then(|value| redis::from_redis_value_ref::<usize>(value).ok())
@@ -329,15 +432,9 @@ impl Frontier for RedisFrontier {
         for lease in &leases {
             self.held.remove(lease);
         }
-        let prefix = self.prefix.clone();
-        let ids: Vec<&str> = leases.iter().map(|lease| &**lease).collect();
-        let _ours: usize = self
-            .invoke(|scripts| {
-                let mut call = scripts.leases.prepare_invoke();
-                call.arg(&prefix).arg(0).arg(&ids);
-                call
-            })
-            .await?;
+        let mut args = args![self.worker, 0, 0];
+        args.extend(leases.iter().map(|lease| lease.as_bytes().to_vec()));
+        let _ours: usize = self.invoke(|scripts| &scripts.leases, &args).await?;
         Ok(())
     }
 
@@ -346,20 +443,17 @@ impl Frontier for RedisFrontier {
     }
 
     async fn upkeep(&mut self) -> Result<(), FrontierError> {
-        self.renew_at = Instant::now() + self.lease / 3;
+        self.renew_at = Instant::now() + renewal(self.lease);
         if self.held.is_empty() {
             return Ok(());
         }
-        let prefix = self.prefix.clone();
-        let lease_ms = self.lease.as_millis() as u64;
-        let ids: Vec<String> = self.held.iter().map(|lease| lease.to_string()).collect();
-        let _renewed: usize = self
-            .invoke(|scripts| {
-                let mut call = scripts.leases.prepare_invoke();
-                call.arg(&prefix).arg(lease_ms).arg(&ids);
-                call
-            })
-            .await?;
+        let mut args = args![
+            self.worker,
+            self.lease.as_millis(),
+            HEARTBEAT_GRACE.as_millis()
+        ];
+        args.extend(self.held.iter().map(|lease| lease.as_bytes().to_vec()));
+        let _renewed: usize = self.invoke(|scripts| &scripts.leases, &args).await?;
         Ok(())
     }
 
@@ -368,6 +462,6 @@ impl Frontier for RedisFrontier {
     }
 
     fn is_drained(&self) -> bool {
-        self.queued == 0 && self.leased == 0
+        (self.queued == 0 || self.spent) && self.leased == 0
     }
 }

@@ -1,2 +1,12 @@
--- Takes the next job (see `take`). ARGV: prefix, then take's arguments.
-return take(ARGV[1], 2)
+-- Takes the next job (see `take`).
+-- ARGV: prefix, epoch, call id, then take's eight arguments (the first is the worker).
+local p, call, worker = ARGV[1], ARGV[3], ARGV[4]
+local gone = check_epoch(p, ARGV[2])
+if gone then
+  return gone
+end
+local kept = replay(p, worker, call)
+if kept then
+  return kept
+end
+return keep(p, worker, call, take(p, 4))

@@ -1,4 +1,13 @@
 -- Queues the jobs whose URLs were not seen before.
--- ARGV: prefix, then per job: seen bucket, fingerprint, host, job.
+-- ARGV: prefix, epoch, call id, worker, then per job: seen bucket, fingerprint, host, job.
 -- Returns how many were new.
-return queue_unseen(ARGV[1], 2)
+local p, call, worker = ARGV[1], ARGV[3], ARGV[4]
+local gone = check_epoch(p, ARGV[2])
+if gone then
+  return gone
+end
+local kept = replay(p, worker, call)
+if kept then
+  return kept
+end
+return keep(p, worker, call, queue_unseen(p, 5))

@@ -16,6 +16,7 @@ use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 pub(crate) struct RedisTurns {
     redis: ConnectionManager,
     prefix: String,
+    epoch: String,
     script: Arc<Script>,
 }
 
@@ -33,6 +34,7 @@ impl RedisTurns {
         RedisTurns {
             redis: frontier.redis.clone(),
             prefix: frontier.prefix.clone(),
+            epoch: frontier.epoch.clone(),
             script: Arc::new(Script::new(
                 &[include_str!("common.lua"), include_str!("turn.lua")].concat(),
             )),
@@ -48,6 +50,7 @@ impl RedisTurns {
             .script
             .prepare_invoke()
             .arg(&self.prefix)
+            .arg(&self.epoch)
             .arg(host)
             .arg(gap.as_millis() as u64)
             .invoke_async::<u64>(&mut redis)

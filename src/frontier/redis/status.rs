@@ -1,5 +1,5 @@
-//! How `areq status` reads a shared crawl's progress from its Redis: the keys it reads, and
-//! the report it makes of them.
+//! The operator's commands on a shared crawl's Redis: `areq status` (the keys it reads, and
+//! the report it makes of them) and `areq forget` (deleting every key of a crawl).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -46,6 +46,10 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
         .scard(format!("{prefix}hostset"))
         .await
         .map_err(read_failed)?;
+    let abandoned: Vec<String> = redis
+        .lrange(format!("{prefix}abandoned"), 0, ABANDONED_SHOWN - 1)
+        .await
+        .map_err(read_failed)?;
     let stat = |key: &str| stats.get(key).copied().unwrap_or(0);
     let queued = stat("queued");
     let state = if queued == 0 && leased == 0 {
@@ -59,8 +63,11 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
     let _ = writeln!(text, "crawl {name}: {state}");
     let _ = writeln!(
         text,
-        "  frontier: {queued} queued, {leased} in flight, {} leases expired",
-        stat("leases_expired")
+        "  frontier: {queued} queued, {leased} in flight, {} leases expired, {} late acks, \
+         {} abandoned",
+        stat("leases_expired"),
+        stat("late_acks"),
+        stat("abandoned")
     );
     let _ = writeln!(
         text,
@@ -81,5 +88,80 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
             .map(|(key, value)| format!("{key} {value:?}")),
     );
     let _ = writeln!(text, "  settings: {settings}");
+    for job in &abandoned {
+        // The stored job ends with its URL.
+        let url = job.rsplit('\t').next().unwrap_or(job);
+        let _ = writeln!(text, "  abandoned: {url}");
+    }
     Ok(text)
+}
+
+/// How many abandoned pages `areq status` lists by URL.
+const ABANDONED_SHOWN: isize = 20;
+
+/// Deletes every key of crawl `name` in the Redis at `url`. Refuses while workers hold
+/// pages of it, unless `force`. Returns how many keys were deleted.
+pub(crate) async fn forget(url: &str, name: &str, force: bool) -> Result<u64, FatalError> {
+    let failed = |reason: String| FatalError::SharedCrawl {
+        name: name.to_owned(),
+        reason,
+    };
+    let mut redis = connect(url).await.map_err(|err| failed(err.0))?;
+    let prefix = crawl_prefix(name);
+    let read_failed = |err: redis::RedisError| failed(format!("redis: {err}"));
+    let exists: bool = redis
+        .exists(format!("{prefix}settings"))
+        .await
+        .map_err(read_failed)?;
+    if !exists {
+        return Err(failed("no such crawl in this Redis".into()));
+    }
+    let leased: i64 = redis
+        .zcard(format!("{prefix}leases"))
+        .await
+        .map_err(read_failed)?;
+    if leased > 0 && !force {
+        return Err(failed(format!(
+            "{leased} pages are held by workers: stop them first, or give --force"
+        )));
+    }
+    // The settings go first, so a worker still running fails at its next call instead of
+    // crawling on in a half-deleted crawl.
+    let mut deleted: u64 = redis
+        .del(format!("{prefix}settings"))
+        .await
+        .map_err(read_failed)?;
+    // Every key of the crawl starts with the prefix; its glob characters are escaped.
+    let pattern: String = prefix
+        .chars()
+        .flat_map(|c| match c {
+            '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .chain(['*'])
+        .collect();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut redis)
+            .await
+            .map_err(read_failed)?;
+        if !keys.is_empty() {
+            let n: u64 = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut redis)
+                .await
+                .map_err(read_failed)?;
+            deleted += n;
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
+    }
 }

@@ -1,10 +1,14 @@
 -- Takes the next send turn at a host for the whole crawl: the turn is the later of now and
--- the host's last request start plus its gap. ARGV: prefix, host, gap (ms) this worker
--- knows. Returns how many ms to wait before sending.
-local p, host = ARGV[1], ARGV[2]
+-- the host's last request start plus its gap. ARGV: prefix, epoch, host, gap (ms) this
+-- worker knows. Returns how many ms to wait before sending.
+local p, host = ARGV[1], ARGV[3]
+local gone = check_epoch(p, ARGV[2])
+if gone then
+  return gone
+end
 local key = p .. 'host:' .. host
 local now = now_ms()
-local gap = math.max(tonumber(ARGV[3]), tonumber(redis.call('HGET', key, 'gap')) or 0)
+local gap = math.max(tonumber(ARGV[4]), tonumber(redis.call('HGET', key, 'gap')) or 0)
 local last = tonumber(redis.call('HGET', key, 'last'))
 local turn = now
 if last and last + gap > now then
