@@ -141,10 +141,12 @@ pub async fn run(
     let (seeds, reader) = input.spawn(config.concurrency);
 
     let robots = (config.crawl.robots || config.crawl.sitemap).then(|| {
+        // An unreachable robots.txt is asked again after the longest wait for a retry.
         Arc::new(RobotsCache::new(
             &config.fetch.user_agent,
             fetcher.clone(),
             shared_robots,
+            config.fetch.max_retry_wait,
         ))
     });
     let (seeds, sitemaps) = match &robots {

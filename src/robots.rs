@@ -1,13 +1,15 @@
-//! robots.txt: fetched once per origin and cached for the run, obeyed in recursive mode.
+//! robots.txt: fetched once per origin and cached, obeyed in recursive mode.
 //!
 //! Following RFC 9309: a robots.txt that is missing (4xx) allows everything; one that cannot
-//! be fetched because the server errs (5xx) or stalls (timeout) disallows the whole origin for
-//! the run, with a warning. Other network failures allow, so the page fetch itself reports
-//! the real error.
+//! be fetched because the server errs (5xx) or stalls (timeout) is unreachable, which the RFC
+//! treats as temporary: the whole origin is disallowed, with a warning, until robots.txt is
+//! asked again a while later ([`RobotsCache::new`]'s `recheck`). Other network failures
+//! allow, so the page fetch itself reports the real error. A file fetched is kept for at most
+//! a day; a shared crawl stores only what was fetched, never an unreachable verdict.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use texting_robots::Robot;
 use tokio::sync::OnceCell;
@@ -18,6 +20,10 @@ use crate::shared::SharedRobots;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
+
+/// How long a robots.txt fetched is obeyed before it is fetched again (RFC 9309 asks
+/// crawlers not to use a cached copy for more than 24 hours).
+const KEPT_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// What one origin's robots.txt says.
 #[derive(Debug)]
@@ -82,41 +88,79 @@ pub(crate) fn product_token(user_agent: &str) -> &str {
 /// form a shared crawl stores, so every worker obeys the same file fetched once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
+    /// No usable file (4xx): everything is allowed.
     AllowAll,
-    DisallowAll,
-    File(Vec<u8>),
+    /// The server erred or stalled: nothing is allowed for now, and robots.txt is asked
+    /// again later. Never stored for other workers.
+    Unreachable,
+    /// The file, and when it was fetched (seconds since the Unix epoch).
+    File { body: Vec<u8>, fetched: u64 },
 }
 
 impl Verdict {
     fn rules(&self, agent: &str, origin: &str) -> Rules {
         match self {
             Verdict::AllowAll => Rules::AllowAll,
-            Verdict::DisallowAll => Rules::DisallowAll,
-            Verdict::File(body) => Rules::parse(agent, body).unwrap_or_else(|err| {
+            Verdict::Unreachable => Rules::DisallowAll,
+            Verdict::File { body, .. } => Rules::parse(agent, body).unwrap_or_else(|err| {
                 tracing::debug!(origin, error = %err, "robots.txt unreadable; allowing all");
                 Rules::AllowAll
             }),
         }
     }
 
-    /// `allow`, `disallow`, or `file` and a line break before the file's bytes.
-    fn encode(&self) -> Vec<u8> {
+    /// How long this verdict holds from now: a day from the fetch for a file, `recheck` for
+    /// an unreachable robots.txt, the run for the rest.
+    fn holds_for(&self, recheck: Duration) -> Option<Duration> {
         match self {
-            Verdict::AllowAll => b"allow".to_vec(),
-            Verdict::DisallowAll => b"disallow".to_vec(),
-            Verdict::File(body) => [b"file\n".as_slice(), body].concat(),
+            Verdict::AllowAll => None,
+            Verdict::Unreachable => Some(recheck),
+            Verdict::File { fetched, .. } => Some(
+                KEPT_FOR.saturating_sub(Duration::from_secs(unix_now().saturating_sub(*fetched))),
+            ),
         }
     }
 
-    fn decode(stored: &[u8]) -> Option<Verdict> {
-        match stored {
-            b"allow" => Some(Verdict::AllowAll),
-            b"disallow" => Some(Verdict::DisallowAll),
-            _ => stored
-                .strip_prefix(b"file\n")
-                .map(|body| Verdict::File(body.to_vec())),
+    /// What a shared crawl stores: `allow`, or `file SECS` and a line break before the
+    /// file's bytes; nothing for an unreachable robots.txt.
+    fn encode(&self) -> Option<Vec<u8>> {
+        match self {
+            Verdict::AllowAll => Some(b"allow".to_vec()),
+            Verdict::Unreachable => None,
+            Verdict::File { body, fetched } => {
+                Some([format!("file {fetched}\n").as_bytes(), body].concat())
+            }
         }
     }
+
+    /// A stored verdict, unless it is one to fetch again (a file older than a day, or a
+    /// form this version does not store).
+    fn decode(stored: &[u8]) -> Option<Verdict> {
+        if stored == b"allow" {
+            return Some(Verdict::AllowAll);
+        }
+        let rest = stored.strip_prefix(b"file ")?;
+        let line = rest.iter().position(|&b| b == b'\n')?;
+        let fetched: u64 = std::str::from_utf8(&rest[..line]).ok()?.parse().ok()?;
+        let verdict = Verdict::File {
+            body: rest[line + 1..].to_vec(),
+            fetched,
+        };
+        (unix_now().saturating_sub(fetched) < KEPT_FOR.as_secs()).then_some(verdict)
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// An origin's rules, and until when they hold (`None`: for the run).
+struct Cached {
+    rules: Arc<Rules>,
+    until: Option<Instant>,
 }
 
 /// One robots.txt fetch per origin, shared by every page task of that origin, and with a
@@ -124,53 +168,76 @@ impl Verdict {
 pub(crate) struct RobotsCache {
     agent: String,
     fetcher: Fetcher,
-    origins: Mutex<HashMap<String, Arc<OnceCell<Arc<Rules>>>>>,
+    origins: Mutex<HashMap<String, Arc<OnceCell<Cached>>>>,
     store: Option<Arc<dyn SharedRobots>>,
+    /// How long an unreachable robots.txt disallows its origin before it is asked again.
+    recheck: Duration,
 }
 
 impl RobotsCache {
     /// A cache matching rules against `user_agent`'s product token, sharing what it fetches
-    /// through `store` when given.
+    /// through `store` when given, and asking an unreachable robots.txt again after
+    /// `recheck`.
     pub(crate) fn new(
         user_agent: &str,
         fetcher: Fetcher,
         store: Option<Arc<dyn SharedRobots>>,
+        recheck: Duration,
     ) -> RobotsCache {
         RobotsCache {
             agent: product_token(user_agent).to_owned(),
             fetcher,
             origins: Mutex::new(HashMap::new()),
             store,
+            recheck,
         }
     }
 
-    /// The rules for `url`'s origin, fetching its robots.txt on first use.
+    /// The rules for `url`'s origin, fetching its robots.txt on first use, and again once
+    /// what was fetched no longer holds.
     pub(crate) async fn rules_for(&self, url: &Url) -> Arc<Rules> {
         let origin = url.origin().ascii_serialization();
         let cell = {
             // Held only to clone the cell out; never across an await.
             let mut origins = self.origins.lock().expect("robots cache lock poisoned");
-            Arc::clone(origins.entry(origin.clone()).or_default())
+            let cell = origins.entry(origin.clone()).or_default();
+            let expired = cell
+                .get()
+                .and_then(|cached| cached.until)
+                .is_some_and(|until| until <= Instant::now());
+            if expired {
+                *cell = Arc::default();
+            }
+            Arc::clone(cell)
         };
-        cell.get_or_init(|| async {
-            let stored = match &self.store {
-                Some(store) => store.load(&origin).await,
-                None => None,
-            };
-            let verdict = match stored.as_deref().and_then(Verdict::decode) {
-                Some(verdict) => verdict,
-                None => {
-                    let verdict = self.fetch(&origin).await;
-                    if let Some(store) = &self.store {
-                        store.save(&origin, &verdict.encode()).await;
-                    }
-                    verdict
+        let cached = cell
+            .get_or_init(|| async {
+                let verdict = self.verdict(&origin).await;
+                Cached {
+                    until: verdict
+                        .holds_for(self.recheck)
+                        .map(|holds| Instant::now() + holds),
+                    rules: Arc::new(verdict.rules(&self.agent, &origin)),
                 }
-            };
-            Arc::new(verdict.rules(&self.agent, &origin))
-        })
-        .await
-        .clone()
+            })
+            .await;
+        Arc::clone(&cached.rules)
+    }
+
+    /// The origin's verdict: a shared crawl's stored one, or fetched (and then stored).
+    async fn verdict(&self, origin: &str) -> Verdict {
+        let stored = match &self.store {
+            Some(store) => store.load(origin).await,
+            None => None,
+        };
+        if let Some(verdict) = stored.as_deref().and_then(Verdict::decode) {
+            return verdict;
+        }
+        let verdict = self.fetch(origin).await;
+        if let (Some(store), Some(encoded)) = (&self.store, verdict.encode()) {
+            store.save(origin, &encoded).await;
+        }
+        verdict
     }
 
     /// Fetches the origin's robots.txt (RFC 9309's answers to its failures: see the module
@@ -184,15 +251,18 @@ impl RobotsCache {
             .fetch_bytes(&robots_url, MAX_ROBOTS_BYTES)
             .await
         {
-            Ok((status, body)) if (200..300).contains(&status) => Verdict::File(body),
+            Ok((status, body)) if (200..300).contains(&status) => Verdict::File {
+                body,
+                fetched: unix_now(),
+            },
             Ok((status, _)) if status >= 500 => {
-                tracing::warn!(url = %robots_url, status, "robots.txt unavailable; not crawling this host");
-                Verdict::DisallowAll
+                tracing::warn!(url = %robots_url, status, "robots.txt unavailable; not crawling this host for now");
+                Verdict::Unreachable
             }
             Ok(_) => Verdict::AllowAll,
             Err(FetchError::Timeout) => {
-                tracing::warn!(url = %robots_url, "robots.txt timed out; not crawling this host");
-                Verdict::DisallowAll
+                tracing::warn!(url = %robots_url, "robots.txt timed out; not crawling this host for now");
+                Verdict::Unreachable
             }
             Err(err) => {
                 tracing::debug!(url = %robots_url, error = %err, "robots.txt not fetched; allowing all");
@@ -212,15 +282,53 @@ mod tests {
 
     #[test]
     fn verdicts_survive_being_stored() {
+        let fetched = unix_now() - 60;
         for verdict in [
             Verdict::AllowAll,
-            Verdict::DisallowAll,
-            Verdict::File(TWO_GROUPS.to_vec()),
-            Verdict::File(Vec::new()),
+            Verdict::File {
+                body: TWO_GROUPS.to_vec(),
+                fetched,
+            },
+            Verdict::File {
+                body: Vec::new(),
+                fetched,
+            },
         ] {
-            assert_eq!(Verdict::decode(&verdict.encode()), Some(verdict));
+            let stored = verdict.encode().expect("stored");
+            assert_eq!(Verdict::decode(&stored), Some(verdict));
         }
         assert_eq!(Verdict::decode(b"garbage"), None);
+        assert_eq!(
+            Verdict::decode(b"disallow"),
+            None,
+            "an older form is fetched again"
+        );
+        assert_eq!(Verdict::decode(b"file\nUser-agent: *\n"), None);
+    }
+
+    #[test]
+    fn an_unreachable_robots_txt_is_temporary_and_never_stored() {
+        let recheck = Duration::from_secs(30);
+        assert_eq!(Verdict::Unreachable.encode(), None);
+        assert_eq!(Verdict::Unreachable.holds_for(recheck), Some(recheck));
+        assert_eq!(Verdict::AllowAll.holds_for(recheck), None);
+    }
+
+    #[test]
+    fn a_fetched_file_is_kept_for_a_day_from_its_fetch() {
+        let day = KEPT_FOR.as_secs();
+        let file = |age: u64| Verdict::File {
+            body: TWO_GROUPS.to_vec(),
+            fetched: unix_now() - age,
+        };
+        let left = file(3600).holds_for(Duration::ZERO).unwrap();
+        assert!(left <= Duration::from_secs(day - 3600) && left > Duration::from_secs(day - 3700));
+        let stale = file(day + 1);
+        assert_eq!(
+            Verdict::decode(&stale.encode().unwrap()),
+            None,
+            "fetched again"
+        );
     }
 
     #[test]
