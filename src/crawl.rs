@@ -86,10 +86,10 @@ pub(crate) async fn crawl(
         Ok(interrupted) => (interrupted, None),
         Err(err) => (false, Some(err)),
     };
-    // Stopped early: pages in flight are dropped (nothing of theirs was written) and go back
-    // to the frontier; finished ones count.
+    // Stopped early: pages that have not queued their records stop and go back to the
+    // frontier; those queued are written and acknowledged; finished ones count.
     scheduler.stopping = true;
-    tasks.abort_all();
+    context.stop.cancel();
     let mut unfinished = Vec::new();
     while let Some(done) = tasks.join_next_with_id().await {
         let finished = match done {

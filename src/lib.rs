@@ -175,6 +175,7 @@ pub async fn run(
         robots,
         parser: ParsePool::start(),
         confirm_writes: shared.is_some(),
+        stop: shutdown.graceful.child_token(),
     });
     let plan = Plan {
         concurrency: config.concurrency,

@@ -1,10 +1,12 @@
 //! One page, start to end: robots.txt check, fetch (with retries), parse off the event loop,
 //! records to the writer. The scheduler starts one task a page and gets a [`PageResult`] back.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::{Format, LinkOptions};
@@ -35,6 +37,10 @@ pub(crate) struct PageContext {
     /// A page ends only once the writer has flushed its records (a shared frontier marks
     /// it done then).
     pub(crate) confirm_writes: bool,
+    /// Stops every page that has not handed its records to the writer yet (the run is
+    /// ending); a page whose records are queued is written and acknowledged, never dropped
+    /// half-way, so a stopped page is either written or handed back, not both.
+    pub(crate) stop: CancellationToken,
 }
 
 /// How one page ended.
@@ -60,6 +66,9 @@ pub(crate) enum Outcome {
     Failed(FetchError),
     /// robots.txt disallows the page; it was not fetched.
     Robots,
+    /// The run stopped before the page's records went to the writer: nothing of it was
+    /// written, and it goes back to the frontier.
+    Stopped,
 }
 
 impl Outcome {
@@ -70,6 +79,7 @@ impl Outcome {
             Outcome::NotHtml { .. } => "not_html",
             Outcome::Failed(_) => "failed",
             Outcome::Robots => "robots",
+            Outcome::Stopped => "stopped",
         }
     }
 
@@ -115,7 +125,12 @@ pub(crate) async fn run_page(
     uses: LinkUses,
 ) -> PageResult {
     let mut visit = HostVisit { written: true };
-    let (outcome, links) = visit_page(&context, &job, uses, &mut visit).await;
+    let (outcome, links) = visit_page(&context, &job, uses, &mut visit)
+        .await
+        .unwrap_or_else(|| {
+            visit.written = false;
+            (Outcome::Stopped, PageLinks::default())
+        });
     PageResult {
         job,
         outcome,
@@ -125,38 +140,47 @@ pub(crate) async fn run_page(
     }
 }
 
+/// The page's steps; `None` when the run stopped before its records went to the writer.
 async fn visit_page(
     context: &PageContext,
     job: &Job,
     uses: LinkUses,
     visit: &mut HostVisit,
-) -> (Outcome, PageLinks) {
+) -> Option<(Outcome, PageLinks)> {
     if let Some(robots) = &context.robots {
-        if !obey_robots(context, robots, &job.url).await {
+        if !unless_stopped(context, obey_robots(context, robots, &job.url)).await? {
             tracing::info!("skipped: disallowed by robots.txt");
-            return (Outcome::Robots, PageLinks::default());
+            return Some((Outcome::Robots, PageLinks::default()));
         }
     }
     let started = Instant::now();
-    match context
-        .fetcher
-        .fetch_with_retries(&job.url, &context.retry)
-        .await
-    {
-        Ok(Fetched::Html(page)) => parse_and_write(context, job, page, uses, started, visit).await,
+    let fetched = context.fetcher.fetch_with_retries(&job.url, &context.retry);
+    Some(match unless_stopped(context, fetched).await? {
+        Ok(Fetched::Html(page)) => {
+            parse_and_write(context, job, page, uses, started, visit).await?
+        }
         Ok(Fetched::NotHtml {
             status,
             content_type,
         }) => {
             tracing::info!(status, content_type, "skipped: not HTML");
             // No records, but the page is complete (for `--resume`).
-            visit.written = send_records(context, Records::none(job.source().to_owned())).await;
+            visit.written = send_records(context, Records::none(job.source().to_owned())).await?;
             (Outcome::NotHtml { status }, PageLinks::default())
         }
         Err(err) => {
             tracing::warn!(error = %err, "page failed");
             (Outcome::Failed(err), PageLinks::default())
         }
+    })
+}
+
+/// Runs `step` unless the run stops first: `None` then, and the step is dropped.
+async fn unless_stopped<T>(context: &PageContext, step: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = context.stop.cancelled() => None,
+        done = step => Some(done),
     }
 }
 
@@ -172,7 +196,8 @@ async fn obey_robots(context: &PageContext, robots: &RobotsCache, url: &Url) -> 
     rules.allows(url)
 }
 
-/// Parses the page on a blocking thread, off the event loop, and sends its records.
+/// Parses the page on a blocking thread, off the event loop, and sends its records; `None`
+/// when the run stopped before they went to the writer.
 async fn parse_and_write(
     context: &PageContext,
     job: &Job,
@@ -180,16 +205,14 @@ async fn parse_and_write(
     uses: LinkUses,
     started: Instant,
     visit: &mut HostVisit,
-) -> (Outcome, PageLinks) {
+) -> Option<(Outcome, PageLinks)> {
     if page.truncated {
         tracing::warn!(bytes = page.body.len(), "body cut at --max-body");
     }
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
     let (source, depth) = (job.source().to_owned(), job.depth);
-    let parsed = context
-        .parser
-        .run(move || {
+    let parsed = context.parser.run(move || {
             let meta = PageMeta {
                 source: &source,
                 depth,
@@ -197,14 +220,13 @@ async fn parse_and_write(
             };
             let (records, found) = parse_page(&page, meta, &links, format, uses);
             (records.finish(source), found)
-        })
-        .await;
-    let (records, found) = parsed.unwrap_or_else(|err| {
+        });
+    let (records, found) = unless_stopped(context, parsed).await?.unwrap_or_else(|err| {
         tracing::error!(error = %err, "parsing panicked");
         (Records::none(job.source().to_owned()), PageLinks::default())
     });
     let count = records.count;
-    visit.written = send_records(context, records).await;
+    visit.written = send_records(context, records).await?;
     tracing::info!(
         status,
         links = count,
@@ -218,26 +240,34 @@ async fn parse_and_write(
         bytes,
         truncated,
     };
-    (outcome, found)
+    Some((outcome, found))
 }
 
 /// Hands a page's records to the writer and, with `confirm_writes`, waits until they are
-/// flushed. Returns `false` when the output went away first: the run is ending.
-async fn send_records(context: &PageContext, mut records: Records) -> bool {
+/// flushed. Returns `None` when the run stopped while the writer's queue was full (nothing
+/// was queued), and `Some(false)` when the output went away first.
+///
+/// Once the records are queued the page is committed: the run stopping does not cut the
+/// wait for the writer short, so a page queued is written and acknowledged, or (the writer
+/// stopped at once, the second Ctrl-C) neither.
+async fn send_records(context: &PageContext, mut records: Records) -> Option<bool> {
     let flushed = context.confirm_writes.then(|| {
         let (tx, rx) = oneshot::channel();
         records.flushed = Some(tx);
         rx
     });
-    let written = match context.output.send(records).await {
-        Ok(()) => match flushed {
-            Some(flushed) => flushed.await.is_ok(),
-            None => true,
-        },
+    let written = match unless_stopped(context, context.output.reserve()).await? {
+        Ok(place) => {
+            place.send(records);
+            match flushed {
+                Some(flushed) => flushed.await.is_ok(),
+                None => true,
+            }
+        }
         Err(_) => false,
     };
     if !written {
         tracing::debug!("output closed; page dropped");
     }
-    written
+    Some(written)
 }

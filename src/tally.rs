@@ -43,8 +43,13 @@ pub(crate) struct Tally {
 impl Tally {
     /// Counts one ended page.
     pub(crate) fn record(&mut self, job: &Job, outcome: &Outcome) {
+        if matches!(outcome, Outcome::Stopped) {
+            // Not ended: it goes back to the frontier.
+            return;
+        }
         self.ended += 1;
         match outcome {
+            Outcome::Stopped => {}
             Outcome::Robots => {
                 self.skipped_robots += 1;
                 return;
