@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cases::site;
 use crate::support::cmd::Areq;
 use crate::support::server::{Reply, StalledListener, TestServer};
+use crate::support::site;
 
 #[test]
 fn not_found_and_server_errors_give_no_lines_and_the_run_goes_on() {

@@ -1,8 +1,8 @@
 //! Which links a page yields and how they are resolved.
 
-use crate::cases::site::{self, links_page_links, tsv_lines};
 use crate::support::cmd::Areq;
 use crate::support::server::{Reply, TestServer};
+use crate::support::site::{self, links_page_links, tsv_lines};
 
 /// Runs areq on one URL of the fixture site with `flags`; returns (base, records without the
 /// header).

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::cases::site::{self, links_page_links, tsv_lines};
 use crate::support::cmd::Areq;
 use crate::support::server::{Reply, TestServer};
+use crate::support::site::{self, links_page_links, tsv_lines};
 
 #[test]
 fn tsv_has_the_header_then_one_line_per_link() {

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::cases::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq};
+use crate::support::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
 const CRAWL: &[&str] = &["urls.txt", "-o", "out.tsv", "-d", "10", "-c", "4"];
 

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::cases::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq, Run};
 use crate::support::redis::RedisServer;
 use crate::support::server::TestServer;
+use crate::support::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
 /// The common flags of a recursive crawl of the tree site.
 const CRAWL: &[&str] = &[

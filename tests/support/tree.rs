@@ -1,5 +1,7 @@
 //! The tree site: a generated site for recursive crawls whose every page has a known place.
 
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
