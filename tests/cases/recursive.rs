@@ -396,7 +396,7 @@ fn ctrl_c_mid_crawl_leaves_a_complete_file() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    send_signal(&child, "INT");
+    send_signal(&child, libc::SIGINT);
     let run = finish(child);
     assert_eq!(run.code(), 130, "{}", run.stderr);
     let out = areq.read("out.tsv");
