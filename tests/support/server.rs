@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -346,7 +346,17 @@ pub struct TestServer {
 impl TestServer {
     /// Start a server whose every request is answered by `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind test server");
+        TestServer::start_on(Ipv4Addr::LOCALHOST, handler)
+    }
+
+    /// [`TestServer::start`] on another loopback address, such as 127.0.0.2: a host of its
+    /// own for areq (scopes compare hosts, not ports).
+    pub fn start_on(
+        ip: Ipv4Addr,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        assert!(ip.is_loopback(), "{ip} is not a loopback address");
+        let listener = TcpListener::bind((ip, 0)).expect("bind test server");
         enable_receive_timestamps(&listener);
         let addr = listener.local_addr().expect("test server address");
         let shared = Arc::new(Shared {
@@ -385,7 +395,7 @@ impl TestServer {
         TestServer::start(move |req| routes(req).unwrap_or_else(|| serve_file(req)))
     }
 
-    /// `http://127.0.0.1:PORT` followed by `path` (which starts with `/`).
+    /// `http://ADDRESS:PORT` followed by `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
