@@ -316,9 +316,9 @@ struct Shared {
     total: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
-    /// `(path, whether the client stayed until the reply was complete)` of every reply
-    /// carried out, in order.
-    replies: Mutex<Vec<(String, bool)>>,
+    /// `(path, whether the client stayed until the reply was complete, when a response began
+    /// to be written if one was)` of every reply carried out, in order.
+    replies: Mutex<Vec<(String, bool, Option<Instant>)>>,
     /// Messages of handler panics.
     panics: Mutex<Vec<String>>,
 }
@@ -447,8 +447,8 @@ impl TestServer {
         loop {
             let done: Vec<bool> = lock(&self.shared.replies)
                 .iter()
-                .filter(|(p, _)| p == path)
-                .map(|(_, whole)| *whole)
+                .filter(|(p, _, _)| p == path)
+                .map(|(_, whole, _)| *whole)
                 .collect();
             if done.len() >= count {
                 return done;
@@ -460,6 +460,15 @@ impl TestServer {
             );
             thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The path of every response written so far and when its first byte was about to be
+    /// written, in order: a client cannot have seen the answer earlier.
+    pub fn answers(&self) -> Vec<(String, Instant)> {
+        lock(&self.shared.replies)
+            .iter()
+            .filter_map(|(path, _, at)| Some((path.clone(), (*at)?)))
+            .collect()
     }
 
     /// Panics if a handler panicked, with the handlers' panic messages.
@@ -548,13 +557,15 @@ fn handle_connection(mut stream: TcpStream, accepted: Instant, shared: &Shared) 
         lock(&shared.panics).push(format!("{} {}: {message}", req.method, req.path));
         Reply::status(500)
     });
+    let mut answered = None;
     let graceful = send(
         &mut stream,
         reply,
         req.method.eq_ignore_ascii_case("HEAD"),
         guard,
+        &mut answered,
     );
-    lock(&shared.replies).push((req.path.clone(), graceful));
+    lock(&shared.replies).push((req.path.clone(), graceful, answered));
     if graceful {
         finish(stream);
     }
@@ -730,12 +741,19 @@ fn parse_head(head: &[u8], accepted: Instant, sent: Instant) -> Option<Request> 
     })
 }
 
-/// Carries out `reply`; returns whether the socket should be closed gracefully.
+/// Carries out `reply`; returns whether the socket should be closed gracefully. A `Full`
+/// reply sets `answered` to when it began writing the response.
 ///
 /// A `Full` reply stops counting as in flight just *before* it is written: once the client can
 /// see the response it may start its next request, and that one must not overlap this one in
 /// the count, or the measured maximum could exceed the client's real concurrency.
-fn send(stream: &mut TcpStream, reply: Reply, head_only: bool, in_flight: InFlight<'_>) -> bool {
+fn send(
+    stream: &mut TcpStream,
+    reply: Reply,
+    head_only: bool,
+    in_flight: InFlight<'_>,
+    answered: &mut Option<Instant>,
+) -> bool {
     match reply {
         Reply::Full {
             status,
@@ -760,15 +778,16 @@ fn send(stream: &mut TcpStream, reply: Reply, head_only: bool, in_flight: InFlig
                 bytes.extend_from_slice(&body);
             }
             drop(in_flight);
+            *answered = Some(Instant::now());
             put(stream, &bytes)
         }
         Reply::Delayed(delay, inner) => {
             thread::sleep(delay);
-            send(stream, *inner, head_only, in_flight)
+            send(stream, *inner, head_only, in_flight, answered)
         }
         Reply::Gated(gate, inner) => {
             gate.pass();
-            send(stream, *inner, head_only, in_flight)
+            send(stream, *inner, head_only, in_flight, answered)
         }
         Reply::Raw(bytes) => put(stream, &bytes),
         Reply::Trickle {
