@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::cmd::{finish, send_signal, Areq, Run};
 use crate::support::redis::RedisServer;
-use crate::support::server::{Gate, TestServer};
+use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
 /// The common flags of a recursive crawl of the tree site.
@@ -429,4 +429,79 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
         areq.path("out.tsv.done").exists(),
         "the .done companion stays, for the next start"
     );
+}
+
+#[test]
+fn a_page_slower_than_its_lease_is_fetched_once_while_its_worker_renews_the_lease() {
+    let slow = Duration::from_millis(2500);
+    let redis = RedisServer::start();
+    let site = TestServer::start(move |request| match request.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html("<p>slow</p>").delayed(slow),
+    });
+    // Two workers: had the lease of the page in flight lapsed, the idle one would take it.
+    let workers: Vec<(Areq, Child)> = (0..2)
+        .map(|_| worker(&redis, "renewed", &site, &["--lease", "1"]))
+        .collect();
+    for (_areq, child) in workers {
+        finish(child).assert_success();
+    }
+    assert_eq!(
+        site.hits("/"),
+        1,
+        "a page held 2.5 s under --lease 1 was fetched once"
+    );
+    let run = status(&redis, "renewed");
+    assert!(
+        run.stdout.contains(" 0 leases expired"),
+        "no lease expired: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_page_is_marked_done_only_once_its_records_are_flushed() {
+    const LINKS: usize = 1000;
+    let redis = RedisServer::start();
+    // One page whose records (about 200 KiB) cannot all fit in a pipe nobody reads.
+    let site = TestServer::start(|request| match request.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html(
+            (0..LINKS)
+                .map(|i| format!("<a href=\"/{i:0>180}\">{i}</a>"))
+                .collect::<String>(),
+        ),
+    });
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let url = redis.url();
+    let child = areq.spawn(&[
+        "urls.txt",
+        "-o",
+        "-",
+        "--no-header",
+        "-d",
+        "0",
+        "--redis",
+        &url,
+        "--crawl",
+        "flushed",
+    ]);
+    let done = || redis.command("HGET areq:{flushed}:stats ok");
+    site.replies_to("/", 1);
+    // The page is fetched and its records wait on a full pipe: however long that lasts, the
+    // page is not done in Redis.
+    let watched = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < watched {
+        assert_eq!(
+            done(),
+            "$-1\r\n",
+            "marked done before its records were flushed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = finish(child);
+    run.assert_success();
+    assert_eq!(run.stdout.lines().count(), LINKS);
+    assert_eq!(done(), "$1\r\n1\r\n", "done once flushed");
 }
