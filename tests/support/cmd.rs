@@ -100,6 +100,15 @@ impl Areq {
         }
     }
 
+    /// Crawls the one page `page` (`urls.txt -o out.tsv --no-header`) and checks it exits 0
+    /// having written exactly one record: `page`, then `link`.
+    pub fn assert_one_record(&self, page: &str, link: &str) {
+        self.input(&[page.to_owned()]);
+        self.run(&["urls.txt", "-o", "out.tsv", "--no-header"])
+            .assert_success();
+        assert_eq!(self.read("out.tsv"), format!("{page}\t{link}\n"));
+    }
+
     /// Runs areq with `args` in the temp dir.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_stdin(args, b"")
