@@ -24,7 +24,7 @@
 //! The table goes to stdout and to `target/bench-results.md`; progress goes to stderr.
 //! `AREQ_BENCH_SERVER=auto|nginx|bundled` picks the static server (default `auto`),
 //! `AREQ_BENCH_ONLY=site,docs,…` runs some workloads only, `AREQ_BENCH_BASELINE=FILE` names
-//! the baseline binary. See `bench/README.md`.
+//! the baseline binary. See `benches/README.md`.
 
 #[path = "crawl/baseline.rs"]
 mod baseline;

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use crate::process::{self, spawn_tied, SIGTERM};
 
 /// The nginx configuration, with `{{…}}` placeholders.
-const NGINX_TEMPLATE: &str = include_str!("../../bench/nginx.conf.template");
+const NGINX_TEMPLATE: &str = include_str!("../nginx.conf.template");
 /// How often and how long to try connecting before a server counts as not started.
 const READY_TRIES: u32 = 200;
 const READY_PAUSE: Duration = Duration::from_millis(25);

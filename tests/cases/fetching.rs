@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cases::site;
 use crate::support::cmd::Areq;
 use crate::support::server::{Reply, StalledListener, TestServer};
+use crate::support::site;
 
 #[test]
 fn not_found_and_server_errors_give_no_lines_and_the_run_goes_on() {
@@ -83,13 +83,7 @@ fn a_response_without_content_type_is_parsed_as_html() {
         body: b"<a href=\"/sniffed\">x</a>".to_vec(),
     });
     let areq = Areq::new();
-    areq.input(&[server.url("/untyped")]);
-    areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"])
-        .assert_success();
-    assert_eq!(
-        areq.read("out.tsv"),
-        format!("{}\t{}\n", server.url("/untyped"), server.url("/sniffed"))
-    );
+    areq.assert_one_record(&server.url("/untyped"), &server.url("/sniffed"));
 }
 
 #[test]
@@ -103,17 +97,7 @@ fn xhtml_is_parsed() {
         )
     });
     let areq = Areq::new();
-    areq.input(&[server.url("/page.xhtml")]);
-    areq.run(&["urls.txt", "-o", "out.tsv", "--no-header"])
-        .assert_success();
-    assert_eq!(
-        areq.read("out.tsv"),
-        format!(
-            "{}\t{}\n",
-            server.url("/page.xhtml"),
-            server.url("/next.xhtml")
-        )
-    );
+    areq.assert_one_record(&server.url("/page.xhtml"), &server.url("/next.xhtml"));
 }
 
 #[test]

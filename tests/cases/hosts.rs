@@ -40,12 +40,10 @@ fn assert_all_ok(run: &Run, areq: &Areq, expected: u64) {
 
 #[test]
 fn two_thousand_hosts_under_an_open_file_limit_of_256_all_succeed() {
-    let server = HostsServer::start();
+    let hosts = loopback_hosts(2000);
+    let server = HostsServer::start_on(&hosts);
     let areq = Areq::new();
-    let urls: Vec<String> = loopback_hosts(2000)
-        .iter()
-        .map(|host| server.url(host, "/"))
-        .collect();
+    let urls: Vec<String> = hosts.iter().map(|host| server.url(host, "/")).collect();
     areq.input(&urls);
     let run = run_with_open_files(
         &areq,
@@ -77,12 +75,10 @@ fn two_thousand_hosts_under_an_open_file_limit_of_256_all_succeed() {
 
 #[test]
 fn a_concurrency_the_open_file_limit_cannot_carry_is_lowered_with_one_warning() {
-    let server = HostsServer::start();
+    let hosts = loopback_hosts(600);
+    let server = HostsServer::start_on(&hosts);
     let areq = Areq::new();
-    let urls: Vec<String> = loopback_hosts(600)
-        .iter()
-        .map(|host| server.url(host, "/"))
-        .collect();
+    let urls: Vec<String> = hosts.iter().map(|host| server.url(host, "/")).collect();
     areq.input(&urls);
     let args = [
         "urls.txt",

@@ -94,7 +94,7 @@ fn ctrl_c_writes_complete_pages_prints_an_interrupted_summary_and_exits_130() {
         "summary.json",
     ]);
     wait_for_lines(&areq.path("out.tsv"), 7);
-    send_signal(&child, "INT");
+    send_signal(&child, libc::SIGINT);
     let run = finish(child);
     assert_eq!(run.code(), 130, "{}", run.stderr);
     assert!(
@@ -178,13 +178,13 @@ fn a_second_ctrl_c_quits_while_the_output_is_stuck_and_still_ends_on_a_page_boun
 
     // Nobody reads: the writer blocks, the pages queued for it wait, and fetching stops.
     wait_until_requests_stop(&server);
-    send_signal(&child, "INT");
+    send_signal(&child, libc::SIGINT);
     thread::sleep(Duration::from_millis(500));
     assert!(
         is_running(&mut child),
         "the first Ctrl-C waits for the stuck output to take the pages already done"
     );
-    send_signal(&child, "INT");
+    send_signal(&child, libc::SIGINT);
     // Let the write in progress finish, so the forced exit can take its page boundary.
     thread::sleep(Duration::from_millis(300));
     reading.store(true, Ordering::SeqCst);

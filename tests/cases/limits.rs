@@ -74,7 +74,7 @@ fn a_long_input_is_read_only_as_fast_as_pages_are_started() {
     });
     std::thread::sleep(Duration::from_millis(1500));
     let taken = written.load(Ordering::SeqCst);
-    send_signal(&child, "INT");
+    send_signal(&child, libc::SIGINT);
     let run = finish(child);
     let _ = feeder.join();
     assert_eq!(run.code(), 130, "{}", run.stderr);

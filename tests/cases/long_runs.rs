@@ -3,10 +3,15 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::support::cmd::{finish, send_signal, Areq};
-use crate::support::server::{Reply, TestServer};
+use crate::support::server::{Gate, Reply, Request, TestServer};
 
 const PAGES: usize = 60;
+
+/// Pages an interrupted run finishes before the gate holds the rest.
+const BEFORE_STOP: usize = 20;
 
 /// A page with two links.
 const LINKS_PAGE: &str = "<a href=\"/x\">x</a><a href=\"/y\">y</a>";
@@ -16,13 +21,41 @@ const TSV_HEADER: &str = "source_url\tparsed_url\n";
 
 /// Pages `/p/N`, each with three links of its own, answering after 30 ms.
 fn numbered_pages() -> TestServer {
-    TestServer::start(|request| {
-        let path = &request.path;
-        Reply::html(format!(
-            "<a href=\"{path}/a\">a</a><a href=\"{path}/b\">b</a><a href=\"{path}/c\">c</a>"
-        ))
-        .delayed(Duration::from_millis(30))
+    TestServer::start(numbered_page)
+}
+
+/// [`numbered_pages`] that answers the first `pass` requests and holds the later ones behind
+/// `gate`.
+fn gated_numbered_pages(gate: &Gate, pass: usize) -> TestServer {
+    let (gate, answered) = (gate.clone(), AtomicUsize::new(0));
+    TestServer::start(move |request| {
+        let reply = numbered_page(request);
+        if answered.fetch_add(1, Ordering::SeqCst) < pass {
+            reply
+        } else {
+            reply.behind(&gate)
+        }
     })
+}
+
+fn numbered_page(request: &Request) -> Reply {
+    let path = &request.path;
+    Reply::html(format!(
+        "<a href=\"{path}/a\">a</a><a href=\"{path}/b\">b</a><a href=\"{path}/c\">c</a>"
+    ))
+    .delayed(Duration::from_millis(30))
+}
+
+/// Waits until a run over a [`gated_numbered_pages`] server has written [`BEFORE_STOP`] pages
+/// to `out` and holds all it may have in flight (`-c 4`) at the gate.
+fn wait_for_the_stop_point(areq: &Areq, gate: &Gate, out: &str) {
+    areq.wait_for_lines(&format!("{out}.done"), BEFORE_STOP);
+    gate.wait_until_held(4);
+}
+
+/// The [`PAGES`] URLs of `server`.
+fn page_urls(server: &TestServer) -> Vec<String> {
+    (0..PAGES).map(|i| server.url(&format!("/p/{i}"))).collect()
 }
 
 /// How many requests the server received that were sent at or after `since`: a request the
@@ -39,13 +72,19 @@ fn sorted_lines(text: &str) -> Vec<String> {
 
 #[test]
 fn resume_after_kill_9_equals_an_uninterrupted_run() {
-    let server = numbered_pages();
+    let gate = Gate::new();
+    let server = gated_numbered_pages(&gate, BEFORE_STOP);
     let areq = Areq::new();
-    areq.input(
-        &(0..PAGES)
-            .map(|i| server.url(&format!("/p/{i}")))
-            .collect::<Vec<_>>(),
-    );
+    areq.input(&page_urls(&server));
+
+    let child = areq.spawn(&["urls.txt", "-o", "cut.tsv", "-c", "4"]);
+    wait_for_the_stop_point(&areq, &gate, "cut.tsv");
+    send_signal(&child, libc::SIGKILL);
+    let killed = finish(child);
+    gate.open();
+    assert_eq!(killed.shell_code(), 128 + 9);
+    let done_before = areq.read("cut.tsv.done").lines().count();
+    assert_eq!(done_before, BEFORE_STOP, "the pages in flight are not done");
 
     areq.run(&["urls.txt", "-o", "whole.tsv", "-c", "4"])
         .assert_success();
@@ -55,22 +94,6 @@ fn resume_after_kill_9_equals_an_uninterrupted_run() {
     );
     let whole = areq.read("whole.tsv");
     assert_eq!(whole.lines().count(), 1 + 3 * PAGES);
-
-    let child = areq.spawn(&["urls.txt", "-o", "cut.tsv", "-c", "4"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let lines = || std::fs::read_to_string(areq.path("cut.tsv")).map_or(0, |t| t.lines().count());
-    while lines() < 40 {
-        assert!(Instant::now() < deadline, "the run never got going");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    send_signal(&child, "KILL");
-    let killed = finish(child);
-    assert_eq!(killed.shell_code(), 128 + 9);
-    let done_before = areq.read("cut.tsv.done").lines().count();
-    assert!(
-        done_before > 0 && done_before < PAGES,
-        "{done_before} pages recorded"
-    );
 
     let resumed_at = Instant::now();
     let (run, summary) =
@@ -241,16 +264,10 @@ fn assert_done_matches_output(out: &[u8], done: &str, links: usize) -> usize {
 
 #[test]
 fn after_ctrl_c_the_done_file_matches_the_output_and_resume_completes_the_run() {
-    let server = numbered_pages();
+    let gate = Gate::new();
+    let server = gated_numbered_pages(&gate, BEFORE_STOP);
     let areq = Areq::new();
-    areq.input(
-        &(0..PAGES)
-            .map(|i| server.url(&format!("/p/{i}")))
-            .collect::<Vec<_>>(),
-    );
-    areq.run(&["urls.txt", "-o", "whole.tsv", "-c", "4"])
-        .assert_success();
-    let whole = areq.read("whole.tsv");
+    areq.input(&page_urls(&server));
 
     let child = areq.spawn(&[
         "urls.txt",
@@ -261,21 +278,20 @@ fn after_ctrl_c_the_done_file_matches_the_output_and_resume_completes_the_run() 
         "--summary-json",
         "cut.json",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let lines = || std::fs::read_to_string(areq.path("cut.tsv")).map_or(0, |t| t.lines().count());
-    while lines() < 40 {
-        assert!(Instant::now() < deadline, "the run never got going");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    send_signal(&child, "INT");
+    wait_for_the_stop_point(&areq, &gate, "cut.tsv");
+    send_signal(&child, libc::SIGINT);
     let interrupted = finish(child);
+    gate.open();
     assert_eq!(interrupted.code(), 130, "{}", interrupted.stderr);
+    areq.run(&["urls.txt", "-o", "whole.tsv", "-c", "4"])
+        .assert_success();
+    let whole = areq.read("whole.tsv");
     let out = std::fs::read(areq.path("cut.tsv")).unwrap();
     let done = areq.read("cut.tsv.done");
     let done_pages = assert_done_matches_output(&out, &done, 3);
-    assert!(
-        done_pages < PAGES,
-        "{done_pages} pages done before the stop"
+    assert_eq!(
+        done_pages, BEFORE_STOP,
+        "the pages held at the gate are not done"
     );
     let cut: serde_json::Value = serde_json::from_str(&areq.read("cut.json")).unwrap();
     assert_eq!(cut["interrupted"], true);

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::Areq;
-use crate::support::server::{Reply, TestServer};
+use crate::support::server::{Gate, Reply, TestServer};
 
 /// A private tmux server, killed when dropped.
 struct Tmux {
@@ -279,16 +279,29 @@ fn stdin_shows_counts_and_no_eta() {
 
 #[test]
 fn a_recursive_crawl_says_known_and_shows_no_eta() {
-    let (server, areq) = slow_site(1);
+    // The links found wait at the gate until the test has seen the bar.
+    let gate = Gate::new();
+    let held = gate.clone();
+    let server = TestServer::start(move |request| {
+        let page = Reply::html("<a href=\"/x\">x</a><a href=\"/y\">y</a>");
+        match request.path.as_str() {
+            "/p/0" => page,
+            _ => page.behind(&held),
+        }
+    });
+    let areq = Areq::new();
     areq.input(&[server.url("/p/0")]);
     let command = format!(
         "{} urls.txt -o out.tsv -c 1 -d 1 --ignore-robots; echo areq-exited-$?; sleep 60",
         env!("CARGO_BIN_EXE_areq")
     );
     let tmux = Tmux::start(areq.dir(), &command);
-    let running = tmux.wait_for("the bar", |s| bar_line(s).is_some());
+    gate.wait_until_held(1);
+    let running = tmux.wait_for("the bar with the three pages known", |s| {
+        bar_line(s).is_some_and(|bar| bar.contains("/3 known "))
+    });
+    gate.open();
     let bar = bar_line(&running).unwrap();
-    assert!(bar.contains(" known "), "{bar}");
     assert!(!bar.contains("ETA"), "{bar}");
     tmux.wait_for("the end of the run", |s| s.contains("areq-exited-0"));
 }

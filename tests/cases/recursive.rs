@@ -308,6 +308,46 @@ fn delay_holds_between_every_request_to_a_host() {
 }
 
 #[test]
+fn a_delay_counts_from_the_answer_when_the_answer_comes_later() {
+    // Every answer takes longer than the delay: by the time it comes, the delay since the
+    // request was sent is over, yet the next request must still wait the delay after it.
+    let delay = Duration::from_millis(250);
+    let server =
+        TestServer::start(|_| Reply::html("<p>slow</p>").delayed(Duration::from_millis(400)));
+    let areq = Areq::new();
+    areq.input(
+        &(0..3)
+            .map(|i| server.url(&format!("/p/{i}")))
+            .collect::<Vec<_>>(),
+    );
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out.tsv",
+        "--delay",
+        "250",
+        "--per-host",
+        "1",
+    ])
+    .assert_success();
+    let requests = server.requests();
+    let answers = server.answers();
+    assert_eq!(requests.len(), 3, "three pages, one at a time");
+    assert_eq!(answers.len(), 3);
+    for (request, (path, answered)) in requests[1..].iter().zip(&answers) {
+        let after = request
+            .sent
+            .checked_duration_since(*answered)
+            .unwrap_or_default();
+        assert!(
+            after + SETUP_JITTER >= delay,
+            "{} went {after:?} after the answer to {path}, under --delay 250",
+            request.path
+        );
+    }
+}
+
+#[test]
 fn delay_holds_for_retries_too() {
     // A retry is a request to the host like any other.
     let server = TestServer::start(|_| Reply::status(503).with_header("Retry-After", "0"));
@@ -396,7 +436,7 @@ fn ctrl_c_mid_crawl_leaves_a_complete_file() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    send_signal(&child, "INT");
+    send_signal(&child, libc::SIGINT);
     let run = finish(child);
     assert_eq!(run.code(), 130, "{}", run.stderr);
     let out = areq.read("out.tsv");

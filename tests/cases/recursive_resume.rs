@@ -5,8 +5,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::cases::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq};
+use crate::support::server::Gate;
+use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, PAGES};
+
+/// Pages the interrupted crawl finishes before the gate holds the rest.
+const BEFORE_STOP: usize = 30;
 
 const CRAWL: &[&str] = &["urls.txt", "-o", "out.tsv", "-d", "10", "-c", "4"];
 
@@ -19,27 +23,43 @@ fn uninterrupted(args: &[&str]) -> BTreeSet<String> {
     lines_of(&areq.read("out.tsv").replace(&site.url(""), "{SITE}"))
 }
 
-/// Interrupts a crawl with `stop` once it has made 30 requests, resumes it, and checks the
-/// result against an uninterrupted crawl.
+/// Runs a crawl until it has written [`BEFORE_STOP`] pages and holds four requests (`-c 4`)
+/// at the gate, interrupts it there with `stop`, resumes it, and
+/// checks the result against an uninterrupted crawl.
 fn interrupt_and_resume(args: &[&str], stop: impl FnOnce(&mut std::process::Child)) {
     let expected = uninterrupted(args);
-    let site = tree_site(Duration::from_millis(10));
+    let gate = Gate::new();
+    let site = gated_tree_site(Duration::from_millis(10), &gate, BEFORE_STOP);
     let areq = Areq::new();
     areq.input(&[site.url("/")]);
     let mut child = areq.spawn(args);
-    wait_for_hits(&site, 30);
+    areq.wait_for_lines("out.tsv.done", BEFORE_STOP);
+    gate.wait_until_held(4);
     stop(&mut child);
     let _ = finish(child);
-    let before = page_hits(&site).len();
-    assert!(before < PAGES, "stopped mid-crawl, at {before} pages");
+    gate.open();
+    let before = page_hits(&site);
+    assert_eq!(
+        before.len(),
+        BEFORE_STOP + 4,
+        "stopped with {BEFORE_STOP} pages done and four in flight: {before:?}"
+    );
+    let done = areq.read("out.tsv.done").lines().count();
+    assert_eq!(done, BEFORE_STOP, "the pages in flight are not done");
 
     let mut resumed: Vec<&str> = args.to_vec();
     resumed.push("--resume");
     let run = areq.run(&resumed);
     run.assert_success();
     assert!(
-        run.stderr.contains("done before (resumed)"),
-        "{}",
+        run.stderr.contains(", 1 done before (resumed)"),
+        "the seed's crawl is resumed: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("pages: {} ok,", PAGES + 1 - BEFORE_STOP)),
+        "the pages not done are fetched: {}",
         run.stderr
     );
     let out = areq.read("out.tsv");
@@ -48,9 +68,9 @@ fn interrupt_and_resume(args: &[&str], stop: impl FnOnce(&mut std::process::Chil
     let hits = page_hits(&site);
     assert_eq!(hits.len(), PAGES + 1, "every page was fetched");
     let again: usize = hits.values().map(|n| n - 1).sum();
-    assert!(
-        again <= 4,
-        "only pages in flight (-c 4) were fetched again: {again}"
+    assert_eq!(
+        again, 4,
+        "exactly the pages in flight (-c 4) were fetched again"
     );
 }
 
@@ -65,5 +85,5 @@ fn a_recursive_crawl_killed_with_9_resumes_to_the_uninterrupted_lines() {
 fn a_recursive_jsonl_crawl_stopped_by_ctrl_c_resumes_to_the_uninterrupted_lines() {
     let mut args = CRAWL.to_vec();
     args.extend(["--format", "jsonl"]);
-    interrupt_and_resume(&args, |child| send_signal(child, "INT"));
+    interrupt_and_resume(&args, |child| send_signal(child, libc::SIGINT));
 }

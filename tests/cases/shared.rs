@@ -3,13 +3,14 @@
 //! mid-crawl, a crawl stopped and started again, and the bad-input cases.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::cases::tree::{lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 use crate::support::cmd::{finish, send_signal, Areq, Run};
 use crate::support::redis::RedisServer;
-use crate::support::server::TestServer;
+use crate::support::server::{Gate, Reply, TestServer};
+use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
 /// The common flags of a recursive crawl of the tree site.
 const CRAWL: &[&str] = &[
@@ -225,26 +226,29 @@ fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others() {
 
 #[test]
 fn a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again() {
+    const BEFORE_STOP: usize = 30;
     let delay = Duration::from_millis(20);
     let expected = single_process_lines(delay);
     let redis = RedisServer::start();
-    let site = tree_site(delay);
+    let gate = Gate::new();
+    let site = gated_tree_site(delay, &gate, BEFORE_STOP);
     let first: Vec<(Areq, Child)> = (0..2)
         .map(|_| worker(&redis, "again", &site, &[]))
         .collect();
-    wait_for_hits(&site, 30);
+    // Both workers hold all they may (-c 4 each) at the gate: neither can finish before
+    // its Ctrl-C.
+    gate.wait_until_held(8);
+    for (_, child) in &first {
+        send_signal(child, libc::SIGINT);
+    }
     let mut dirs = Vec::new();
     for (areq, child) in first {
-        send_signal(&child, "INT");
         let run = finish(child);
         assert_eq!(run.code(), 130, "{}", run.stderr);
         dirs.push(areq);
     }
-    let stopped_at = page_hits(&site).len();
-    assert!(
-        stopped_at < PAGES,
-        "stopped mid-crawl, at {stopped_at} pages"
-    );
+    gate.open();
+    assert_eq!(page_hits(&site).len(), BEFORE_STOP + 8, "stopped mid-crawl");
     let run = status(&redis, "again");
     assert!(
         run.stdout.starts_with("crawl again: running\n"),
@@ -257,6 +261,21 @@ fn a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again() {
         run.stdout
     );
 
+    // What a worker killed mid-write leaves after its last complete page: a record block
+    // its `.done` does not list, and half a line. The restart must cut both.
+    let torn = format!(
+        "{0}/n/1\t{0}/torn-block\n{0}/n/2\t{0}/torn-ha",
+        site.url("")
+    );
+    for areq in &dirs {
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(areq.path("out.tsv"))
+            .expect("open the output");
+        out.write_all(torn.as_bytes()).expect("append a torn page");
+    }
+
     // The same workers, the same command, later.
     let url = redis.url();
     let mut args: Vec<&str> = CRAWL.to_vec();
@@ -268,10 +287,18 @@ fn a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again() {
     let hits = page_hits(&site);
     assert_eq!(hits.len(), PAGES + 1);
     let again: usize = hits.values().map(|n| n - 1).sum();
-    assert!(
-        again <= 8,
-        "only pages in flight at Ctrl-C (2 workers, -c 4) were fetched twice: {again}"
+    assert_eq!(
+        again, 8,
+        "exactly the pages in flight at Ctrl-C (2 workers, -c 4) were fetched twice"
     );
+    for areq in &dirs {
+        let out = areq.read("out.tsv");
+        assert!(
+            !out.contains("torn-"),
+            "the restart cut the output back to its last complete page:\n{out}"
+        );
+        assert!(!areq.path("out.tsv.done").exists());
+    }
     assert_eq!(union(&dirs.iter().collect::<Vec<_>>(), &site), expected);
 }
 
@@ -364,12 +391,17 @@ fn bad_redis_settings_are_one_clear_line_before_anything_is_fetched() {
 
 #[test]
 fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time() {
+    let lease = Duration::from_secs(1);
     let mut redis = RedisServer::start();
-    let site = tree_site(Duration::from_millis(20));
+    let gate = Gate::new();
+    let site = gated_tree_site(Duration::from_millis(20), &gate, 15);
     let (areq, child) = worker(&redis, "lost", &site, &["--lease", "1"]);
-    wait_for_hits(&site, 15);
-    let killed = Instant::now();
+    gate.wait_until_held(4);
     redis.kill();
+    // Measured from when Redis is gone: the worker cannot have seen it go earlier, so this
+    // is at most how long it kept trying.
+    let killed = Instant::now();
+    gate.open();
     let run = finish(child);
     let took = killed.elapsed();
     assert_eq!(run.code(), 1, "{}", run.stderr);
@@ -378,6 +410,10 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
         last.starts_with("areq: crawl lost: redis: "),
         "one line says why: {}",
         run.stderr
+    );
+    assert!(
+        took >= lease * 3 / 4,
+        "kept trying for most of a lease time before giving up: {took:?}"
     );
     assert!(
         took < Duration::from_secs(15),
@@ -393,4 +429,79 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
         areq.path("out.tsv.done").exists(),
         "the .done companion stays, for the next start"
     );
+}
+
+#[test]
+fn a_page_slower_than_its_lease_is_fetched_once_while_its_worker_renews_the_lease() {
+    let slow = Duration::from_millis(2500);
+    let redis = RedisServer::start();
+    let site = TestServer::start(move |request| match request.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html("<p>slow</p>").delayed(slow),
+    });
+    // Two workers: had the lease of the page in flight lapsed, the idle one would take it.
+    let workers: Vec<(Areq, Child)> = (0..2)
+        .map(|_| worker(&redis, "renewed", &site, &["--lease", "1"]))
+        .collect();
+    for (_areq, child) in workers {
+        finish(child).assert_success();
+    }
+    assert_eq!(
+        site.hits("/"),
+        1,
+        "a page held 2.5 s under --lease 1 was fetched once"
+    );
+    let run = status(&redis, "renewed");
+    assert!(
+        run.stdout.contains(" 0 leases expired"),
+        "no lease expired: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_page_is_marked_done_only_once_its_records_are_flushed() {
+    const LINKS: usize = 1000;
+    let redis = RedisServer::start();
+    // One page whose records (about 200 KiB) cannot all fit in a pipe nobody reads.
+    let site = TestServer::start(|request| match request.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html(
+            (0..LINKS)
+                .map(|i| format!("<a href=\"/{i:0>180}\">{i}</a>"))
+                .collect::<String>(),
+        ),
+    });
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let url = redis.url();
+    let child = areq.spawn(&[
+        "urls.txt",
+        "-o",
+        "-",
+        "--no-header",
+        "-d",
+        "0",
+        "--redis",
+        &url,
+        "--crawl",
+        "flushed",
+    ]);
+    let done = || redis.command("HGET areq:{flushed}:stats ok");
+    site.replies_to("/", 1);
+    // The page is fetched and its records wait on a full pipe: however long that lasts, the
+    // page is not done in Redis.
+    let watched = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < watched {
+        assert_eq!(
+            done(),
+            "$-1\r\n",
+            "marked done before its records were flushed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = finish(child);
+    run.assert_success();
+    assert_eq!(run.stdout.lines().count(), LINKS);
+    assert_eq!(done(), "$1\r\n1\r\n", "done once flushed");
 }

@@ -2,6 +2,7 @@
 //! and broken or hostile files that are warnings, never crashes.
 
 use std::io::Write;
+use std::net::Ipv4Addr;
 
 use flate2::write::GzEncoder;
 
@@ -47,9 +48,11 @@ fn assert_stderr_has(run: &Run, want: &str) {
     );
 }
 
-/// robots.txt names an index; the index lists a plain and a gzip sitemap.
-fn site_with_an_index() -> TestServer {
-    TestServer::start(|req| {
+/// robots.txt names an index; the index lists a plain and a gzip sitemap. The plain one also
+/// lists `elsewhere`, a page of another host, and `/p1` written in a form that parses to
+/// something else ([`p1_as_written`]).
+fn site_with_an_index(elsewhere: String) -> TestServer {
+    TestServer::start(move |req| {
         let b = base(req);
         match req.path.as_str() {
             "/robots.txt" => Reply::text("User-agent: *\nAllow: /\nSitemap: /maps/index.xml\n"),
@@ -59,9 +62,9 @@ fn site_with_an_index() -> TestServer {
             ])),
             "/maps/plain.xml" => xml(urlset(&[
                 format!("{b}/"),
-                format!("{b}/p1"),
+                p1_as_written(&b),
                 format!("{b}/p2?a=1&amp;b=2"),
-                "http://elsewhere.invalid/x".into(),
+                elsewhere.clone(),
                 format!("{b}/private/x"),
             ])),
             "/maps/packed.xml.gz" => Reply::with_type(
@@ -74,12 +77,26 @@ fn site_with_an_index() -> TestServer {
     })
 }
 
+/// How the sitemap of the site at `base` (`http://HOST:PORT`) writes `/p1`: an upper-case
+/// scheme and a dot segment, which parsing turns into `{base}/p1`.
+fn p1_as_written(base: &str) -> String {
+    format!("{}/x/../p1", base.replacen("http://", "HTTP://", 1))
+}
+
+/// A server on another loopback host, which a crawl of the site must not reach.
+fn another_host() -> TestServer {
+    TestServer::start_on(Ipv4Addr::new(127, 0, 0, 2), |_| {
+        Reply::html("<p>elsewhere</p>")
+    })
+}
+
 #[test]
 fn robots_sitemaps_and_their_index_add_pages_as_seeds_fetched_once() {
-    let server = site_with_an_index();
+    let other = another_host();
+    let server = site_with_an_index(other.url("/x"));
     let areq = Areq::new();
     let seed = server.url("/");
-    let run = areq.run(&[
+    let (run, summary) = areq.run_with_summary(&[
         &seed,
         "--sitemap",
         "--exclude",
@@ -103,6 +120,14 @@ fn robots_sitemaps_and_their_index_add_pages_as_seeds_fetched_once() {
     }
     assert_eq!(server.hits("/private/x"), 0, "--exclude applies");
     assert_eq!(server.hits("/linked"), 0, "depth 0 follows no links");
+    assert_eq!(
+        other.total_hits(),
+        0,
+        "a page of another host is out of scope: {}",
+        run.stderr
+    );
+    assert_eq!(summary["pages"]["failed"], 0, "{}", run.stderr);
+    assert_eq!(summary["pages"]["ok"], 4, "{}", run.stderr);
     let sources: Vec<&str> = run
         .stdout
         .lines()
@@ -113,9 +138,16 @@ fn robots_sitemaps_and_their_index_add_pages_as_seeds_fetched_once() {
         "{}",
         run.stdout
     );
+    let p1 = p1_as_written(&server.url(""));
     assert!(
-        !run.stdout.contains("elsewhere.invalid/x\t"),
-        "out of scope"
+        sources.contains(&p1.as_str()),
+        "SOURCE is the <loc> as written, {p1}:\n{}",
+        run.stdout
+    );
+    assert!(
+        !sources.contains(&server.url("/p1").as_str()),
+        "not the URL parsed from it:\n{}",
+        run.stdout
     );
     assert_eq!(run.stdout.lines().count(), 4, "{}", run.stdout);
 }
@@ -149,7 +181,7 @@ fn no_sitemap_at_all_is_quiet_and_the_seed_is_still_fetched() {
 
 #[test]
 fn recursive_crawls_share_one_robots_txt_fetch_with_the_sitemap_reader() {
-    let server = site_with_an_index();
+    let server = site_with_an_index(another_host().url("/x"));
     let areq = Areq::new();
     let run = areq.run(&[&server.url("/"), "--sitemap", "-d", "1", "-o", "out.tsv"]);
     run.assert_success();

@@ -85,6 +85,30 @@ impl Areq {
         std::fs::read_to_string(self.path(name)).expect("read file")
     }
 
+    /// Waits until the file `name` in the temp dir has at least `count` lines; panics after
+    /// 20 s.
+    pub fn wait_for_lines(&self, name: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let lines = || std::fs::read_to_string(self.path(name)).map_or(0, |t| t.lines().count());
+        while lines() < count {
+            assert!(
+                Instant::now() < deadline,
+                "{name} never reached {count} lines: it has {}",
+                lines()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Crawls the one page `page` (`urls.txt -o out.tsv --no-header`) and checks it exits 0
+    /// having written exactly one record: `page`, then `link`.
+    pub fn assert_one_record(&self, page: &str, link: &str) {
+        self.input(&[page.to_owned()]);
+        self.run(&["urls.txt", "-o", "out.tsv", "--no-header"])
+            .assert_success();
+        assert_eq!(self.read("out.tsv"), format!("{page}\t{link}\n"));
+    }
+
     /// Runs areq with `args` in the temp dir.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_stdin(args, b"")
@@ -178,14 +202,19 @@ impl Areq {
     }
 }
 
-/// Sends `signal` (e.g. `INT`) to a running areq.
-pub fn send_signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{signal} failed");
+/// Sends `signal` (such as `libc::SIGINT`) to a running areq, as `kill -SIG PID` would, without
+/// needing the `kill` program.
+pub fn send_signal(child: &Child, signal: i32) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // SAFETY: kill(2) only reads its two integer arguments; `pid` is our own child, which is
+    // not yet reaped while `child` is borrowed here, so the pid cannot have been reused.
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        sent,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Waits (at most [`RUN_LIMIT`]) for a spawned areq and collects what it printed.

@@ -1,8 +1,9 @@
 //! A keep-alive HTTP/1.1 server for many hosts at once, counting open connections.
 //!
-//! It listens on one ephemeral port of every address (`0.0.0.0`), so `127.1.x.y:PORT`
-//! reaches it as thousands of distinct hosts (Linux routes all of 127.0.0.0/8 to loopback),
-//! and so does any test name a test resolver maps to 127.0.0.1. Unlike [`super::server`] it
+//! It listens on one ephemeral port of 127.0.0.1 (where a test resolver maps test names) and
+//! on the same port of each loopback address the test names, so `127.1.x.y:PORT` reaches it
+//! as thousands of distinct hosts (Linux routes all of 127.0.0.0/8 to loopback) while nothing
+//! listens beyond loopback. Unlike [`super::server`] it
 //! keeps each connection open for more requests until the client closes it, as real servers
 //! do, so a client's idle pooled connections show up in [`HostsServer::max_open`]. A
 //! connection the client closed stops counting when the next one is accepted, even if its
@@ -15,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,8 @@ use std::time::Duration;
 
 /// A connection with no request for this long is closed by the server.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the accept loop looks at the stop flag, in milliseconds.
+const ACCEPT_POLL_MS: i32 = 50;
 /// Longest request head line accepted.
 const MAX_LINE: usize = 8 * 1024;
 
@@ -49,15 +52,33 @@ pub struct HostsServer {
 }
 
 impl HostsServer {
-    /// Starts listening on an ephemeral port of every address.
+    /// Starts listening on an ephemeral port of 127.0.0.1.
     pub fn start() -> HostsServer {
-        let listener = TcpListener::bind("0.0.0.0:0").expect("bind 0.0.0.0:0");
-        let port = listener.local_addr().expect("local addr").port();
+        HostsServer::start_on(&[])
+    }
+
+    /// Starts listening on an ephemeral port of 127.0.0.1 and the same port of each of
+    /// `addresses` (loopback addresses such as `127.1.0.1`).
+    pub fn start_on(addresses: &[String]) -> HostsServer {
+        raise_open_file_limit();
+        let first = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = first.local_addr().expect("local addr").port();
+        let mut listeners = vec![first];
+        for address in addresses {
+            let ip: Ipv4Addr = address.parse().expect("an IPv4 address");
+            assert!(ip.is_loopback(), "{ip} is not a loopback address");
+            listeners.push(TcpListener::bind((ip, port)).expect("bind a loopback address"));
+        }
+        for listener in &listeners {
+            listener
+                .set_nonblocking(true)
+                .expect("non-blocking listener");
+        }
         let counts = Arc::new(Counts::default());
         let stop = Arc::new(AtomicBool::new(false));
         let accept = {
             let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
-            thread::spawn(move || accept_loop(&listener, &counts, &stop))
+            thread::spawn(move || accept_loop(&listeners, &counts, &stop))
         };
         HostsServer {
             port,
@@ -106,8 +127,6 @@ impl HostsServer {
 impl Drop for HostsServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
@@ -117,31 +136,77 @@ impl Drop for HostsServer {
     }
 }
 
-fn accept_loop(listener: &TcpListener, counts: &Arc<Counts>, stop: &AtomicBool) {
-    for (id, stream) in listener.incoming().enumerate() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let Ok(copy) = stream.try_clone() else {
-            continue;
-        };
+/// Raises this process's soft limit of open files to the hard one: a listener per address
+/// and a connection per client can pass a default soft limit of 1024.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read or write the one live `rlimit` passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
         {
-            let mut streams = counts.streams.lock().unwrap();
-            forget_closed(&mut streams, counts);
-            streams.insert(id, copy);
-            let open = counts.open.fetch_add(1, Ordering::SeqCst) + 1;
-            counts.max_open.fetch_max(open, Ordering::SeqCst);
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
-        counts.connections.fetch_add(1, Ordering::SeqCst);
-        let counts = Arc::clone(counts);
-        thread::spawn(move || {
-            let _ = serve(stream, &counts);
-            if counts.streams.lock().unwrap().remove(&id).is_some() {
-                counts.open.fetch_sub(1, Ordering::SeqCst);
-            }
-        });
     }
+}
+
+/// Accepts on every listener (non-blocking, watched with poll(2)) until told to stop.
+fn accept_loop(listeners: &[TcpListener], counts: &Arc<Counts>, stop: &AtomicBool) {
+    let mut fds: Vec<libc::pollfd> = listeners
+        .iter()
+        .map(|listener| libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let mut id = 0;
+    while !stop.load(Ordering::SeqCst) {
+        // SAFETY: `fds` is a live array of `fds.len()` pollfds over listeners this function
+        // borrows; the timeout bounds the wait, so the stop flag is seen.
+        let ready =
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ACCEPT_POLL_MS) };
+        if ready <= 0 {
+            continue;
+        }
+        for (listener, fd) in listeners.iter().zip(&fds) {
+            if fd.revents == 0 {
+                continue;
+            }
+            while let Ok((stream, _)) = listener.accept() {
+                id += 1;
+                accept(stream, id, counts);
+            }
+        }
+    }
+}
+
+/// Counts a new connection and serves it on a thread of its own.
+fn accept(stream: TcpStream, id: usize, counts: &Arc<Counts>) {
+    if stream.set_nonblocking(false).is_err() {
+        return;
+    }
+    let Ok(copy) = stream.try_clone() else {
+        return;
+    };
+    {
+        let mut streams = counts.streams.lock().unwrap();
+        forget_closed(&mut streams, counts);
+        streams.insert(id, copy);
+        let open = counts.open.fetch_add(1, Ordering::SeqCst) + 1;
+        counts.max_open.fetch_max(open, Ordering::SeqCst);
+    }
+    counts.connections.fetch_add(1, Ordering::SeqCst);
+    let counts = Arc::clone(counts);
+    thread::spawn(move || {
+        let _ = serve(stream, &counts);
+        if counts.streams.lock().unwrap().remove(&id).is_some() {
+            counts.open.fetch_sub(1, Ordering::SeqCst);
+        }
+    });
 }
 
 /// Stops counting the connections the client has closed, whether or not their threads have

@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: loopback HTTP and HTTPS servers, a forward proxy,
-//! a runner for the binary, and generated tag soup with a shrinker for the differential tests.
+//! a runner for the binary, the fixture site and the tree site, and generated tag soup with a
+//! shrinker for the differential tests.
 
 pub mod cmd;
 pub mod dns;
@@ -10,5 +11,7 @@ pub mod proxy;
 pub mod redis;
 pub mod server;
 pub mod shrink;
+pub mod site;
 pub mod soup;
 pub mod tls;
+pub mod tree;

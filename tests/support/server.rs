@@ -4,7 +4,9 @@
 //! per connection (one thread per connection) and records what it saw, so
 //! tests can check which URLs were fetched and how many requests were being
 //! served at the same time. Besides normal responses it can misbehave on
-//! purpose (garbage bytes, slow bodies, hanging or dropped connections).
+//! purpose (garbage bytes, slow bodies, hanging or dropped connections), and hold replies
+//! behind a [`Gate`] the test opens, so a test can stop a run at a known point instead of
+//! racing it.
 //! Every wait is bounded, and the accept loop stops when the server is dropped.
 //!
 //! A handler that panics (say, an assertion placed inside it) answers 500 and the panic is
@@ -19,11 +21,11 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,10 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: u64 = 16 * 1024 * 1024;
 /// Timeout of a single socket read or write, and of reading a whole head.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a reply waits at a closed [`Gate`]; then it goes on as if the gate had opened.
+const GATE_LIMIT: Duration = Duration::from_secs(30);
+/// Longest a test waits for replies to reach a gate.
+const GATE_WAIT: Duration = Duration::from_secs(20);
 
 /// A parsed incoming request.
 #[derive(Debug, Clone)]
@@ -111,6 +117,8 @@ pub enum Reply {
     Close,
     /// Abort the connection with a TCP reset (RST) instead of an orderly close.
     Reset,
+    /// Wait until the gate is open (at most [`GATE_LIMIT`]), then apply the inner reply.
+    Gated(Gate, Box<Reply>),
     /// Write `head`, then `chunk` `times` times: a large body that is never all in memory.
     Repeat {
         /// Bytes written first (status line, headers, blank line).
@@ -162,11 +170,11 @@ impl Reply {
         reply.with_header("Location", location)
     }
 
-    /// Appends a header to a `Full` reply (also inside `Delayed`); other
+    /// Appends a header to a `Full` reply (also inside `Delayed` or `Gated`); other
     /// variants are returned unchanged.
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
         let mut target = &mut self;
-        while let Reply::Delayed(_, inner) = target {
+        while let Reply::Delayed(_, inner) | Reply::Gated(_, inner) = target {
             target = inner;
         }
         if let Reply::Full { headers, .. } = target {
@@ -178,6 +186,95 @@ impl Reply {
     /// Wraps this reply so it is sent after `delay`.
     pub fn delayed(self, delay: Duration) -> Reply {
         Reply::Delayed(delay, Box::new(self))
+    }
+
+    /// Wraps this reply so it is held until `gate` opens.
+    pub fn behind(self, gate: &Gate) -> Reply {
+        Reply::Gated(gate.clone(), Box::new(self))
+    }
+}
+
+/// Holds replies until the test opens it: a handler answers `reply.behind(&gate)`, the test
+/// waits until the run has reached the gate ([`Gate::wait_until_held`]), does what it must
+/// at that point (sends a signal, reads the screen), then [`Gate::open`]s it. Clones share
+/// one gate.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<GateState>);
+
+#[derive(Default)]
+struct GateState {
+    /// Whether the gate is open, and how many replies wait at it.
+    inner: Mutex<(bool, usize)>,
+    changed: Condvar,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (open, held) = *lock(&self.0.inner);
+        f.debug_struct("Gate")
+            .field("open", &open)
+            .field("held", &held)
+            .finish()
+    }
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Opens the gate: the replies held go on, and later ones pass at once.
+    pub fn open(&self) {
+        lock(&self.0.inner).0 = true;
+        self.0.changed.notify_all();
+    }
+
+    /// How many replies wait at the gate now.
+    pub fn held(&self) -> usize {
+        lock(&self.0.inner).1
+    }
+
+    /// Waits until `count` replies wait at the gate at once; panics after [`GATE_WAIT`].
+    pub fn wait_until_held(&self, count: usize) {
+        let deadline = Instant::now() + GATE_WAIT;
+        let mut state = lock(&self.0.inner);
+        while state.1 < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "only {} of {count} replies reached the gate",
+                state.1
+            );
+            state = self
+                .0
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Blocks until the gate is open, at most [`GATE_LIMIT`].
+    fn pass(&self) {
+        let deadline = Instant::now() + GATE_LIMIT;
+        let mut state = lock(&self.0.inner);
+        state.1 += 1;
+        self.0.changed.notify_all();
+        while !state.0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .0
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        state.1 -= 1;
+        self.0.changed.notify_all();
     }
 }
 
@@ -219,9 +316,9 @@ struct Shared {
     total: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
-    /// `(path, whether the client stayed until the reply was complete)` of every reply
-    /// carried out, in order.
-    replies: Mutex<Vec<(String, bool)>>,
+    /// `(path, whether the client stayed until the reply was complete, when a response began
+    /// to be written if one was)` of every reply carried out, in order.
+    replies: Mutex<Vec<(String, bool, Option<Instant>)>>,
     /// Messages of handler panics.
     panics: Mutex<Vec<String>>,
 }
@@ -249,7 +346,17 @@ pub struct TestServer {
 impl TestServer {
     /// Start a server whose every request is answered by `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind test server");
+        TestServer::start_on(Ipv4Addr::LOCALHOST, handler)
+    }
+
+    /// [`TestServer::start`] on another loopback address, such as 127.0.0.2: a host of its
+    /// own for areq (scopes compare hosts, not ports).
+    pub fn start_on(
+        ip: Ipv4Addr,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        assert!(ip.is_loopback(), "{ip} is not a loopback address");
+        let listener = TcpListener::bind((ip, 0)).expect("bind test server");
         enable_receive_timestamps(&listener);
         let addr = listener.local_addr().expect("test server address");
         let shared = Arc::new(Shared {
@@ -288,7 +395,7 @@ impl TestServer {
         TestServer::start(move |req| routes(req).unwrap_or_else(|| serve_file(req)))
     }
 
-    /// `http://127.0.0.1:PORT` followed by `path` (which starts with `/`).
+    /// `http://ADDRESS:PORT` followed by `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -340,8 +447,8 @@ impl TestServer {
         loop {
             let done: Vec<bool> = lock(&self.shared.replies)
                 .iter()
-                .filter(|(p, _)| p == path)
-                .map(|(_, whole)| *whole)
+                .filter(|(p, _, _)| p == path)
+                .map(|(_, whole, _)| *whole)
                 .collect();
             if done.len() >= count {
                 return done;
@@ -353,6 +460,15 @@ impl TestServer {
             );
             thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The path of every response written so far and when its first byte was about to be
+    /// written, in order: a client cannot have seen the answer earlier.
+    pub fn answers(&self) -> Vec<(String, Instant)> {
+        lock(&self.shared.replies)
+            .iter()
+            .filter_map(|(path, _, at)| Some((path.clone(), (*at)?)))
+            .collect()
     }
 
     /// Panics if a handler panicked, with the handlers' panic messages.
@@ -441,13 +557,15 @@ fn handle_connection(mut stream: TcpStream, accepted: Instant, shared: &Shared) 
         lock(&shared.panics).push(format!("{} {}: {message}", req.method, req.path));
         Reply::status(500)
     });
+    let mut answered = None;
     let graceful = send(
         &mut stream,
         reply,
         req.method.eq_ignore_ascii_case("HEAD"),
         guard,
+        &mut answered,
     );
-    lock(&shared.replies).push((req.path.clone(), graceful));
+    lock(&shared.replies).push((req.path.clone(), graceful, answered));
     if graceful {
         finish(stream);
     }
@@ -623,12 +741,19 @@ fn parse_head(head: &[u8], accepted: Instant, sent: Instant) -> Option<Request> 
     })
 }
 
-/// Carries out `reply`; returns whether the socket should be closed gracefully.
+/// Carries out `reply`; returns whether the socket should be closed gracefully. A `Full`
+/// reply sets `answered` to when it began writing the response.
 ///
 /// A `Full` reply stops counting as in flight just *before* it is written: once the client can
 /// see the response it may start its next request, and that one must not overlap this one in
 /// the count, or the measured maximum could exceed the client's real concurrency.
-fn send(stream: &mut TcpStream, reply: Reply, head_only: bool, in_flight: InFlight<'_>) -> bool {
+fn send(
+    stream: &mut TcpStream,
+    reply: Reply,
+    head_only: bool,
+    in_flight: InFlight<'_>,
+    answered: &mut Option<Instant>,
+) -> bool {
     match reply {
         Reply::Full {
             status,
@@ -653,11 +778,16 @@ fn send(stream: &mut TcpStream, reply: Reply, head_only: bool, in_flight: InFlig
                 bytes.extend_from_slice(&body);
             }
             drop(in_flight);
+            *answered = Some(Instant::now());
             put(stream, &bytes)
         }
         Reply::Delayed(delay, inner) => {
             thread::sleep(delay);
-            send(stream, *inner, head_only, in_flight)
+            send(stream, *inner, head_only, in_flight, answered)
+        }
+        Reply::Gated(gate, inner) => {
+            gate.pass();
+            send(stream, *inner, head_only, in_flight, answered)
         }
         Reply::Raw(bytes) => put(stream, &bytes),
         Reply::Trickle {

@@ -1,5 +1,7 @@
 //! The fixture site every case shares: `fixtures/` plus a few scripted routes.
 
+#![allow(dead_code)]
+
 use crate::support::server::{Reply, TestServer};
 
 fn fixture(path: &str) -> Vec<u8> {

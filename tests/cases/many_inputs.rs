@@ -1,8 +1,8 @@
 //! Several inputs on the command line: files, `-` and URLs typed as arguments.
 
-use crate::cases::site;
 use crate::support::cmd::Areq;
 use crate::support::server::{Reply, TestServer};
+use crate::support::site;
 
 /// A server whose every page links to `/next`.
 fn one_link_site() -> TestServer {

@@ -1,9 +1,12 @@
 //! The tree site: a generated site for recursive crawls whose every page has a known place.
 
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::server::{Reply, TestServer};
+use crate::support::server::{Gate, Reply, TestServer};
 
 /// Pages of the tree site: `/n/1` … `/n/PAGES`.
 pub const PAGES: usize = 120;
@@ -12,6 +15,18 @@ pub const PAGES: usize = 120;
 /// they exist), back to `/`, to itself with a fragment, and off the host. Every page
 /// answers after `delay`; robots.txt is missing.
 pub fn tree_site(delay: Duration) -> TestServer {
+    tree_site_with(delay, None)
+}
+
+/// The tree site that answers the first `pass` page requests (robots.txt aside) and holds
+/// every later one behind `gate`: a crawl does `pass` pages, then stops with every request
+/// it may have in flight held at the gate, until the test opens it.
+pub fn gated_tree_site(delay: Duration, gate: &Gate, pass: usize) -> TestServer {
+    tree_site_with(delay, Some((gate.clone(), pass)))
+}
+
+fn tree_site_with(delay: Duration, gate: Option<(Gate, usize)>) -> TestServer {
+    let pages = AtomicUsize::new(0);
     TestServer::start(move |request| {
         let path = request.path.as_str();
         let links: Vec<String> = if path == "/" {
@@ -39,7 +54,13 @@ pub fn tree_site(delay: Duration) -> TestServer {
             .iter()
             .map(|link| format!("<a href=\"{link}\">{link}</a>"))
             .collect();
-        Reply::html(format!("<!doctype html><body>{anchors}</body>")).delayed(delay)
+        let reply = Reply::html(format!("<!doctype html><body>{anchors}</body>")).delayed(delay);
+        match &gate {
+            Some((gate, pass)) if pages.fetch_add(1, Ordering::SeqCst) >= *pass => {
+                reply.behind(gate)
+            }
+            _ => reply,
+        }
     })
 }
 

@@ -1,8 +1,8 @@
 //! The URL list: comments, bad lines, duplicates (fragments aside), stdin, and inputs that cannot
 //! be read.
 
-use crate::cases::site;
 use crate::support::cmd::Areq;
+use crate::support::site;
 
 #[test]
 fn bad_lines_are_warned_with_file_and_line_and_the_run_goes_on() {
