@@ -213,18 +213,20 @@ async fn parse_and_write(
     let (links, format) = (context.links, context.format);
     let (source, depth) = (job.source().to_owned(), job.depth);
     let parsed = context.parser.run(move || {
-            let meta = PageMeta {
-                source: &source,
-                depth,
-                status,
-            };
-            let (records, found) = parse_page(&page, meta, &links, format, uses);
-            (records.finish(source), found)
-        });
-    let (records, found) = unless_stopped(context, parsed).await?.unwrap_or_else(|err| {
-        tracing::error!(error = %err, "parsing panicked");
-        (Records::none(job.source().to_owned()), PageLinks::default())
+        let meta = PageMeta {
+            source: &source,
+            depth,
+            status,
+        };
+        let (records, found) = parse_page(&page, meta, &links, format, uses);
+        (records.finish(source), found)
     });
+    let (records, found) = unless_stopped(context, parsed)
+        .await?
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "parsing panicked");
+            (Records::none(job.source().to_owned()), PageLinks::default())
+        });
     let count = records.count;
     visit.written = send_records(context, records).await?;
     tracing::info!(
