@@ -169,10 +169,20 @@ impl Scheduler {
             }
             let want_seeds = !seeds_done && !budget_spent && frontier.len() < lookahead;
             let wake_at = [wake_at, frontier.upkeep_due()].into_iter().flatten().min();
+            let woken = frontier.wakes();
             let wait = async move {
-                match wake_at {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
-                    None => std::future::pending().await,
+                let timer = async {
+                    match wake_at {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                match woken {
+                    Some(woken) => tokio::select! {
+                        () = timer => {}
+                        () = woken.notified() => {}
+                    },
+                    None => timer.await,
                 }
             };
             tokio::select! {

@@ -12,6 +12,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Notify;
+
 use crate::config::{Config, SharedCrawl};
 use crate::error::FatalError;
 use crate::job::{Children, Job};
@@ -82,6 +84,12 @@ pub(crate) trait Frontier {
     /// Periodic work that keeps the jobs handed out ours (renews leases).
     async fn upkeep(&mut self) -> Result<(), FrontierError> {
         Ok(())
+    }
+    /// Notified when work may have appeared elsewhere (a shared frontier's other workers
+    /// freed a slot or queued links), so a scheduler waiting on [`Next::Busy`] or
+    /// [`Next::WaitUntil`] asks again at once instead of polling.
+    fn wakes(&self) -> Option<Arc<Notify>> {
+        None
     }
     /// How many jobs are queued (for a shared frontier, as last seen).
     fn len(&self) -> usize;

@@ -52,6 +52,28 @@ local function lease_worker(id)
   return string.match(id, '^(.*):%d+$') or ''
 end
 
+-- How long a worker that found nothing to take counts as waiting for work (ms).
+local WAITING_MS = 2000
+
+-- Whether any worker is waiting for work now.
+local function anyone_waiting(p, now)
+  return redis.call('ZCOUNT', p .. 'waiting', now, '+inf') > 0
+end
+
+-- Wakes up to `n` waiting workers: tokens on the wake list, which idle workers block on
+-- (BLPOP), instead of polling. Only while someone waits, and never more than a few queued.
+local function wake(p, n)
+  if n <= 0 or not anyone_waiting(p, now_ms()) then
+    return
+  end
+  local tokens = {}
+  for i = 1, math.min(n, 16) do
+    tokens[i] = '1'
+  end
+  redis.call('LPUSH', p .. 'wake', unpack(tokens))
+  redis.call('LTRIM', p .. 'wake', 0, 31)
+end
+
 -- Queues the jobs in ARGV from `first` on (seen bucket, fingerprint, host, job each) whose
 -- URLs were not seen before; keeps the rotation holding each host with queued jobs once.
 -- Returns how many were new.
@@ -68,6 +90,7 @@ local function queue_unseen(p, first)
   end
   if new > 0 then
     redis.call('HINCRBY', p .. 'stats', 'queued', new)
+    wake(p, new)
   end
   return new
 end
@@ -79,10 +102,16 @@ local function release(p, id)
   if redis.call('ZREM', p .. 'leases', id) == 0 or not job then
     return nil
   end
+  local worker = lease_worker(id)
   redis.call('HDEL', p .. 'leased', id)
-  redis.call('SREM', p .. 'held:' .. lease_worker(id), id)
+  redis.call('SREM', p .. 'held:' .. worker, id)
   local host = string.match(job, '^([^\t]*)')
-  redis.call('HINCRBY', p .. 'host:' .. host, 'inflight', -1)
+  local key = p .. 'host:' .. host
+  redis.call('HINCRBY', key, 'inflight', -1)
+  if redis.call('HINCRBY', key, 'w:' .. worker, -1) <= 0 then
+    redis.call('HDEL', key, 'w:' .. worker)
+  end
+  wake(p, 1)
   return job
 end
 
@@ -143,7 +172,9 @@ end
 
 -- Takes the next job whose host may start a request now, with a lease on it; first takes
 -- back what stalled. Hosts are served round-robin from the rotation list, which holds each
--- host with queued jobs once. ARGV from `from` on: worker (the lease id prefix), per-host
+-- host with queued jobs once. While other workers wait for work, a worker takes at most its
+-- fair share of a host's slots (the host's limit over the workers wanting it), so a host's
+-- pages spread over the workers instead of staying with the first. ARGV from `from` on: worker (the lease id prefix), per-host
 -- limit, probe first (1/0), default gap (ms), lease time (ms), hosts to look at, stalls
 -- before a job is given up, page budget (0: none).
 -- Returns {'job', lease id, job, queued, leased} or {'wait' | 'busy', ms, queued, leased}.
@@ -161,6 +192,13 @@ local function take(p, from)
 
   reclaim(p, now, max_stalls)
 
+  -- Workers other than this one that found nothing to take lately.
+  local waiting = p .. 'waiting'
+  local others = redis.call('ZCOUNT', waiting, now, '+inf')
+  if (tonumber(redis.call('ZSCORE', waiting, worker)) or 0) >= now then
+    others = others - 1
+  end
+
   local earliest = -1
   local spent = budget > 0 and (tonumber(redis.call('HGET', stats, 'started')) or 0) >= budget
   local rotating = redis.call('LLEN', p .. 'hosts')
@@ -171,13 +209,15 @@ local function take(p, from)
     local host = redis.call('LPOP', p .. 'hosts')
     local queue = p .. 'q:' .. host
     local key = p .. 'host:' .. host
-    local state = redis.call('HMGET', key, 'inflight', 'last', 'gap', 'probed')
+    local state = redis.call('HMGET', key, 'inflight', 'last', 'gap', 'probed', 'w:' .. worker)
     local inflight = tonumber(state[1]) or 0
     local gap = tonumber(state[3]) or default_gap
     local limit = per_host
     if probe_first and not state[4] then
       limit = 1
     end
+    local mine = tonumber(state[5]) or 0
+    local fair = mine >= math.ceil(limit / (1 + math.max(others, 0)))
     local at = 0
     if state[2] then
       at = tonumber(state[2]) + gap
@@ -186,15 +226,15 @@ local function take(p, from)
       -- The host's queue is gone (evicted, deleted): the host leaves the rotation, and
       -- nothing is counted for jobs that are not there.
       redis.log(redis.LOG_WARNING, 'areq: ' .. queue .. ' is missing; its host leaves the rotation')
-    elseif inflight >= limit or at > now then
-      if inflight < limit and (earliest < 0 or at < earliest) then
+    elseif inflight >= limit or at > now or (others > 0 and fair) then
+      if inflight < limit and at > now and (earliest < 0 or at < earliest) then
         earliest = at
       end
       redis.call('RPUSH', p .. 'hosts', host)
     else
       local job = redis.call('LPOP', queue)
       -- The host's last request start is set when the request is sent (turn.lua).
-      redis.call('HSET', key, 'inflight', inflight + 1)
+      redis.call('HSET', key, 'inflight', inflight + 1, 'w:' .. worker, mine + 1)
       if redis.call('LLEN', queue) > 0 then
         redis.call('RPUSH', p .. 'hosts', host)
       end
@@ -203,6 +243,7 @@ local function take(p, from)
       redis.call('HSET', p .. 'leased', id, job)
       redis.call('SADD', p .. 'held:' .. worker, id)
       redis.call('HINCRBY', stats, 'started', 1)
+      redis.call('ZREM', waiting, worker)
       local queued = redis.call('HINCRBY', stats, 'queued', -1)
       return {'job', id, job, queued, redis.call('ZCARD', p .. 'leases')}
     end
@@ -219,6 +260,14 @@ local function take(p, from)
   if spent then
     -- The crawl's page budget is spent: what is queued stays queued.
     return {'spent', 0, queued, leased}
+  end
+  if queued > 0 or leased > 0 then
+    -- Work is queued or may come from pages in flight: this worker waits for it.
+    redis.call('ZADD', waiting, now + WAITING_MS, worker)
+  end
+  if rotating > max_scan then
+    -- Hosts were left unscanned (they are next in the rotation): ask again soon.
+    return {'wait', 50, queued, leased}
   end
   if earliest >= 0 then
     return {'wait', earliest - now, queued, leased}

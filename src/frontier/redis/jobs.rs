@@ -12,6 +12,8 @@ pub(super) struct Answer {
     pub(super) job: Option<(String, String)>,
     /// The crawl's page budget is spent: nothing more will be taken.
     pub(super) spent: bool,
+    /// Nothing may start until a page ends somewhere (no politeness gap to wait for).
+    pub(super) busy: bool,
     pub(super) wait: Duration,
     pub(super) queued: usize,
     pub(super) leased: usize,
@@ -36,6 +38,7 @@ impl Answer {
             "job" => Ok(Answer {
                 job: Some((text(1)?, text(2)?)),
                 spent: false,
+                busy: false,
                 wait: Duration::ZERO,
                 queued: count(number(3)?),
                 leased: count(number(4)?),
@@ -43,6 +46,7 @@ impl Answer {
             kind => Ok(Answer {
                 job: None,
                 spent: kind == "spent",
+                busy: kind == "busy",
                 wait: Duration::from_millis(count(number(1)?) as u64),
                 queued: count(number(2)?),
                 leased: count(number(3)?),

@@ -26,17 +26,20 @@ use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use redis::Script;
+use tokio::sync::Notify;
 
 mod connection;
 mod jobs;
 mod shared;
 mod status;
+mod wake;
 
 pub(crate) use shared::{RedisRobots, RedisTurns};
 pub(crate) use status::{forget, show_status};
 
 use self::connection::{connect, crawl_prefix, is_transient, redis_error, worker_name};
 use self::jobs::{job_args, parse_job, Answer, NewJob};
+use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
 use crate::config::{Config, SharedCrawl};
 use crate::job::Job;
@@ -44,8 +47,9 @@ use crate::politeness::{Pacer, Politeness};
 use crate::scope::Scope;
 use crate::seen::FINGERPRINT_SCHEME;
 
-/// How often a worker with nothing to start asks again while others hold work.
-const SHARED_POLL: Duration = Duration::from_millis(50);
+/// How long a worker with nothing to start waits before it asks again, unless another
+/// worker's script wakes it first (a page finished, links queued: see `wake` in common.lua).
+const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// How often a worker holding pages beats its heartbeat (and renews its leases, when
 /// `--lease` is longer than three beats).
@@ -55,8 +59,9 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 /// back its pages, long before its leases would expire.
 const HEARTBEAT_GRACE: Duration = Duration::from_secs(3);
 
-/// How many hosts one take looks at before it answers "wait".
-const HOSTS_PER_TAKE: usize = 256;
+/// How many hosts one take looks at before it answers "ask again soon": a bound on the
+/// work one call does in Redis, however many hosts are at their limit.
+const HOSTS_PER_TAKE: usize = 64;
 
 /// The settings a crawl is created with; every worker that joins must bring the same. Each
 /// is written out explicitly, so the stored form does not move with a type's `Debug`.
@@ -153,6 +158,8 @@ pub(crate) struct RedisFrontier {
     leased: usize,
     /// The crawl's page budget is spent, as last seen: what is queued stays queued.
     spent: bool,
+    /// Wake-ups while this worker has nothing to start.
+    waker: Waker,
     /// What the last finish took ahead for the next pop: a job, or the answer that none may
     /// start yet.
     ahead: Option<Next>,
@@ -220,6 +227,7 @@ impl RedisFrontier {
             queued: 0,
             leased: 0,
             spent: false,
+            waker: Waker::start(url, format!("{}wake", crawl_prefix(name))),
             ahead: None,
         })
     }
@@ -253,6 +261,7 @@ impl RedisFrontier {
         self.spent = answer.spent;
         Ok(match answer.job {
             Some((lease, job)) => {
+                self.waker.idle(false);
                 let mut job = parse_job(&job)?;
                 let lease: Arc<str> = lease.into();
                 self.held.insert(Arc::clone(&lease));
@@ -260,7 +269,11 @@ impl RedisFrontier {
                 Next::Ready(job)
             }
             None if answer.leased == 0 && (answer.queued == 0 || answer.spent) => Next::Empty,
-            None => Next::WaitUntil(Instant::now() + answer.wait.max(SHARED_POLL)),
+            None if answer.busy => {
+                self.waker.idle(true);
+                Next::WaitUntil(Instant::now() + IDLE_POLL)
+            }
+            None => Next::WaitUntil(Instant::now() + answer.wait),
         })
     }
 
@@ -463,5 +476,9 @@ impl Frontier for RedisFrontier {
 
     fn is_drained(&self) -> bool {
         (self.queued == 0 || self.spent) && self.leased == 0
+    }
+
+    fn wakes(&self) -> Option<Arc<Notify>> {
+        Some(self.waker.woken())
     }
 }
