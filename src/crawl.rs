@@ -289,6 +289,7 @@ impl Scheduler {
             }
             jobs.push(Job {
                 origin: self.plan.follow.scope.origin_of(&seed.url),
+                seed_origin: seed.url.origin().ascii_serialization().into(),
                 given: Some(seed.source),
                 url: seed.url,
                 depth: 0,
@@ -383,6 +384,7 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: Arc::from("a"),
+            seed_origin: Arc::from("http://a"),
             lease: None,
         }
     }

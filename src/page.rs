@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
-use url::Url;
 
 use crate::config::{Format, LinkOptions};
 use crate::fetch::retry::RetryPolicy;
@@ -132,7 +131,7 @@ async fn visit_page(
     visit: &mut HostVisit,
 ) -> (Outcome, PageLinks) {
     if let Some(robots) = &context.robots {
-        if !obey_robots(context, robots, &job.url).await {
+        if !obey_robots(context, robots, job).await {
             tracing::info!("skipped: disallowed by robots.txt");
             return (Outcome::Robots, PageLinks::default());
         }
@@ -140,7 +139,7 @@ async fn visit_page(
     let started = Instant::now();
     match context
         .fetcher
-        .fetch_with_retries(&job.url, &context.retry)
+        .fetch_with_retries(&job.url, job.lineage(), &context.retry)
         .await
     {
         Ok(Fetched::Html(page)) => parse_and_write(context, job, page, uses, started, visit).await,
@@ -162,8 +161,9 @@ async fn visit_page(
 
 /// Whether robots.txt allows `url`. Its `Crawl-delay` paces the host's requests from the
 /// page's own on (robots.txt itself was a request to the host, and counts).
-async fn obey_robots(context: &PageContext, robots: &RobotsCache, url: &Url) -> bool {
-    let rules = robots.rules_for(url).await;
+async fn obey_robots(context: &PageContext, robots: &RobotsCache, job: &Job) -> bool {
+    let url = &job.url;
+    let rules = robots.rules_for(url, job.lineage()).await;
     if let Some(gap) = rules.crawl_delay() {
         context
             .fetcher

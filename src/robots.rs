@@ -3,7 +3,9 @@
 //! Following RFC 9309: a robots.txt that is missing (4xx) allows everything; one that cannot
 //! be fetched because the server errs (5xx) or stalls (timeout) disallows the whole origin for
 //! the run, with a warning. Other network failures allow, so the page fetch itself reports
-//! the real error.
+//! the real error. A robots.txt whose address the request may not reach (see
+//! `fetch::reach`) is not fetched and nothing is remembered: the page fails as `blocked`, and
+//! a page allowed to reach the host fetches the file later.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use texting_robots::Robot;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{FetchError, Fetcher, Lineage};
 use crate::shared::SharedRobots;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.
@@ -144,44 +146,49 @@ impl RobotsCache {
         }
     }
 
-    /// The rules for `url`'s origin, fetching its robots.txt on first use.
-    pub(crate) async fn rules_for(&self, url: &Url) -> Arc<Rules> {
+    /// The rules for `url`'s origin, fetching its robots.txt on first use (for a page of
+    /// `lineage`).
+    pub(crate) async fn rules_for(&self, url: &Url, lineage: Lineage<'_>) -> Arc<Rules> {
         let origin = url.origin().ascii_serialization();
         let cell = {
             // Held only to clone the cell out; never across an await.
             let mut origins = self.origins.lock().expect("robots cache lock poisoned");
             Arc::clone(origins.entry(origin.clone()).or_default())
         };
-        cell.get_or_init(|| async {
-            let stored = match &self.store {
-                Some(store) => store.load(&origin).await,
-                None => None,
-            };
-            let verdict = match stored.as_deref().and_then(Verdict::decode) {
-                Some(verdict) => verdict,
-                None => {
-                    let verdict = self.fetch(&origin).await;
-                    if let Some(store) = &self.store {
-                        store.save(&origin, &verdict.encode()).await;
+        let rules = cell
+            .get_or_try_init(|| async {
+                let stored = match &self.store {
+                    Some(store) => store.load(&origin).await,
+                    None => None,
+                };
+                let verdict = match stored.as_deref().and_then(Verdict::decode) {
+                    Some(verdict) => verdict,
+                    None => {
+                        let verdict = self.fetch(&origin, lineage).await?;
+                        if let Some(store) = &self.store {
+                            store.save(&origin, &verdict.encode()).await;
+                        }
+                        verdict
                     }
-                    verdict
-                }
-            };
-            Arc::new(verdict.rules(&self.agent, &origin))
-        })
-        .await
-        .clone()
+                };
+                Ok::<_, FetchError>(Arc::new(verdict.rules(&self.agent, &origin)))
+            })
+            .await;
+        match rules {
+            Ok(rules) => Arc::clone(rules),
+            Err(_) => Arc::new(Rules::AllowAll),
+        }
     }
 
     /// Fetches the origin's robots.txt (RFC 9309's answers to its failures: see the module
-    /// docs).
-    async fn fetch(&self, origin: &str) -> Verdict {
+    /// docs). `Err` only when its address may not be reached.
+    async fn fetch(&self, origin: &str, lineage: Lineage<'_>) -> Result<Verdict, FetchError> {
         let Ok(robots_url) = Url::parse(&format!("{origin}/robots.txt")) else {
-            return Verdict::AllowAll;
+            return Ok(Verdict::AllowAll);
         };
-        match self
+        let verdict = match self
             .fetcher
-            .fetch_bytes(&robots_url, MAX_ROBOTS_BYTES)
+            .fetch_bytes(&robots_url, MAX_ROBOTS_BYTES, lineage)
             .await
         {
             Ok((status, body)) if (200..300).contains(&status) => Verdict::File(body),
@@ -194,11 +201,13 @@ impl RobotsCache {
                 tracing::warn!(url = %robots_url, "robots.txt timed out; not crawling this host");
                 Verdict::DisallowAll
             }
+            Err(err @ FetchError::Blocked(_)) => return Err(err),
             Err(err) => {
                 tracing::debug!(url = %robots_url, error = %err, "robots.txt not fetched; allowing all");
                 Verdict::AllowAll
             }
-        }
+        };
+        Ok(verdict)
     }
 }
 

@@ -249,7 +249,16 @@ pub struct TestServer {
 impl TestServer {
     /// Start a server whose every request is answered by `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind test server");
+        TestServer::start_on("127.0.0.1", handler)
+    }
+
+    /// Start a server on `ip` (a loopback address such as 127.0.0.2) whose every request is
+    /// answered by `handler`.
+    pub fn start_on(
+        ip: &str,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        let listener = TcpListener::bind((ip, 0)).expect("bind test server");
         enable_receive_timestamps(&listener);
         let addr = listener.local_addr().expect("test server address");
         let shared = Arc::new(Shared {
@@ -288,7 +297,7 @@ impl TestServer {
         TestServer::start(move |req| routes(req).unwrap_or_else(|| serve_file(req)))
     }
 
-    /// `http://127.0.0.1:PORT` followed by `path` (which starts with `/`).
+    /// `http://ADDRESS:PORT` followed by `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
