@@ -102,8 +102,12 @@ pub struct FetchOptions {
     pub max_redirects: usize,
     /// The `User-Agent` header.
     pub user_agent: String,
-    /// Extra headers sent with every request.
+    /// Extra headers (`-H`), sent with the requests `header_scope` names.
     pub headers: HeaderMap,
+    /// Which requests the `-H` headers go with.
+    pub header_scope: HeaderScope,
+    /// Which addresses requests may connect to.
+    pub addresses: AddressOptions,
     /// Cap on the decompressed body bytes read from one page.
     pub max_body: u64,
     /// Retries after a transient failure (connect error, reset, timeout, 429, 502, 503, 504).
@@ -116,6 +120,26 @@ pub struct FetchOptions {
     pub tls: TlsOptions,
     /// Which proxy requests go through.
     pub proxy: ProxyChoice,
+}
+
+/// Which requests the `-H` headers go with (`--header-scope`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeaderScope {
+    /// Requests to the origin (scheme, host, port) of the input URL the page descends from.
+    #[default]
+    Input,
+    /// Every request, except credentials on a redirect to another origin.
+    All,
+}
+
+/// Which addresses requests may connect to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressOptions {
+    /// Links and redirects may reach non-public addresses whatever their input URL resolved
+    /// to (`--allow-private`).
+    pub allow_private: bool,
+    /// Ranges no request may reach, input URLs included (`--deny-net`).
+    pub deny: Vec<ipnet::IpNet>,
 }
 
 /// Which TLS certificates are trusted, besides the platform's and the bundled roots.

@@ -299,6 +299,7 @@ impl Scheduler {
             }
             jobs.push(Job {
                 origin: self.plan.follow.scope.origin_of(&seed.url),
+                seed_origin: seed.url.origin().ascii_serialization().into(),
                 given: Some(seed.source),
                 url: seed.url,
                 depth: 0,
@@ -393,6 +394,7 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: Arc::from("a"),
+            seed_origin: Arc::from("http://a"),
             lease: None,
         }
     }

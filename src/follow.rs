@@ -87,6 +87,7 @@ impl Follower {
             children: Children {
                 depth: parent.depth + 1,
                 origin: Arc::clone(&parent.origin),
+                seed_origin: Arc::clone(&parent.seed_origin),
                 links: Vec::new(),
             },
         }
@@ -148,6 +149,7 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth,
             origin: Arc::from("a"),
+            seed_origin: Arc::from("http://a"),
             lease: None,
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::fetch::Lineage;
 use crate::seen::UrlKey;
 
 /// One page to fetch.
@@ -20,6 +21,9 @@ pub(crate) struct Job {
     pub(crate) depth: u32,
     /// The scope key of the seed this job descends from (its host or registrable domain).
     pub(crate) origin: Arc<str>,
+    /// The origin (`scheme://host[:port]`) of the seed this job descends from: where the `-H`
+    /// headers go, and whose address decides which addresses the job may reach.
+    pub(crate) seed_origin: Arc<str>,
     /// A shared frontier's lease on the job, once handed out: the job is someone's until the
     /// lease is released or expires.
     pub(crate) lease: Option<Arc<str>>,
@@ -29,6 +33,14 @@ impl Job {
     /// What the output's SOURCE column says for this page.
     pub(crate) fn source(&self) -> &str {
         self.given.as_deref().unwrap_or(self.url.as_str())
+    }
+
+    /// The seed this job descends from, as its requests carry it.
+    pub(crate) fn lineage(&self) -> Lineage<'_> {
+        Lineage {
+            seed_origin: &self.seed_origin,
+            input: self.depth == 0,
+        }
     }
 
     /// The host key politeness is counted by.
@@ -47,6 +59,8 @@ pub(crate) struct Children {
     pub(crate) depth: u32,
     /// The scope key of the seed the page descends from.
     pub(crate) origin: Arc<str>,
+    /// The origin of the seed the page descends from.
+    pub(crate) seed_origin: Arc<str>,
     /// Each link's URL, without its fragment, and [`UrlKey::of`] it, in the order found.
     pub(crate) links: Vec<(Url, UrlKey)>,
 }
@@ -59,6 +73,7 @@ impl Children {
             url,
             depth: self.depth,
             origin: Arc::clone(&self.origin),
+            seed_origin: Arc::clone(&self.seed_origin),
             lease: None,
         }
     }

@@ -14,7 +14,8 @@
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
-//!   cache), capped body reads, retries and their waits.
+//!   cache), capped body reads, retries and their waits; where the `-H` headers go and which
+//!   addresses a request may reach, by the input URL it descends from.
 //! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by
 //!   its charset, [`extract`] the links as browsers parse and resolve them (a streaming
 //!   scanner, or the tree builder where tree order could differ), format each one's record

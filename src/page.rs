@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use crate::config::{Format, LinkOptions};
 use crate::fetch::retry::RetryPolicy;
@@ -148,13 +147,15 @@ async fn visit_page(
     visit: &mut HostVisit,
 ) -> Option<(Outcome, PageLinks)> {
     if let Some(robots) = &context.robots {
-        if !unless_stopped(context, obey_robots(context, robots, &job.url)).await? {
+        if !unless_stopped(context, obey_robots(context, robots, job)).await? {
             tracing::info!("skipped: disallowed by robots.txt");
             return Some((Outcome::Robots, PageLinks::default()));
         }
     }
     let started = Instant::now();
-    let fetched = context.fetcher.fetch_with_retries(&job.url, &context.retry);
+    let fetched = context
+        .fetcher
+        .fetch_with_retries(&job.url, job.lineage(), &context.retry);
     Some(match unless_stopped(context, fetched).await? {
         Ok(Fetched::Html(page)) => {
             parse_and_write(context, job, page, uses, started, visit).await?
@@ -186,8 +187,9 @@ async fn unless_stopped<T>(context: &PageContext, step: impl Future<Output = T>)
 
 /// Whether robots.txt allows `url`. Its `Crawl-delay` paces the host's requests from the
 /// page's own on (robots.txt itself was a request to the host, and counts).
-async fn obey_robots(context: &PageContext, robots: &RobotsCache, url: &Url) -> bool {
-    let rules = robots.rules_for(url).await;
+async fn obey_robots(context: &PageContext, robots: &RobotsCache, job: &Job) -> bool {
+    let url = &job.url;
+    let rules = robots.rules_for(url, job.lineage()).await;
     if let Some(gap) = rules.crawl_delay() {
         context
             .fetcher

@@ -5,7 +5,10 @@
 //! treats as temporary: the whole origin is disallowed, with a warning, until robots.txt is
 //! asked again a while later ([`RobotsCache::new`]'s `recheck`). Other network failures
 //! allow, so the page fetch itself reports the real error. A file fetched is kept for at most
-//! a day; a shared crawl stores only what was fetched, never an unreachable verdict.
+//! a day; a shared crawl stores only what was fetched, never an unreachable verdict. A
+//! robots.txt whose address the request may not reach (see `fetch::reach`) is not fetched and
+//! nothing is remembered: the page fails as `blocked`, and a page allowed to reach the host
+//! fetches the file later.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +18,7 @@ use texting_robots::Robot;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{FetchError, Fetcher, Lineage};
 use crate::shared::SharedRobots;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.
@@ -193,9 +196,9 @@ impl RobotsCache {
         }
     }
 
-    /// The rules for `url`'s origin, fetching its robots.txt on first use, and again once
-    /// what was fetched no longer holds.
-    pub(crate) async fn rules_for(&self, url: &Url) -> Arc<Rules> {
+    /// The rules for `url`'s origin, fetching its robots.txt on first use (for a page of
+    /// `lineage`), and again once what was fetched no longer holds.
+    pub(crate) async fn rules_for(&self, url: &Url, lineage: Lineage<'_>) -> Arc<Rules> {
         let origin = url.origin().ascii_serialization();
         let cell = {
             // Held only to clone the cell out; never across an await.
@@ -211,44 +214,48 @@ impl RobotsCache {
             Arc::clone(cell)
         };
         let cached = cell
-            .get_or_init(|| async {
-                let verdict = self.verdict(&origin).await;
-                Cached {
+            .get_or_try_init(|| async {
+                let verdict = self.verdict(&origin, lineage).await?;
+                Ok::<_, FetchError>(Cached {
                     until: verdict
                         .holds_for(self.recheck)
                         .map(|holds| Instant::now() + holds),
                     rules: Arc::new(verdict.rules(&self.agent, &origin)),
-                }
+                })
             })
             .await;
-        Arc::clone(&cached.rules)
+        match cached {
+            Ok(cached) => Arc::clone(&cached.rules),
+            Err(_) => Arc::new(Rules::AllowAll),
+        }
     }
 
     /// The origin's verdict: a shared crawl's stored one, or fetched (and then stored).
-    async fn verdict(&self, origin: &str) -> Verdict {
+    /// `Err` only when robots.txt's address may not be reached.
+    async fn verdict(&self, origin: &str, lineage: Lineage<'_>) -> Result<Verdict, FetchError> {
         let stored = match &self.store {
             Some(store) => store.load(origin).await,
             None => None,
         };
         if let Some(verdict) = stored.as_deref().and_then(Verdict::decode) {
-            return verdict;
+            return Ok(verdict);
         }
-        let verdict = self.fetch(origin).await;
+        let verdict = self.fetch(origin, lineage).await?;
         if let (Some(store), Some(encoded)) = (&self.store, verdict.encode()) {
             store.save(origin, &encoded).await;
         }
-        verdict
+        Ok(verdict)
     }
 
     /// Fetches the origin's robots.txt (RFC 9309's answers to its failures: see the module
-    /// docs).
-    async fn fetch(&self, origin: &str) -> Verdict {
+    /// docs). `Err` only when its address may not be reached.
+    async fn fetch(&self, origin: &str, lineage: Lineage<'_>) -> Result<Verdict, FetchError> {
         let Ok(robots_url) = Url::parse(&format!("{origin}/robots.txt")) else {
-            return Verdict::AllowAll;
+            return Ok(Verdict::AllowAll);
         };
-        match self
+        let verdict = match self
             .fetcher
-            .fetch_bytes(&robots_url, MAX_ROBOTS_BYTES)
+            .fetch_bytes(&robots_url, MAX_ROBOTS_BYTES, lineage)
             .await
         {
             Ok((status, body)) if (200..300).contains(&status) => Verdict::File {
@@ -264,11 +271,13 @@ impl RobotsCache {
                 tracing::warn!(url = %robots_url, "robots.txt timed out; not crawling this host for now");
                 Verdict::Unreachable
             }
+            Err(err @ FetchError::Blocked(_)) => return Err(err),
             Err(err) => {
                 tracing::debug!(url = %robots_url, error = %err, "robots.txt not fetched; allowing all");
                 Verdict::AllowAll
             }
-        }
+        };
+        Ok(verdict)
     }
 }
 

@@ -159,6 +159,7 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth,
             origin: Arc::from(""),
+            seed_origin: Arc::from(""),
             lease: None,
         }
     }

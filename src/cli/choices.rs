@@ -66,3 +66,12 @@ pub enum FormatArg {
     /// JSON lines: `{"source":…,"url":…}`
     Jsonl,
 }
+
+/// Where `-H` headers go (`--header-scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeaderScopeArg {
+    /// Only to the origin of the input URL each page descends from
+    Input,
+    /// To every host fetched (credentials still dropped on a redirect to another origin)
+    All,
+}

@@ -12,13 +12,13 @@ use clap::{CommandFactory, Parser};
 use reqwest::header::HeaderValue;
 
 use crate::config::{
-    default_user_agent, Config, CrawlOptions, FetchOptions, Format, LinkOptions, OutputTarget,
-    SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
+    default_user_agent, Config, CrawlOptions, FetchOptions, Format, HeaderScope, LinkOptions,
+    OutputTarget, SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
     DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
     DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
 };
 use crate::scope::{Scope, ScopeRules};
-pub use choices::{Command, FormatArg, ProgressArg, ScopeArg};
+pub use choices::{Command, FormatArg, HeaderScopeArg, ProgressArg, ScopeArg};
 pub use network::NetworkArgs;
 use values::{
     input_source, parse_count, parse_crawl_name, parse_dns_server, parse_headers, parse_patterns,
@@ -120,9 +120,16 @@ pub struct Cli {
     #[arg(short = 'A', long, value_name = "STRING", help_heading = FETCHING)]
     pub user_agent: Option<String>,
 
-    /// Extra request header, repeatable
+    /// Extra request header, repeatable; sent only to the input URLs' origins (see
+    /// --header-scope)
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", help_heading = FETCHING)]
     pub headers: Vec<String>,
+
+    /// Where -H headers go: input (the origin of the input URL a page descends from), all
+    /// (every host fetched)
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = HeaderScopeArg::Input,
+          hide_possible_values = true, help_heading = FETCHING)]
+    pub header_scope: HeaderScopeArg,
 
     /// Ask this DNS resolver instead of the system's (repeatable; port 53 unless given)
     #[arg(long = "dns-server", value_name = "ADDR[:PORT]", value_parser = parse_dns_server,
@@ -327,6 +334,11 @@ impl Cli {
                 max_redirects: self.max_redirects,
                 user_agent,
                 headers,
+                header_scope: match self.header_scope {
+                    HeaderScopeArg::Input => HeaderScope::Input,
+                    HeaderScopeArg::All => HeaderScope::All,
+                },
+                addresses: self.network.addresses(),
                 max_body: self.max_body,
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),

@@ -1,17 +1,19 @@
-//! The TLS and proxy flags, flattened into [`Cli`](super::Cli) under their own heading.
+//! The TLS, proxy and address flags, flattened into [`Cli`](super::Cli) under their own
+//! heading.
 
 use std::path::PathBuf;
 
 use url::Url;
 
-use crate::config::{ProxyChoice, TlsOptions};
+use crate::config::{AddressOptions, ProxyChoice, TlsOptions};
 
-/// Which certificates are trusted and which proxy is used.
+/// Which certificates are trusted, which proxy is used, which addresses may be reached.
 #[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "TLS and proxies")]
+#[command(next_help_heading = "TLS, proxies and addresses")]
 pub struct NetworkArgs {
-    /// Also trust the CA certificates in this PEM file (repeatable); the system's roots and the
-    /// bundled Mozilla roots are always trusted
+    /// Also trust the certificates in this PEM file (repeatable): CAs, or a server's own
+    /// self-signed certificate; the system's roots and the bundled Mozilla roots are always
+    /// trusted
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_certs: Vec<PathBuf>,
 
@@ -27,6 +29,16 @@ pub struct NetworkArgs {
     /// Use no proxy, whatever HTTP_PROXY, HTTPS_PROXY and ALL_PROXY say
     #[arg(long)]
     pub no_proxy: bool,
+
+    /// Let found links and redirects reach loopback, private and other non-public addresses
+    /// even when their input URL resolved to a public one
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// Never connect to an address in this range (CIDR or address, repeatable), input URLs
+    /// included
+    #[arg(long = "deny-net", value_name = "CIDR", value_parser = parse_net)]
+    pub deny_nets: Vec<ipnet::IpNet>,
 }
 
 impl NetworkArgs {
@@ -38,6 +50,14 @@ impl NetworkArgs {
         }
     }
 
+    /// The address rules.
+    pub(super) fn addresses(&self) -> AddressOptions {
+        AddressOptions {
+            allow_private: self.allow_private,
+            deny: self.deny_nets.clone(),
+        }
+    }
+
     /// The proxy, by precedence: `--proxy`, then `--no-proxy`, then the environment.
     pub(super) fn proxy(&self) -> ProxyChoice {
         match (&self.proxy, self.no_proxy) {
@@ -46,6 +66,15 @@ impl NetworkArgs {
             (None, false) => ProxyChoice::Environment,
         }
     }
+}
+
+/// Parses a `--deny-net` range: `10.0.0.0/8`, `fc00::/7`, or one address.
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .map(|net| net.trunc())
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| "expected an address range such as 10.0.0.0/8 or fc00::/7".into())
 }
 
 /// Parses a `--proxy` URL: http, https, socks5 or socks5h, with a host.
@@ -68,6 +97,26 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("areq").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn deny_net_takes_ranges_and_addresses() {
+        let cli = parse(&[
+            "--deny-net",
+            "10.1.2.3/8",
+            "--deny-net",
+            "::1",
+            "--allow-private",
+        ])
+        .unwrap();
+        let addresses = cli.network.addresses();
+        let nets: Vec<String> = addresses.deny.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+        assert!(addresses.allow_private);
+        for bad in ["10.0.0.0/33", "example.com", ""] {
+            let err = parse(&["--deny-net", bad]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad}");
+        }
     }
 
     #[test]

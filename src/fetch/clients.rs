@@ -11,9 +11,14 @@
 //! it ever had requests in flight at once), and dropping an older one closes its
 //! connections. So at most `-c` connections are busy and a handful are idle, whatever the
 //! number of hosts, while a host with many pages in a row keeps its connections.
+//!
+//! A host has a client for each [`Reach`] it is asked with: a client held to public
+//! addresses resolves through a checking resolver, and its connections are its own.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::fetch::reach::Reach;
 
 /// Idle hosts whose connections are kept open, in case they are asked again soon.
 const IDLE_HOSTS_KEPT: usize = 2;
@@ -21,8 +26,11 @@ const IDLE_HOSTS_KEPT: usize = 2;
 /// requests it had in flight at once.
 const IDLE_CONNECTIONS_KEPT: usize = 8;
 
-/// Builds one more client with the crawl's settings.
-pub(crate) type BuildClient = dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync;
+/// Builds one more client with the crawl's settings, for requests held to a [`Reach`].
+pub(crate) type BuildClient = dyn Fn(Reach) -> reqwest::Result<reqwest::Client> + Send + Sync;
+
+/// A host and the reach its client's requests are held to.
+type Key = (Box<str>, Reach);
 
 /// The clients of the hosts in progress.
 pub(crate) struct HostClients {
@@ -42,10 +50,10 @@ impl std::fmt::Debug for HostClients {
 
 #[derive(Default)]
 struct State {
-    hosts: HashMap<Box<str>, Entry>,
+    hosts: HashMap<Key, Entry>,
     /// Hosts as they became idle, oldest first, with the tick they did; an item whose tick
     /// is not its host's `idle_since` any more is stale and skipped.
-    idle: VecDeque<(Box<str>, u64)>,
+    idle: VecDeque<(Key, u64)>,
     /// Hosts with no request in flight.
     idle_count: usize,
     /// The connections they may hold: the sum of their `peak`s.
@@ -64,14 +72,14 @@ struct Entry {
 /// A host's client, taken for one request; giving it back may close idle connections.
 pub(crate) struct Lease {
     clients: Arc<HostClients>,
-    host: Box<str>,
+    key: Key,
     /// The host's client (a cheap handle on its pool).
     pub(crate) client: reqwest::Client,
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.clients.release(&self.host);
+        self.clients.release(&self.key);
     }
 }
 
@@ -84,15 +92,17 @@ impl HostClients {
         }
     }
 
-    /// Takes `host`'s client for one request, building it if the host has none.
-    pub(crate) fn lease(self: &Arc<Self>, host: &str) -> reqwest::Result<Lease> {
-        if let Some(client) = self.take_existing(host) {
-            return Ok(self.lease_of(host, client));
+    /// Takes `host`'s client for one request held to `reach`, building it if the host has
+    /// none.
+    pub(crate) fn lease(self: &Arc<Self>, host: &str, reach: Reach) -> reqwest::Result<Lease> {
+        let key: Key = (host.into(), reach);
+        if let Some(client) = self.take_existing(&key) {
+            return Ok(self.lease_of(key, client));
         }
         // Built outside the lock; on a current-thread runtime nobody can race us to it.
-        let client = (self.build)()?;
+        let client = (self.build)(reach)?;
         let mut state = self.lock();
-        let entry = state.hosts.entry(host.into()).or_insert(Entry {
+        let entry = state.hosts.entry(key.clone()).or_insert(Entry {
             client,
             in_flight: 0,
             peak: 0,
@@ -102,7 +112,7 @@ impl HostClients {
         entry.peak = entry.peak.max(entry.in_flight);
         let client = entry.client.clone();
         drop(state);
-        Ok(self.lease_of(host, client))
+        Ok(self.lease_of(key, client))
     }
 
     /// How many hosts have a client, busy or idle.
@@ -111,17 +121,17 @@ impl HostClients {
         self.lock().hosts.len()
     }
 
-    fn lease_of(self: &Arc<Self>, host: &str, client: reqwest::Client) -> Lease {
+    fn lease_of(self: &Arc<Self>, key: Key, client: reqwest::Client) -> Lease {
         Lease {
             clients: Arc::clone(self),
-            host: host.into(),
+            key,
             client,
         }
     }
 
-    fn take_existing(&self, host: &str) -> Option<reqwest::Client> {
+    fn take_existing(&self, key: &Key) -> Option<reqwest::Client> {
         let mut state = self.lock();
-        let entry = state.hosts.get_mut(host)?;
+        let entry = state.hosts.get_mut(key)?;
         let was_idle = entry.in_flight == 0;
         let idle_peak = entry.peak;
         entry.in_flight += 1;
@@ -134,11 +144,11 @@ impl HostClients {
         Some(client)
     }
 
-    fn release(&self, host: &str) {
+    fn release(&self, key: &Key) {
         let mut state = self.lock();
         state.tick += 1;
         let tick = state.tick;
-        let Some(entry) = state.hosts.get_mut(host) else {
+        let Some(entry) = state.hosts.get_mut(key) else {
             return;
         };
         entry.in_flight -= 1;
@@ -149,7 +159,7 @@ impl HostClients {
         let peak = entry.peak;
         state.idle_count += 1;
         state.idle_connections += peak;
-        state.idle.push_back((host.into(), tick));
+        state.idle.push_back((key.clone(), tick));
         state.evict_over(IDLE_HOSTS_KEPT, IDLE_CONNECTIONS_KEPT);
     }
 
@@ -163,15 +173,15 @@ impl State {
     /// are idle, holding at most `connections` between them.
     fn evict_over(&mut self, keep: usize, connections: usize) {
         while self.idle_count > keep || self.idle_connections > connections {
-            let Some((host, tick)) = self.idle.pop_front() else {
+            let Some((key, tick)) = self.idle.pop_front() else {
                 break;
             };
             let current = self
                 .hosts
-                .get(&host)
+                .get(&key)
                 .is_some_and(|entry| entry.in_flight == 0 && entry.idle_since == tick);
             if current {
-                if let Some(entry) = self.hosts.remove(&host) {
+                if let Some(entry) = self.hosts.remove(&key) {
                     self.idle_count -= 1;
                     self.idle_connections -= entry.peak;
                 }
@@ -180,9 +190,9 @@ impl State {
         // Stale items pile up when hosts go idle and busy again without being evicted.
         if self.idle.len() > 4 * (self.hosts.len() + keep) {
             let hosts = &self.hosts;
-            self.idle.retain(|(host, tick)| {
+            self.idle.retain(|(key, tick)| {
                 hosts
-                    .get(host)
+                    .get(key)
                     .is_some_and(|entry| entry.in_flight == 0 && entry.idle_since == *tick)
             });
         }
@@ -194,26 +204,33 @@ mod tests {
     use super::*;
 
     fn clients() -> Arc<HostClients> {
-        Arc::new(HostClients::new(Box::new(|| {
+        Arc::new(HostClients::new(Box::new(|_| {
             reqwest::Client::builder().build()
         })))
+    }
+
+    fn lease(clients: &Arc<HostClients>, host: &str) -> Lease {
+        clients.lease(host, Reach::Any).unwrap()
     }
 
     #[test]
     fn a_busy_host_keeps_its_client_and_idle_ones_are_capped() {
         let clients = clients();
-        let busy = clients.lease("busy.example").unwrap();
+        let busy = lease(&clients, "busy.example");
         let leases: Vec<Lease> = (0..20)
-            .map(|i| clients.lease(&format!("h{i}.example")).unwrap())
+            .map(|i| lease(&clients, &format!("h{i}.example")))
             .collect();
         assert_eq!(clients.hosts(), 21);
         drop(leases);
         assert_eq!(clients.hosts(), 1 + IDLE_HOSTS_KEPT);
-        let again = clients.lease("busy.example").unwrap();
+        let again = lease(&clients, "busy.example");
         drop(busy);
         drop(again);
         assert_eq!(clients.hosts(), IDLE_HOSTS_KEPT);
-        assert!(clients.lock().hosts.contains_key("busy.example"));
+        assert!(clients
+            .lock()
+            .hosts
+            .contains_key(&("busy.example".into(), Reach::Any)));
     }
 
     #[test]
@@ -221,28 +238,30 @@ mod tests {
         let clients = clients();
         for host in ["wide.example", "other.example"] {
             let leases: Vec<Lease> = (0..IDLE_CONNECTIONS_KEPT)
-                .map(|_| clients.lease(host).unwrap())
+                .map(|_| lease(&clients, host))
                 .collect();
             drop(leases);
         }
         let state = clients.lock();
         assert_eq!(state.idle_count, 1, "two hosts of 8 do not fit in 8");
-        assert!(state.hosts.contains_key("other.example"));
+        assert!(state
+            .hosts
+            .contains_key(&("other.example".into(), Reach::Any)));
         assert_eq!(state.idle_connections, IDLE_CONNECTIONS_KEPT);
     }
 
     #[test]
     fn a_host_leased_twice_is_idle_only_after_both_end() {
         let clients = clients();
-        let first = clients.lease("a.example").unwrap();
-        let second = clients.lease("a.example").unwrap();
+        let first = lease(&clients, "a.example");
+        let second = lease(&clients, "a.example");
         drop(first);
         assert_eq!(clients.lock().idle_count, 0);
         drop(second);
         assert_eq!(clients.lock().idle_count, 1);
         for i in 0..100 {
-            drop(clients.lease("a.example").unwrap());
-            drop(clients.lease(&format!("b{i}.example")).unwrap());
+            drop(lease(&clients, "a.example"));
+            drop(lease(&clients, &format!("b{i}.example")));
         }
         let state = clients.lock();
         assert_eq!(state.idle_count, IDLE_HOSTS_KEPT);

@@ -109,6 +109,13 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// The addresses of `host`, through the cache.
+    pub(crate) async fn addresses(&self, host: &str) -> Answer {
+        self.shared.lookup(host).await
+    }
+}
+
 impl Resolve for Resolver {
     fn resolve(&self, name: Name) -> Resolving {
         let shared = Arc::clone(&self.shared);

@@ -6,6 +6,7 @@ use std::fmt;
 use std::io;
 
 use crate::fetch::dns::LookupError;
+use crate::fetch::reach::Blocked;
 
 /// Why one page produced no links. The variant is the summary's failure reason; the text is
 /// the most specific message the HTTP stack gave, for the log line.
@@ -18,6 +19,9 @@ pub(crate) enum FetchError {
     Timeout,
     /// The host name did not resolve.
     Dns(String),
+    /// The address is one the request may not reach (`--deny-net`, or a private address
+    /// below an input URL that resolved to a public one).
+    Blocked(String),
     /// TCP connect failed (refused, unreachable, reset while connecting).
     Connect(String),
     /// The TLS handshake failed (bad certificate, protocol error).
@@ -39,6 +43,9 @@ impl FetchError {
         }
         if err.is_redirect() {
             return FetchError::Redirects(detail);
+        }
+        if causes(err).any(|cause| cause.is::<Blocked>()) {
+            return FetchError::Blocked(detail);
         }
         if causes(err).any(|cause| cause.is::<LookupError>()) {
             return FetchError::Dns(detail);
@@ -62,6 +69,7 @@ impl FetchError {
             FetchError::Status(code) => format!("http {code}"),
             FetchError::Timeout => "timeout".into(),
             FetchError::Dns(_) => "dns".into(),
+            FetchError::Blocked(_) => "blocked".into(),
             FetchError::Connect(_) => "connect".into(),
             FetchError::Tls(_) => "tls".into(),
             FetchError::Reset(_) => "reset".into(),
@@ -83,6 +91,7 @@ impl fmt::Display for FetchError {
             }
             FetchError::Timeout => f.write_str("timed out"),
             FetchError::Dns(detail) => write!(f, "host name did not resolve: {detail}"),
+            FetchError::Blocked(detail) => write!(f, "address blocked: {detail}"),
             FetchError::Connect(detail) => write!(f, "could not connect: {detail}"),
             FetchError::Tls(detail) => write!(f, "TLS failed: {detail}"),
             FetchError::Reset(detail) => write!(f, "connection reset: {detail}"),

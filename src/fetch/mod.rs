@@ -2,13 +2,16 @@
 //! configuration and the crawl's resolver (see [`dns`]), requests paced per host by the
 //! process's [`Pacer`] at the moment they are sent, redirects followed hop by hop, capped
 //! body reads. Why a fetch failed is a [`FetchError`] (see [`failure`]); which failures are
-//! tried again, and when, is [`retry`].
+//! tried again, and when, is [`retry`]. Each request carries its [`Lineage`], the input URL
+//! it descends from, which decides whether the `-H` headers go with it and which addresses
+//! it may connect to (see [`reach`]).
 
 mod body;
 mod clients;
 mod dns;
 mod failure;
 mod proxy;
+mod reach;
 pub(crate) mod retry;
 mod tls;
 
@@ -22,12 +25,13 @@ use reqwest::header::{
 use reqwest::redirect;
 use url::Url;
 
-use crate::config::FetchOptions;
+use crate::config::{FetchOptions, HeaderScope};
 use crate::error::FatalError;
 use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
-use crate::fetch::proxy::Route;
+use crate::fetch::proxy::{proxy_hosts, Route};
+use crate::fetch::reach::{Addresses, Guarded, Reach};
 use crate::fetch::retry::{retry_after, Failure};
 use crate::politeness::Pacer;
 
@@ -35,6 +39,16 @@ pub(crate) use failure::FetchError;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+
+/// The input URL a request descends from: it decides whether the `-H` headers go with the
+/// request and which addresses the request may connect to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lineage<'a> {
+    /// The origin of the input URL (`scheme://host[:port]`).
+    pub(crate) seed_origin: &'a str,
+    /// The request is for the input URL itself, not for something found below it.
+    pub(crate) input: bool,
+}
 
 /// A fetched HTML page, its body not yet decoded.
 #[derive(Debug)]
@@ -70,8 +84,13 @@ pub(crate) enum Fetched {
 #[derive(Debug, Clone)]
 pub(crate) struct Fetcher {
     clients: Arc<HostClients>,
-    /// Sent with every request: `-H` headers and `Accept`.
+    /// Sent with the requests `header_scope` names: `-H` headers and `Accept`.
     headers: HeaderMap,
+    /// Sent with the others: `Accept`.
+    plain_headers: HeaderMap,
+    header_scope: HeaderScope,
+    addresses: Addresses,
+    resolver: Arc<Resolver>,
     max_body: u64,
     max_redirects: usize,
     /// For a request and its redirects together, body included.
@@ -85,28 +104,46 @@ impl Fetcher {
     /// bad setting fails here. TLS trusts what `--ca-cert`/`--insecure` say; requests go
     /// through the proxy `--proxy`/`--no-proxy` or the environment name.
     pub(crate) fn new(options: &FetchOptions, host_gap: Duration) -> Result<Fetcher, FatalError> {
+        let mut plain_headers = HeaderMap::new();
+        plain_headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         let mut headers = options.headers.clone();
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
         }
         let resolver = Arc::new(Resolver::new(&options.dns_servers, options.connect_timeout));
+        let addresses = Addresses::new(&options.addresses);
         let tls = tls::client_config(&options.tls)?;
         let route = Route::of(&options.proxy)?;
+        let proxies: Arc<[String]> = proxy_hosts(&options.proxy).into();
         let (user_agent, connect_timeout) = (options.user_agent.clone(), options.connect_timeout);
-        let build = move || {
+        let (build_resolver, build_addresses) = (Arc::clone(&resolver), addresses.clone());
+        let build = move |reach: Reach| {
             let builder = reqwest::Client::builder()
                 .use_preconfigured_tls(tls.clone())
                 .user_agent(user_agent.clone())
                 .connect_timeout(connect_timeout)
                 // Followed here, so each hop waits its turn at its host.
-                .redirect(redirect::Policy::none())
-                .dns_resolver(Arc::clone(&resolver));
+                .redirect(redirect::Policy::none());
+            let builder = if build_addresses.checks(reach) {
+                builder.dns_resolver(Arc::new(Guarded {
+                    resolver: Arc::clone(&build_resolver),
+                    addresses: build_addresses.clone(),
+                    reach,
+                    proxies: Arc::clone(&proxies),
+                }))
+            } else {
+                builder.dns_resolver(Arc::clone(&build_resolver))
+            };
             route.apply(builder).build()
         };
-        build().map_err(|err| FatalError::Client(err.to_string()))?;
+        build(Reach::Public).map_err(|err| FatalError::Client(err.to_string()))?;
         Ok(Fetcher {
             clients: Arc::new(HostClients::new(Box::new(build))),
             headers,
+            plain_headers,
+            header_scope: options.header_scope,
+            addresses,
+            resolver,
             max_body: options.max_body,
             max_redirects: options.max_redirects,
             timeout: options.timeout,
@@ -126,26 +163,34 @@ impl Fetcher {
 
     /// Sends a GET and waits for the response head, following up to `--max-redirects`
     /// redirects (a loop fails at once). Every hop waits its turn at its host; `--timeout`
-    /// bounds the hops together, not counting those waits. Credentials given with `-H` are
-    /// not sent on to another origin.
+    /// bounds the hops together, not counting those waits. The `-H` headers go only where
+    /// [`Fetcher::headers_for`] says; each hop connects only where its reach allows (an
+    /// input URL anywhere, its redirects and what is found below it as [`reach`] says).
     /// The final hop's host client is leased with the response: hold it until the body is
     /// read.
-    async fn send(&self, url: &Url) -> Result<(Lease, reqwest::Response), FetchError> {
+    async fn send(
+        &self,
+        url: &Url,
+        lineage: Lineage<'_>,
+    ) -> Result<(Lease, reqwest::Response), FetchError> {
         let mut current = url.clone();
         let mut visited: Vec<Url> = Vec::new();
         let mut budget = self.timeout;
+        let mut reach = if lineage.input {
+            Reach::Any
+        } else {
+            self.below_input(lineage).await
+        };
         loop {
+            if let Some(blocked) = self.addresses.refuses_host(&current, reach) {
+                return Err(FetchError::Blocked(blocked.to_string()));
+            }
             let host = current.host_str().unwrap_or_default();
             let lease = self
                 .clients
-                .lease(host)
+                .lease(host, reach)
                 .map_err(|err| FetchError::from_reqwest(&err))?;
-            let mut headers = self.headers.clone();
-            if current.origin() != url.origin() {
-                for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
-                    headers.remove(name);
-                }
-            }
+            let headers = self.headers_for(&current, url, lineage);
             // The turn last, right before the request goes (a new host's client is built
             // above, which takes a while).
             self.pacer.turn(host).await;
@@ -167,6 +212,9 @@ impl Fetcher {
                 let max = self.max_redirects;
                 return Err(FetchError::Redirects(format!("more than {max} redirects")));
             }
+            if lineage.input && visited.is_empty() {
+                reach = self.below_input(lineage).await;
+            }
             visited.push(current);
             if visited.contains(&next) {
                 return Err(FetchError::Redirects("redirect loop".into()));
@@ -175,10 +223,38 @@ impl Fetcher {
         }
     }
 
+    /// What the redirects of an input URL and the links found below it may reach.
+    async fn below_input(&self, lineage: Lineage<'_>) -> Reach {
+        self.addresses
+            .below_input(lineage.seed_origin, &self.resolver)
+            .await
+    }
+
+    /// The headers of a request to `current`, a hop of the request for `url`. With
+    /// `--header-scope input`, the `-H` headers go only to the input URL's origin; with
+    /// `all`, everywhere, but credentials are not sent on to another origin by a redirect.
+    fn headers_for(&self, current: &Url, url: &Url, lineage: Lineage<'_>) -> HeaderMap {
+        match self.header_scope {
+            HeaderScope::Input if current.origin().ascii_serialization() == lineage.seed_origin => {
+                self.headers.clone()
+            }
+            HeaderScope::Input => self.plain_headers.clone(),
+            HeaderScope::All => {
+                let mut headers = self.headers.clone();
+                if current.origin() != url.origin() {
+                    for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
+                        headers.remove(name);
+                    }
+                }
+                headers
+            }
+        }
+    }
+
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
     /// server's `Retry-After`); HTML bodies are read up to the size cap.
-    pub(crate) async fn fetch(&self, url: &Url) -> Result<Fetched, Failure> {
-        let (_lease, response) = self.send(url).await?;
+    pub(crate) async fn fetch(&self, url: &Url, lineage: Lineage<'_>) -> Result<Fetched, Failure> {
+        let (_lease, response) = self.send(url, lineage).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(Failure {
@@ -215,8 +291,9 @@ impl Fetcher {
         &self,
         url: &Url,
         max: u64,
+        lineage: Lineage<'_>,
     ) -> Result<(u16, Vec<u8>), FetchError> {
-        let (_lease, response) = self.send(url).await?;
+        let (_lease, response) = self.send(url, lineage).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Ok((status, Vec::new()));

@@ -4,6 +4,7 @@
 //! `NO_PROXY` for the exceptions (the lowercase names work too).
 
 use reqwest::{ClientBuilder, NoProxy, Proxy};
+use url::Url;
 
 use crate::config::ProxyChoice;
 use crate::error::FatalError;
@@ -41,4 +42,34 @@ impl Route {
             Route::Via(proxy) => builder.proxy((**proxy).clone()),
         }
     }
+}
+
+/// The host names of the proxies `choice` may send requests through: `--proxy`'s, or those
+/// the environment names. A proxy is reached whatever its address (see `reach`).
+pub(super) fn proxy_hosts(choice: &ProxyChoice) -> Vec<String> {
+    let urls: Vec<String> = match choice {
+        ProxyChoice::Off => Vec::new(),
+        ProxyChoice::Url(url) => vec![url.to_string()],
+        ProxyChoice::Environment => [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .collect(),
+    };
+    urls.iter()
+        .filter_map(|text| {
+            // reqwest takes `HOST:PORT` without a scheme as an http proxy.
+            Url::parse(text)
+                .ok()
+                .filter(|url| url.has_host())
+                .or_else(|| Url::parse(&format!("http://{text}")).ok())
+        })
+        .filter_map(|url| url.host_str().map(str::to_owned))
+        .collect()
 }

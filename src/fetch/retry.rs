@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use url::Url;
 
-use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::fetch::{FetchError, Fetched, Fetcher, Lineage};
 
 /// The first backoff; each retry doubles it.
 const BASE_DELAY: Duration = Duration::from_millis(500);
@@ -60,11 +60,12 @@ impl Fetcher {
     pub(crate) async fn fetch_with_retries(
         &self,
         url: &Url,
+        lineage: Lineage<'_>,
         policy: &RetryPolicy,
     ) -> Result<Fetched, FetchError> {
         let mut retry = 0;
         loop {
-            let failure = match self.fetch(url).await {
+            let failure = match self.fetch(url, lineage).await {
                 Ok(fetched) => return Ok(fetched),
                 Err(failure) => failure,
             };
@@ -90,6 +91,7 @@ pub(crate) fn is_retryable(error: &FetchError) -> bool {
         FetchError::Status(code) => matches!(code, 429 | 502 | 503 | 504),
         FetchError::Timeout | FetchError::Connect(_) | FetchError::Reset(_) => true,
         FetchError::Dns(_)
+        | FetchError::Blocked(_)
         | FetchError::Tls(_)
         | FetchError::Redirects(_)
         | FetchError::Protocol(_) => false,

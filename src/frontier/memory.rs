@@ -221,6 +221,7 @@ mod tests {
             url: Url::parse(url).unwrap(),
             depth: 0,
             origin: "".into(),
+            seed_origin: "".into(),
             lease: None,
         }
     }
@@ -274,6 +275,7 @@ mod tests {
         let children = Children {
             depth: 1,
             origin: "a".into(),
+            seed_origin: "http://a".into(),
             links: links.to_vec(),
         };
         frontier.push_children(children);

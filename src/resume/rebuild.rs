@@ -73,6 +73,7 @@ fn walk_from(
         if completed.contains(&source) && seen.insert(&url) {
             frontier.push_back(Job {
                 origin: walk.follow.scope.origin_of(&url),
+                seed_origin: url.origin().ascii_serialization().into(),
                 given: Some(source),
                 url,
                 depth: 0,
@@ -100,6 +101,7 @@ fn walk_from(
                     url,
                     depth: page.depth + 1,
                     origin: Arc::clone(&page.origin),
+                    seed_origin: Arc::clone(&page.seed_origin),
                     lease: None,
                 });
             }

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, Lineage};
 use crate::input::Seed;
 use crate::robots::RobotsCache;
 use crate::scope::ScopeRules;
@@ -96,6 +96,7 @@ impl Sitemaps {
         seeds: &mpsc::Sender<Seed>,
     ) -> bool {
         let origin = self.scope.origin_of(seed);
+        let seed_origin = seed.origin().ascii_serialization();
         let mut queue: VecDeque<Pending> = self.first_files(seed).await.into();
         let mut files = 0;
         while let Some(file) = queue.pop_front() {
@@ -108,7 +109,13 @@ impl Sitemaps {
                 break;
             }
             files += 1;
-            let parsed = match self.fetch(&file.url).await {
+            // A sitemap file elsewhere than the seed's site is held to what is found below
+            // the seed.
+            let lineage = Lineage {
+                seed_origin: &seed_origin,
+                input: file.url.origin() == seed.origin(),
+            };
+            let parsed = match self.fetch(&file.url, lineage).await {
                 Ok(parsed) => parsed,
                 Err(reason) if file.declared => {
                     tracing::warn!(sitemap = %file.url, reason = %reason, "sitemap skipped");
@@ -168,7 +175,12 @@ impl Sitemaps {
 
     /// The files robots.txt names for `seed`'s origin, else its `/sitemap.xml`.
     async fn first_files(&self, seed: &Url) -> Vec<Pending> {
-        let rules = self.robots.rules_for(seed).await;
+        let seed_origin = seed.origin().ascii_serialization();
+        let lineage = Lineage {
+            seed_origin: &seed_origin,
+            input: true,
+        };
+        let rules = self.robots.rules_for(seed, lineage).await;
         let declared: Vec<Pending> = rules
             .sitemaps()
             .iter()
@@ -194,10 +206,10 @@ impl Sitemaps {
     }
 
     /// Fetches and parses one file, off the event loop; `Err` says why it has nothing.
-    async fn fetch(&self, url: &Url) -> Result<parse::Parsed, String> {
+    async fn fetch(&self, url: &Url, lineage: Lineage<'_>) -> Result<parse::Parsed, String> {
         let (status, body) = self
             .fetcher
-            .fetch_bytes(url, self.max_bytes.saturating_add(1))
+            .fetch_bytes(url, self.max_bytes.saturating_add(1), lineage)
             .await
             .map_err(|err| err.to_string())?;
         if !(200..300).contains(&status) {

@@ -2,6 +2,7 @@
 
 mod differential;
 mod fetching;
+mod guarded;
 mod harness;
 mod hostile;
 mod hosts;

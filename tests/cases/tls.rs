@@ -1,9 +1,10 @@
 //! HTTPS against a loopback server whose certificate a private CA made in the test signed:
 //! refused by default as `tls` with the reason in the log line, trusted with `--ca-cert` or
-//! through `SSL_CERT_FILE` (the platform's roots), unverified with `-k`; HTTP/2 by ALPN.
+//! through `SSL_CERT_FILE` (the platform's roots), unverified with `-k`; HTTP/2 by ALPN. A
+//! self-signed development certificate given with `--ca-cert` is the server's own.
 
 use crate::support::cmd::{Areq, Run};
-use crate::support::tls::{TestCa, TlsServer};
+use crate::support::tls::{Leaf, TestCa, TlsServer};
 
 /// A page linking to `/next`.
 fn page(_path: &str) -> String {
@@ -113,4 +114,51 @@ fn an_unreadable_or_empty_ca_cert_file_exits_1_naming_it() {
         assert_eq!(run.code(), 1, "{file}: {}", run.stderr);
         assert_stderr_has(&run, why);
     }
+}
+
+/// One https page at `url`, `pem` given as `--ca-cert`.
+fn fetch_trusting(url: &str, pem: &str) -> Run {
+    let areq = Areq::new();
+    areq.write("cert.pem", pem);
+    areq.run(&[
+        url,
+        "-o",
+        "-",
+        "--no-header",
+        "--retries",
+        "0",
+        "--ca-cert",
+        "cert.pem",
+    ])
+}
+
+#[test]
+fn a_self_signed_ca_certificate_given_with_ca_cert_is_accepted_as_the_servers_own() {
+    // What `openssl req -x509 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1` makes:
+    // self-signed, basicConstraints CA:TRUE. webpki alone refuses it (CaUsedAsEndEntity).
+    let (leaf, pem) = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let server = TlsServer::start(leaf, page);
+    let run = fetch_trusting(&server.url("/"), &pem);
+    run.assert_success();
+    assert_eq!(
+        run.stdout,
+        format!("{}\t{}\n", server.url("/"), server.url("/next"))
+    );
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[test]
+fn a_self_signed_certificate_is_trusted_only_for_its_names_and_only_when_given() {
+    let (leaf, pem) = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let server = TlsServer::start(leaf, page);
+    // The same certificate, the server named otherwise: the name check stays on.
+    let run = fetch_trusting(&server.localhost_url("/"), &pem);
+    run.assert_success();
+    assert_stderr_has(&run, "failed: tls: 1\n");
+    assert_stderr_has(&run, "certificate not valid for name");
+    // Another self-signed certificate given: this one is not trusted.
+    let (_, other) = Leaf::self_signed_ca(&["127.0.0.1"]);
+    let run = fetch_trusting(&server.url("/"), &other);
+    assert_stderr_has(&run, "failed: tls: 1\n");
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
 }

@@ -1,7 +1,7 @@
 //! A tiny DNS server over UDP on 127.0.0.1, for pointing areq at with `--dns-server`.
 //!
-//! It answers A queries for names under `.test` with 127.0.0.1 (TTL 300), AAAA queries with
-//! no records, and every answer after a fixed delay, so a slow resolver can be played.
+//! It answers A queries for names under `.test` with 127.0.0.1 (TTL 300), or 127.0.0.2 for
+//! names starting `two`, AAAA queries with no records, and every answer after a fixed delay, so a slow resolver can be played.
 //! Names starting `nx` get NXDOMAIN; names starting `silent` get no answer at all. It
 //! counts queries per name and type and the most names being answered at once. Replies are
 //! sent by a second thread at their due time, so queries overlap as on a real resolver.
@@ -210,8 +210,8 @@ fn parse_query(packet: &[u8]) -> Option<Query> {
     })
 }
 
-/// The answer to `query`: one A record for a `.test` name, none for AAAA or anything else,
-/// NXDOMAIN for names starting `nx`.
+/// The answer to `query`: one A record for a `.test` name (127.0.0.2 for names starting
+/// `two`, else 127.0.0.1), none for AAAA or anything else, NXDOMAIN for names starting `nx`.
 fn reply(packet: &[u8], query: &Query) -> Vec<u8> {
     let nxdomain = query.name.starts_with("nx") || !query.name.ends_with(".test");
     let answer = !nxdomain && query.kind == TYPE_A;
@@ -227,7 +227,8 @@ fn reply(packet: &[u8], query: &Query) -> Vec<u8> {
         out.extend_from_slice(&1_u16.to_be_bytes());
         out.extend_from_slice(&TTL_SECS.to_be_bytes());
         out.extend_from_slice(&4_u16.to_be_bytes());
-        out.extend_from_slice(&[127, 0, 0, 1]);
+        let last = if query.name.starts_with("two") { 2 } else { 1 };
+        out.extend_from_slice(&[127, 0, 0, last]);
     }
     out
 }

@@ -88,6 +88,27 @@ impl TestCa {
     }
 }
 
+impl Leaf {
+    /// A self-signed certificate for `names` whose basic constraints say `CA:TRUE`, as
+    /// `openssl req -x509` makes it, and its PEM (what `--ca-cert` is given).
+    pub fn self_signed_ca(names: &[&str]) -> (Leaf, String) {
+        let key = KeyPair::generate().expect("key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "areq self-signed");
+        let cert = params.self_signed(&key).expect("self-signed certificate");
+        let pem = cert.pem();
+        let leaf = Leaf {
+            chain: vec![cert.der().clone()],
+            key: PrivatePkcs8KeyDer::from(key.serialize_der()),
+        };
+        (leaf, pem)
+    }
+}
+
 /// One request the server answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {

@@ -62,6 +62,7 @@ pub(super) struct NewJob<'a> {
     source: &'a str,
     depth: u32,
     origin: &'a str,
+    seed_origin: &'a str,
 }
 
 impl<'a> NewJob<'a> {
@@ -73,6 +74,7 @@ impl<'a> NewJob<'a> {
             source: job.source(),
             depth: job.depth,
             origin: &job.origin,
+            seed_origin: &job.seed_origin,
         }
     }
 
@@ -84,6 +86,7 @@ impl<'a> NewJob<'a> {
             source: url.as_str(),
             depth: children.depth,
             origin: &children.origin,
+            seed_origin: &children.seed_origin,
         })
     }
 
@@ -107,23 +110,26 @@ pub(super) fn job_args<'a>(jobs: impl ExactSizeIterator<Item = NewJob<'a>>) -> V
     args
 }
 
-/// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SOURCE<TAB>URL` (no field holds a tab).
-/// SOURCE is empty when it is the URL (a found link's), so the URL is stored once.
+/// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SEED_ORIGIN<TAB>SOURCE<TAB>URL` (no field
+/// holds a tab). SOURCE is empty when it is the URL (a found link's), so the URL is stored
+/// once.
 fn format_job(job: &NewJob<'_>) -> String {
     let url = job.url.as_str();
     let source = if job.source == url { "" } else { job.source };
     format!(
-        "{}\t{}\t{}\t{source}\t{url}",
+        "{}\t{}\t{}\t{}\t{source}\t{url}",
         job.host(),
         job.depth,
         job.origin,
+        job.seed_origin,
     )
 }
 
 pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
     let bad = || FrontierError(format!("redis: a stored job is malformed: {text:?}"));
-    let mut fields = text.splitn(5, '\t');
-    let (_host, depth, origin, source, url) = (
+    let mut fields = text.splitn(6, '\t');
+    let (_host, depth, origin, seed_origin, source, url) = (
+        fields.next().ok_or_else(bad)?,
         fields.next().ok_or_else(bad)?,
         fields.next().ok_or_else(bad)?,
         fields.next().ok_or_else(bad)?,
@@ -137,6 +143,7 @@ pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
         url,
         depth: depth.parse().map_err(|_| bad())?,
         origin: origin.into(),
+        seed_origin: seed_origin.into(),
         lease: None,
     })
 }
@@ -152,12 +159,14 @@ mod tests {
             url: Url::parse("http://example.org/b?q=1").unwrap(),
             depth: 3,
             origin: "example.org".into(),
+            seed_origin: "http://example.org".into(),
             lease: None,
         };
         assert_eq!(parse_job(&format_job(&NewJob::of(&job))).unwrap(), job);
         let children = Children {
             depth: 4,
             origin: "example.org".into(),
+            seed_origin: "http://example.org".into(),
             links: vec![(job.url.clone(), UrlKey::of(&job.url))],
         };
         let child = NewJob::children(&children).next().unwrap();
@@ -170,9 +179,13 @@ mod tests {
         assert_eq!(parse_job(&format_job(&child)).unwrap(), found);
         assert_eq!(
             format_job(&child),
-            "example.org\t4\texample.org\t\thttp://example.org/b?q=1",
+            "example.org\t4\texample.org\thttp://example.org\t\thttp://example.org/b?q=1",
             "a found link's URL is stored once"
         );
-        assert!(parse_job("host\tx\to\ts\thttp://a/").is_err());
+        assert!(parse_job("host\tx\to\thttp://o\ts\thttp://a/").is_err());
+        assert!(
+            parse_job("host\t1\to\ts\thttp://a/").is_err(),
+            "a field short"
+        );
     }
 }
