@@ -5,7 +5,7 @@
 
 use crate::config::{Format, LinkOptions};
 use crate::decode::decode_html;
-use crate::extract::for_each_fingerprinted_link;
+use crate::extract::scan;
 use crate::fetch::Page;
 use crate::follow::{Followed, Follower};
 use crate::graph::HostLinks;
@@ -42,21 +42,15 @@ pub(crate) fn parse_page(
     let mut records = PageRecords::new(format, meta);
     let LinkUses { mut follow, graph } = uses;
     let mut hosts = HostLinks::default();
-    for_each_fingerprinted_link(
-        &html,
-        &page.final_url,
-        encoding,
-        options,
-        |link, fingerprint| {
-            records.push(link.as_str());
-            if graph {
-                hosts.add(&link);
-            }
-            if let Some(follow) = &mut follow {
-                follow.offer(link, fingerprint);
-            }
-        },
-    );
+    scan(&html).for_each_link(&page.final_url, encoding, options, |link| {
+        records.push(link.url.as_str());
+        if graph {
+            hosts.add(&link.url);
+        }
+        if let Some(follow) = &mut follow {
+            follow.offer(link.url, link.fingerprint);
+        }
+    });
     let links = PageLinks {
         followed: follow.map(Follower::finish).unwrap_or_default(),
         hosts,
