@@ -12,7 +12,9 @@
 //!   of each host's gap: requests wait their turn there, and the frontier asks it.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
-//!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
+//!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed;
+//!   [`nofollow`]: what a page says about following its links (robots `<meta>`,
+//!   `X-Robots-Tag`, `rel="nofollow"`).
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
 //!   cache), capped body reads, retries and their waits.
 //! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by
@@ -48,6 +50,7 @@ mod input;
 mod job;
 pub mod limits;
 pub mod logging;
+mod nofollow;
 mod output;
 mod page;
 mod parse;
@@ -76,12 +79,13 @@ use crate::fetch::Fetcher;
 use crate::follow::FollowRules;
 use crate::frontier::{join_shared, Frontier as _, Joined, MemoryFrontier};
 use crate::input::InputReader;
+use crate::nofollow::NofollowRules;
 use crate::output::{spawn_writer, Sink};
 use crate::page::PageContext;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
 use crate::resume::{Rebuilt, Start};
-use crate::robots::RobotsCache;
+use crate::robots::{product_token, RobotsCache};
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
 
@@ -177,7 +181,15 @@ pub async fn run(
     let plan = Plan {
         concurrency: config.concurrency,
         max_depth: config.crawl.depth,
-        follow: Arc::new(FollowRules::new(config.crawl.scope.clone())),
+        follow: Arc::new(
+            FollowRules::new(config.crawl.scope.clone()).obeying(NofollowRules {
+                robots_agent: config
+                    .crawl
+                    .robots
+                    .then(|| product_token(&config.fetch.user_agent).to_owned()),
+                respect_rel: config.crawl.respect_nofollow,
+            }),
+        ),
         max_pages: config.crawl.max_pages,
         graph: config.crawl.graph.is_some(),
         completed: completed.unwrap_or_default(),

@@ -156,6 +156,12 @@ pub(crate) fn scan(html: &str) -> ScannedPage<'_> {
 }
 
 impl ScannedPage<'_> {
+    /// The page's named `<meta>` tags as (name, content), in tree order.
+    pub(crate) fn metas(&self) -> impl Iterator<Item = (&str, &str)> {
+        let metas = self.hrefs.metas.iter();
+        metas.map(|meta| (&*meta.name, &*meta.content))
+    }
+
     /// Calls `found` with each distinct link of the page, in first-seen tree order.
     ///
     /// `page_url` is the final response URL (after redirects); `encoding` is the page's

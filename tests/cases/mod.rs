@@ -11,6 +11,7 @@ mod interrupt;
 mod limits;
 mod links;
 mod long_runs;
+mod nofollow;
 mod output;
 mod progress;
 mod proxy;
