@@ -172,8 +172,11 @@ pub struct CrawlOptions {
     pub scope: ScopeRules,
     /// Stop starting pages after this many, in the whole run.
     pub max_pages: Option<u64>,
-    /// Obey robots.txt (recursive mode without `--ignore-robots`).
+    /// Obey robots.txt, and robots `<meta>` tags and `X-Robots-Tag` headers that say
+    /// `nofollow` (recursive mode without `--ignore-robots`).
     pub robots: bool,
+    /// Do not follow links marked `rel="nofollow"` (`--respect-nofollow`).
+    pub respect_nofollow: bool,
     /// Crawl the pages each seed origin's sitemaps list, as seeds (`--sitemap`).
     pub sitemap: bool,
     /// Minimum gap between request starts to one host (`--delay`, `--rate`).

@@ -330,8 +330,13 @@ impl Scheduler {
             self.graph.add_page(result.job.host(), result.links.hosts);
         }
         // The links the page refused first in the run (its parse recorded them as refused).
-        let Followed { children, refused } = result.links.followed;
+        let Followed {
+            children,
+            refused,
+            page_nofollow,
+        } = result.links.followed;
         self.tally.skipped_scope += refused;
+        self.tally.skipped_nofollow += u64::from(page_nofollow);
         frontier
             .finished(Ended {
                 job: &result.job,
@@ -410,7 +415,7 @@ mod tests {
             }
             if let Some(follow) = &mut follow {
                 let fingerprint = fingerprint_text(link.as_str());
-                follow.offer(link, fingerprint);
+                follow.offer(link, fingerprint, false);
             }
         }
         let followed = follow.map(Follower::finish).unwrap_or_default();

@@ -10,12 +10,17 @@
 //! domain), and last the `--include` and `--exclude` regexes. The page's other links are
 //! distinct already; what is left over (`page` and `page#a`) the seen set and the refused set
 //! catch.
+//!
+//! Before all that, what the page says about following (see [`crate::nofollow`]): a page that
+//! says `nofollow` where robots are obeyed has none of its links followed, and a link with
+//! `rel="nofollow"` is not followed under `--respect-nofollow`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
 use crate::job::{Children, Job};
+use crate::nofollow::NofollowRules;
 use crate::scope::{may_be_a_page, ScopeRules};
 use crate::seen::{SeenSet, UrlKey};
 
@@ -25,6 +30,8 @@ use crate::seen::{SeenSet, UrlKey};
 pub(crate) struct FollowRules {
     /// Which links are followed.
     pub(crate) scope: ScopeRules,
+    /// Which of a page's nofollow hints are obeyed.
+    pub(crate) nofollow: NofollowRules,
     /// Every link refused so far. A page takes the lock once, when its parse ends.
     refused: Mutex<SeenSet>,
 }
@@ -34,8 +41,14 @@ impl FollowRules {
     pub(crate) fn new(scope: ScopeRules) -> FollowRules {
         FollowRules {
             scope,
+            nofollow: NofollowRules::default(),
             refused: Mutex::default(),
         }
+    }
+
+    /// The same rules, obeying the page's nofollow hints as `nofollow` says.
+    pub(crate) fn obeying(self, nofollow: NofollowRules) -> FollowRules {
+        FollowRules { nofollow, ..self }
     }
 
     /// Whether `link`, without its fragment, found on a page descending from `origin`, is
@@ -66,6 +79,8 @@ pub(crate) struct Follower {
     refused: Vec<UrlKey>,
     /// The links followed, at the depth below the page, sharing its seed's scope key.
     children: Children,
+    /// The page said `nofollow`: none of its links is followed.
+    stopped: bool,
 }
 
 /// What following one page's links came to.
@@ -75,6 +90,8 @@ pub(crate) struct Followed {
     pub(crate) children: Children,
     /// Links scope or the patterns refused that no page of the run had refused before.
     pub(crate) refused: u64,
+    /// The page said `nofollow` (robots `<meta>` or `X-Robots-Tag`): no link was followed.
+    pub(crate) page_nofollow: bool,
 }
 
 impl Follower {
@@ -90,13 +107,33 @@ impl Follower {
                 seed_origin: Arc::clone(&parent.seed_origin),
                 links: Vec::new(),
             },
+            stopped: false,
         }
+    }
+
+    /// The product token the page's robots `<meta>` tags and `X-Robots-Tag` headers are
+    /// read for, when they are obeyed.
+    pub(crate) fn robots_agent(&self) -> Option<&str> {
+        self.rules.nofollow.robots_agent.as_deref()
+    }
+
+    /// The page said `nofollow`: none of its links is followed from now on.
+    pub(crate) fn stop(&mut self) {
+        tracing::debug!("links not followed: the page says nofollow");
+        self.stopped = true;
     }
 
     /// Decides whether `link`, found on the page, is followed. `fingerprint` is
     /// `fingerprint_text` of the link's text, as found: without a fragment, it is the link's
-    /// key already.
-    pub(crate) fn offer(&mut self, mut link: Url, fingerprint: u128) {
+    /// key already. `nofollow`: every element linking there says `rel="nofollow"`.
+    pub(crate) fn offer(&mut self, mut link: Url, fingerprint: u128, nofollow: bool) {
+        if self.stopped {
+            return;
+        }
+        if nofollow && self.rules.nofollow.respect_rel {
+            tracing::debug!(link = %link, "not followed: rel=nofollow");
+            return;
+        }
         let fragment = link.fragment().is_some();
         if fragment {
             link.set_fragment(None);
@@ -131,6 +168,7 @@ impl Follower {
         Followed {
             refused: self.rules.refuse(&self.refused),
             children: self.children,
+            page_nofollow: self.stopped,
         }
     }
 }
@@ -159,7 +197,7 @@ mod tests {
         for link in links {
             let link = Url::parse(link).unwrap();
             let fingerprint = fingerprint_text(link.as_str());
-            follower.offer(link, fingerprint);
+            follower.offer(link, fingerprint, false);
         }
         follower.finish()
     }

@@ -59,10 +59,14 @@ pub fn extract(
 
 /// The default link path against the reference: [`extract_links`] (the streaming scanner, or
 /// the tree builder when the scanner is unsure of the page) finds exactly the links
-/// [`tree_links`] finds, in the same order, and they hold what [`extract`] checks.
+/// [`tree_links`] finds, in the same order, and they hold what [`extract`] checks; and both
+/// paths find the same `rel="nofollow"` marks and `<meta>` tags ([`findings`] and
+/// [`tree_findings`]).
 ///
 /// [`extract_links`]: crate::extract::extract_links
 /// [`tree_links`]: crate::extract::tree_links
+/// [`findings`]: crate::extract::findings
+/// [`tree_findings`]: crate::extract::tree_findings
 pub fn extract_differential(
     html: &str,
     page: &Url,
@@ -74,6 +78,12 @@ pub fn extract_differential(
     if links != reference {
         let path = crate::extract::for_each_link(html, page, encoding, options, |_| {});
         panic!("{path:?} found {links:?}, the tree builder {reference:?}, in {html:?}");
+    }
+    let found = crate::extract::findings(html, page, encoding, options);
+    let reference = crate::extract::tree_findings(html, page, encoding, options);
+    if found != reference {
+        let path = crate::extract::for_each_link(html, page, encoding, options, |_| {});
+        panic!("{path:?} found {found:?}, the tree builder {reference:?}, in {html:?}");
     }
     links
 }

@@ -12,7 +12,9 @@
 //!   of each host's gap: requests wait their turn there, and the frontier asks it.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
-//!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
+//!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed;
+//!   [`nofollow`]: what a page says about following its links (robots `<meta>`,
+//!   `X-Robots-Tag`, `rel="nofollow"`).
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
 //!   cache), capped body reads, retries and their waits; where the `-H` headers go and which
 //!   addresses a request may reach, by the input URL it descends from.
@@ -49,6 +51,7 @@ mod input;
 mod job;
 pub mod limits;
 pub mod logging;
+mod nofollow;
 mod output;
 mod page;
 mod parse;
@@ -77,12 +80,13 @@ use crate::fetch::Fetcher;
 use crate::follow::FollowRules;
 use crate::frontier::{join_shared, Frontier as _, Joined, MemoryFrontier};
 use crate::input::InputReader;
+use crate::nofollow::NofollowRules;
 use crate::output::{spawn_writer, Sink};
 use crate::page::PageContext;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
 use crate::resume::{Rebuilt, Start};
-use crate::robots::RobotsCache;
+use crate::robots::{product_token, RobotsCache};
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
 
@@ -181,7 +185,15 @@ pub async fn run(
     let plan = Plan {
         concurrency: config.concurrency,
         max_depth: config.crawl.depth,
-        follow: Arc::new(FollowRules::new(config.crawl.scope.clone())),
+        follow: Arc::new(
+            FollowRules::new(config.crawl.scope.clone()).obeying(NofollowRules {
+                robots_agent: config
+                    .crawl
+                    .robots
+                    .then(|| product_token(&config.fetch.user_agent).to_owned()),
+                respect_rel: config.crawl.respect_nofollow,
+            }),
+        ),
         // A shared crawl's budget is crawl-wide, kept by its frontier.
         max_pages: config.crawl.max_pages.filter(|_| shared.is_none()),
         graph: config.crawl.graph.is_some(),

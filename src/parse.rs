@@ -1,14 +1,15 @@
 //! The CPU work for one fetched page: decode the body, find the links, and as each is found,
-//! format its record and, in a recursive crawl, decide whether it is followed. Pure and
-//! synchronous, so the page task runs it on a parse thread, off the event loop, and no list
-//! of the page's links is kept.
+//! format its record and, in a recursive crawl, decide whether it is followed (after what the
+//! page says about following its links). Pure and synchronous, so the page task runs it on a
+//! parse thread, off the event loop, and no list of the page's links is kept.
 
 use crate::config::{Format, LinkOptions};
 use crate::decode::decode_html;
-use crate::extract::for_each_fingerprinted_link;
+use crate::extract::scan;
 use crate::fetch::Page;
 use crate::follow::{Followed, Follower};
 use crate::graph::HostLinks;
+use crate::nofollow::page_says_nofollow;
 use crate::output::{PageMeta, PageRecords};
 
 /// What a page's links are wanted for besides its records.
@@ -42,21 +43,24 @@ pub(crate) fn parse_page(
     let mut records = PageRecords::new(format, meta);
     let LinkUses { mut follow, graph } = uses;
     let mut hosts = HostLinks::default();
-    for_each_fingerprinted_link(
-        &html,
-        &page.final_url,
-        encoding,
-        options,
-        |link, fingerprint| {
-            records.push(link.as_str());
-            if graph {
-                hosts.add(&link);
-            }
-            if let Some(follow) = &mut follow {
-                follow.offer(link, fingerprint);
-            }
-        },
-    );
+    let scanned = scan(&html);
+    if let Some(follow) = &mut follow {
+        let nofollow = follow
+            .robots_agent()
+            .is_some_and(|agent| page_says_nofollow(agent, &page.robots_tags, scanned.metas()));
+        if nofollow {
+            follow.stop();
+        }
+    }
+    scanned.for_each_link(&page.final_url, encoding, options, |link| {
+        records.push(link.url.as_str(), link.nofollow);
+        if graph {
+            hosts.add(&link.url);
+        }
+        if let Some(follow) = &mut follow {
+            follow.offer(link.url, link.fingerprint, link.nofollow);
+        }
+    });
     let links = PageLinks {
         followed: follow.map(Follower::finish).unwrap_or_default(),
         hosts,

@@ -50,6 +50,9 @@ pub struct Summary {
     pub skipped_robots: u64,
     /// Distinct links not followed: off scope or filtered by `--include`/`--exclude`.
     pub skipped_scope: u64,
+    /// Pages whose links were not followed because the page says `nofollow` (robots
+    /// `<meta>` or `X-Robots-Tag`).
+    pub skipped_nofollow: u64,
     /// Pages queued but not fetched because `--max-pages` was reached.
     pub skipped_budget: u64,
     /// Final HTTP status of every page that got an answer, by code.
@@ -90,6 +93,7 @@ impl Summary {
             hosts: tally.hosts.len() as u64,
             skipped_robots: tally.skipped_robots,
             skipped_scope: tally.skipped_scope,
+            skipped_nofollow: tally.skipped_nofollow,
             skipped_budget,
             top_hosts_by_pages: tally.hosts.top(TOP_HOSTS, |counts| counts.pages),
             top_hosts_by_failures: tally.hosts.top(TOP_HOSTS, |counts| counts.failures),
@@ -134,6 +138,7 @@ impl Summary {
                 skipped_not_html: self.skipped_not_html,
                 skipped_robots: self.skipped_robots,
                 skipped_scope: self.skipped_scope,
+                skipped_nofollow: self.skipped_nofollow,
                 skipped_budget: self.skipped_budget,
                 by_depth,
             },
@@ -206,10 +211,12 @@ impl fmt::Display for Summary {
                 .collect();
             writeln!(
                 f,
-                "  crawl: {} hosts, pages by depth {}; not fetched: {} robots, {} scope, {} budget",
+                "  crawl: {} hosts, pages by depth {}; not fetched: {} robots, {} nofollow, \
+                 {} scope, {} budget",
                 self.hosts,
                 depths.join(", "),
                 self.skipped_robots,
+                self.skipped_nofollow,
                 self.skipped_scope,
                 self.skipped_budget
             )?;
@@ -258,6 +265,7 @@ struct JsonPages {
     skipped_not_html: u64,
     skipped_robots: u64,
     skipped_scope: u64,
+    skipped_nofollow: u64,
     skipped_budget: u64,
     by_depth: BTreeMap<String, u64>,
 }

@@ -24,6 +24,8 @@ pub(crate) struct Tally {
     pub(crate) skipped_robots: u64,
     /// Distinct links not followed: off scope or filtered.
     pub(crate) skipped_scope: u64,
+    /// Pages whose links were not followed because the page says `nofollow`.
+    pub(crate) skipped_nofollow: u64,
     /// Records formatted for the output.
     pub(crate) links: u64,
     /// HTML body bytes read.

@@ -166,9 +166,14 @@ pub struct Cli {
     #[arg(long, help_heading = RECURSIVE)]
     pub sitemap: bool,
 
-    /// Do not fetch or obey robots.txt (it is obeyed by default when --depth > 0)
+    /// Do not fetch or obey robots.txt, nor robots meta tags and X-Robots-Tag headers that say
+    /// nofollow (all obeyed by default when --depth > 0)
     #[arg(long, help_heading = RECURSIVE)]
     pub ignore_robots: bool,
+
+    /// Do not follow links marked rel="nofollow" (followed by default: it is a hint)
+    #[arg(long, help_heading = RECURSIVE)]
+    pub respect_nofollow: bool,
 
     /// At most this many requests per second to one host
     #[arg(long, value_name = "R", value_parser = parse_rate, help_heading = RECURSIVE)]
@@ -359,6 +364,7 @@ impl Cli {
                 },
                 max_pages: self.max_pages,
                 robots: self.depth > 0 && !self.ignore_robots,
+                respect_nofollow: self.respect_nofollow,
                 sitemap: self.sitemap,
                 host_gap: rate_gap.max(Duration::from_millis(self.delay)),
                 graph: self.graph,
@@ -397,6 +403,15 @@ mod tests {
             format!("areq/{}", env!("CARGO_PKG_VERSION"))
         );
         assert!(config.header);
+        assert!(!config.crawl.robots && !config.crawl.respect_nofollow);
+    }
+
+    #[test]
+    fn robots_are_obeyed_when_recursive_and_rel_nofollow_only_when_asked() {
+        let config = parse(&["-d", "1"]).unwrap();
+        assert!(config.crawl.robots && !config.crawl.respect_nofollow);
+        let config = parse(&["-d", "1", "--ignore-robots", "--respect-nofollow"]).unwrap();
+        assert!(!config.crawl.robots && config.crawl.respect_nofollow);
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! token order, and then the page takes the tree builder's path.
 //! Resolution follows the WHATWG URL standard (`url::Url`), with the query encoded in the
 //! page's encoding as browsers do (`resolve`).
+//!
+//! Both paths also find what the page says about following its links: each link's
+//! `rel="nofollow"`, and the document's `<meta name=… content=…>` tags (robots directives
+//! among them). A `<meta>` counts where the DOM has it, head or body; one inside `<template>`
+//! is template content, not part of the document, and one inside `<noscript>` is text (scripting
+//! is on), so neither counts, as in a browser.
 
 mod charref;
 mod resolve;
@@ -22,13 +28,41 @@ use url::Url;
 
 use crate::config::LinkOptions;
 
-/// The raw `href` values of one page, entities decoded, in tree order.
+/// The raw `href` values of one page, entities decoded, in tree order, and its named
+/// `<meta>` tags.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct PageHrefs<'a> {
     /// The first HTML `<base href>`.
     pub(crate) base: Option<Cow<'a, str>>,
     /// Every other `href`, duplicates included.
-    pub(crate) hrefs: Vec<Cow<'a, str>>,
+    pub(crate) hrefs: Vec<Href<'a>>,
+    /// The HTML `<meta>` elements with a `name`, outside templates, in tree order.
+    pub(crate) metas: Vec<MetaTag<'a>>,
+}
+
+/// One `href` as found, entities decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Href<'a> {
+    /// The attribute's value.
+    pub(crate) value: Cow<'a, str>,
+    /// The element's `rel` holds the `nofollow` keyword.
+    pub(crate) nofollow: bool,
+}
+
+/// One `<meta name content>`, entities decoded; a missing `content` is empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MetaTag<'a> {
+    /// The `name` attribute, as written.
+    pub(crate) name: Cow<'a, str>,
+    /// The `content` attribute, as written.
+    pub(crate) content: Cow<'a, str>,
+}
+
+/// Whether a decoded `rel` value holds the `nofollow` keyword: `rel` is a set of tokens
+/// separated by ASCII whitespace, compared ASCII-case-insensitively.
+pub(crate) fn rel_says_nofollow(rel: &str) -> bool {
+    rel.split(['\t', '\n', '\x0C', '\r', ' '])
+        .any(|token| token.eq_ignore_ascii_case("nofollow"))
 }
 
 /// Which path found a page's links.
@@ -81,28 +115,65 @@ pub fn for_each_link(
     options: &LinkOptions,
     mut found: impl FnMut(Url),
 ) -> Path {
-    for_each_fingerprinted_link(html, page_url, encoding, options, |link, _| found(link))
+    let page = scan(html);
+    page.for_each_link(page_url, encoding, options, |link| found(link.url));
+    page.path
 }
 
-/// [`for_each_link`], with each link's fingerprint (`seen::fingerprint_text` of its text),
-/// which finding distinct links computes anyway, so following a link need not hash it again.
-pub(crate) fn for_each_fingerprinted_link(
-    html: &str,
-    page_url: &Url,
-    encoding: &'static Encoding,
-    options: &LinkOptions,
-    found: impl FnMut(Url, u128),
-) -> Path {
+/// One distinct link of a page, as [`ScannedPage::for_each_link`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FoundLink {
+    /// The absolute link.
+    pub(crate) url: Url,
+    /// `seen::fingerprint_text` of its text, which finding distinct links computes anyway,
+    /// so following the link need not hash it again.
+    pub(crate) fingerprint: u128,
+    /// Every element of the page that links here says `rel="nofollow"`.
+    pub(crate) nofollow: bool,
+}
+
+/// One page scanned: its raw hrefs and named `<meta>` tags, and the path that found them.
+#[derive(Debug, Clone)]
+pub(crate) struct ScannedPage<'a> {
+    hrefs: PageHrefs<'a>,
+    /// Which path found them.
+    pub(crate) path: Path,
+}
+
+/// Scans `html` on the default path: the streaming scanner, or the tree builder where the
+/// scanner is unsure of the page.
+pub(crate) fn scan(html: &str) -> ScannedPage<'_> {
     match stream::stream_hrefs(html) {
-        Ok(hrefs) => {
-            resolve::resolve_each(&hrefs, page_url, encoding, options, found);
-            Path::Stream
-        }
-        Err(unsure) => {
-            let hrefs = tree::tree_hrefs(html);
-            resolve::resolve_each(&hrefs, page_url, encoding, options, found);
-            Path::Tree(unsure)
-        }
+        Ok(hrefs) => ScannedPage {
+            hrefs,
+            path: Path::Stream,
+        },
+        Err(unsure) => ScannedPage {
+            hrefs: tree::tree_hrefs(html),
+            path: Path::Tree(unsure),
+        },
+    }
+}
+
+impl ScannedPage<'_> {
+    /// The page's named `<meta>` tags as (name, content), in tree order.
+    pub(crate) fn metas(&self) -> impl Iterator<Item = (&str, &str)> {
+        let metas = self.hrefs.metas.iter();
+        metas.map(|meta| (&*meta.name, &*meta.content))
+    }
+
+    /// Calls `found` with each distinct link of the page, in first-seen tree order.
+    ///
+    /// `page_url` is the final response URL (after redirects); `encoding` is the page's
+    /// encoding, used for the query part of links as browsers do.
+    pub(crate) fn for_each_link(
+        &self,
+        page_url: &Url,
+        encoding: &'static Encoding,
+        options: &LinkOptions,
+        found: impl FnMut(FoundLink),
+    ) {
+        resolve::resolve_each(&self.hrefs, page_url, encoding, options, found);
     }
 }
 
@@ -127,10 +198,59 @@ pub fn tree_links(
 ) -> Vec<Url> {
     let mut links = Vec::new();
     let hrefs = tree::tree_hrefs(html);
-    resolve::resolve_each(&hrefs, page_url, encoding, options, |link, _| {
-        links.push(link)
+    resolve::resolve_each(&hrefs, page_url, encoding, options, |link| {
+        links.push(link.url)
     });
     links
+}
+
+/// Everything one page tells the crawl about its links.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// The distinct links in first-seen tree order, each with whether every element linking
+    /// there says `rel="nofollow"`.
+    pub links: Vec<(Url, bool)>,
+    /// The document's `<meta>` tags with a `name`, as (name, content), in tree order.
+    pub metas: Vec<(String, String)>,
+}
+
+/// What the default path (see [`for_each_link`]) finds on one page.
+pub fn findings(
+    html: &str,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+) -> Findings {
+    findings_of(&scan(html).hrefs, page_url, encoding, options)
+}
+
+/// What the tree builder alone finds on one page: the reference for [`findings`].
+pub fn tree_findings(
+    html: &str,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+) -> Findings {
+    findings_of(&tree::tree_hrefs(html), page_url, encoding, options)
+}
+
+/// The [`Findings`] of one page's hrefs and metas.
+fn findings_of(
+    hrefs: &PageHrefs<'_>,
+    page_url: &Url,
+    encoding: &'static Encoding,
+    options: &LinkOptions,
+) -> Findings {
+    let mut links = Vec::new();
+    resolve::resolve_each(hrefs, page_url, encoding, options, |link| {
+        links.push((link.url, link.nofollow))
+    });
+    let metas = hrefs.metas.iter();
+    let metas = metas.map(|meta| (meta.name.to_string(), meta.content.to_string()));
+    Findings {
+        links,
+        metas: metas.collect(),
+    }
 }
 
 #[cfg(test)]
@@ -476,5 +596,76 @@ mod path_tests {
             let tree = tree_links(html, &page, UTF_8, &LinkOptions::default());
             assert_eq!(streamed, tree, "{html}");
         }
+    }
+}
+
+#[cfg(test)]
+mod nofollow_tests {
+    use super::*;
+    use encoding_rs::UTF_8;
+
+    /// What both paths find on `html`, after checking they agree.
+    fn found(html: &str) -> Findings {
+        let page = Url::parse("http://h/").unwrap();
+        let options = LinkOptions::default();
+        let found = findings(html, &page, UTF_8, &options);
+        assert_eq!(found, tree_findings(html, &page, UTF_8, &options), "{html}");
+        found
+    }
+
+    fn marks(html: &str) -> Vec<(String, bool)> {
+        let links = found(html).links.into_iter();
+        links
+            .map(|(url, nofollow)| (url.into(), nofollow))
+            .collect()
+    }
+
+    #[test]
+    fn a_link_is_nofollow_when_every_element_linking_there_says_so() {
+        let html = r#"<a rel="nofollow" href=/a>1</a><a rel="ugc NOFOLLOW" href=/b>2</a>
+            <a href=/b>3</a><area rel=nofollow href=/c><a rel=nofollow href="http://h/c">
+            <a rel=nofollowed href=/d><a rel="no&#102;ollow" href=/e>"#;
+        assert_eq!(
+            marks(html),
+            [
+                ("http://h/a".to_string(), true),
+                ("http://h/b".to_string(), false),
+                ("http://h/c".to_string(), true),
+                ("http://h/d".to_string(), false),
+                ("http://h/e".to_string(), true),
+            ]
+        );
+        assert!(marks("<a href=/a><a href=/a rel=nofollow>")
+            .iter()
+            .all(|(_, n)| !n));
+    }
+
+    #[test]
+    fn metas_count_where_the_dom_has_them_not_in_templates_or_noscript() {
+        let html = r#"<head><meta name=robots content="noindex, nofollow"><meta charset=utf-8>
+            <noscript><meta name=robots content=none></noscript>
+            <template><meta name=areq content=none></template></head>
+            <body><meta name=AREQ content=nofollow><meta name=viewport></body>"#;
+        let metas: Vec<(String, String)> = [
+            ("robots", "noindex, nofollow"),
+            ("AREQ", "nofollow"),
+            ("viewport", ""),
+        ]
+        .iter()
+        .map(|(name, content)| (name.to_string(), content.to_string()))
+        .collect();
+        assert_eq!(found(html).metas, metas);
+        let page = Url::parse("http://h/").unwrap();
+        let path = for_each_link(html, &page, UTF_8, &LinkOptions::default(), |_| {});
+        assert_eq!(path, Path::Stream);
+    }
+
+    #[test]
+    fn a_template_ends_only_at_its_own_end_tag() {
+        let html = "</template><template><template></template><meta name=a></template>\
+                    <meta name=b><svg><template><meta name=c>";
+        let names: Vec<String> = found(html).metas.into_iter().map(|(n, _)| n).collect();
+        // An SVG `<template>` is no template: the `<meta>` leaves SVG into the document.
+        assert_eq!(names, ["b", "c"]);
     }
 }

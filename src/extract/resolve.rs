@@ -1,52 +1,136 @@
 //! From a page's raw hrefs to its distinct absolute links, by the WHATWG URL rules.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::hash_map::{Entry, HashMap};
 
 use encoding_rs::Encoding;
 use url::Url;
 
-use super::PageHrefs;
+use super::{FoundLink, PageHrefs};
 use crate::config::LinkOptions;
 use crate::seen::fingerprint_text;
 
 /// Resolves each href of `page` against its base and calls `found` with every distinct link
-/// the options keep, in first-seen order, and the link's fingerprint (`fingerprint_text` of
+/// the options keep, in first-seen order, with the link's fingerprint (`fingerprint_text` of
 /// its text), which the dedup computed anyway. Each distinct raw href is parsed once: pages
 /// repeat many.
+///
+/// A link is `nofollow` when every element of the page that links to it says so: one plain
+/// link is enough to follow it. Only a page with some `rel="nofollow"` needs to know that
+/// before its first link is handed on, so only such a page keeps its links in a list first.
 pub(super) fn resolve_each(
     page: &PageHrefs<'_>,
     page_url: &Url,
     encoding: &'static Encoding,
     options: &LinkOptions,
-    mut found: impl FnMut(Url, u128),
+    mut found: impl FnMut(FoundLink),
 ) {
     let base = page
         .base
         .as_deref()
         .and_then(|href| parse_href(href, page_url, encoding));
     let base = base.as_ref().unwrap_or(page_url);
-    let mut raw_seen: HashSet<&str> = HashSet::with_capacity(page.hrefs.len());
-    let mut seen: HashSet<u128> = HashSet::with_capacity(page.hrefs.len());
+    let mut links = DistinctLinks {
+        base,
+        encoding,
+        options,
+        raw_seen: HashMap::with_capacity(page.hrefs.len()),
+        seen: HashMap::with_capacity(page.hrefs.len()),
+        count: 0,
+    };
+    if !page.hrefs.iter().any(|href| href.nofollow) {
+        for href in &page.hrefs {
+            if let Some(Occurrence::First(link)) = links.occurrence(&href.value) {
+                found(FoundLink {
+                    nofollow: false,
+                    ..link
+                });
+            }
+        }
+        return;
+    }
+    let mut list: Vec<FoundLink> = Vec::new();
     for href in &page.hrefs {
-        if !raw_seen.insert(href) {
-            continue;
-        }
-        let Some(mut link) = parse_href(href, base, encoding) else {
-            tracing::debug!(href = &**href, "href dropped: not a valid URL");
-            continue;
+        let link = match links.occurrence(&href.value) {
+            Some(Occurrence::First(link)) => {
+                list.push(link);
+                list.last_mut()
+            }
+            Some(Occurrence::Again(at)) => list.get_mut(at),
+            None => None,
         };
-        if !options.all_schemes && !matches!(link.scheme(), "http" | "https") {
-            continue;
+        if let Some(link) = link {
+            link.nofollow &= href.nofollow;
         }
-        if options.strip_fragments {
+    }
+    list.into_iter().for_each(found);
+}
+
+/// What one raw href of a page came to.
+enum Occurrence {
+    /// A link the page had not linked to before, `nofollow` set: each occurrence, this one
+    /// too, keeps it or clears it.
+    First(FoundLink),
+    /// The link found `n`th (from 0) on the page.
+    Again(usize),
+}
+
+/// The distinct links of one page so far.
+struct DistinctLinks<'p, 'h> {
+    base: &'p Url,
+    encoding: &'static Encoding,
+    options: &'p LinkOptions,
+    /// Raw hrefs seen, each with the index of its link (`None`: dropped).
+    raw_seen: HashMap<&'h str, Option<usize>>,
+    /// Links seen, by fingerprint, with their index, so the dedup copies no string.
+    seen: HashMap<u128, usize>,
+    /// Links found so far.
+    count: usize,
+}
+impl<'h> DistinctLinks<'_, 'h> {
+    /// Resolves one raw href of the page; `None` when the options drop its link.
+    fn occurrence(&mut self, href: &'h str) -> Option<Occurrence> {
+        if let Some(at) = self.raw_seen.get(href) {
+            return at.map(Occurrence::Again);
+        }
+        let occurrence =
+            self.resolve(href)
+                .map(|(url, fingerprint)| match self.seen.entry(fingerprint) {
+                    Entry::Occupied(seen) => Occurrence::Again(*seen.get()),
+                    Entry::Vacant(new) => {
+                        new.insert(self.count);
+                        self.count += 1;
+                        Occurrence::First(FoundLink {
+                            url,
+                            fingerprint,
+                            nofollow: true,
+                        })
+                    }
+                });
+        let at = match &occurrence {
+            Some(Occurrence::First(_)) => Some(self.count - 1),
+            Some(Occurrence::Again(at)) => Some(*at),
+            None => None,
+        };
+        self.raw_seen.insert(href, at);
+        occurrence
+    }
+
+    /// The link `href` makes, with its fingerprint, if the options keep it.
+    fn resolve(&self, href: &str) -> Option<(Url, u128)> {
+        let Some(mut link) = parse_href(href, self.base, self.encoding) else {
+            tracing::debug!(href, "href dropped: not a valid URL");
+            return None;
+        };
+        if !self.options.all_schemes && !matches!(link.scheme(), "http" | "https") {
+            return None;
+        }
+        if self.options.strip_fragments {
             link.set_fragment(None);
         }
         // A fingerprint, so the dedup copies no string.
         let fingerprint = fingerprint_text(link.as_str());
-        if seen.insert(fingerprint) {
-            found(link, fingerprint);
-        }
+        Some((link, fingerprint))
     }
 }
 

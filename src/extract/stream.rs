@@ -7,6 +7,11 @@
 //! as in the tree builder), `<title>`, `<textarea>` and `<plaintext>`. A tag cut by the end of
 //! the input is dropped, as the tokenizer drops it.
 //!
+//! Each href comes with whether its element's `rel` says `nofollow`, and each HTML `<meta>`
+//! with a `name` is kept, except inside `<template>` (its content is not in the document):
+//! `<template>` start and end tags in HTML content are counted, as the stack of open elements
+//! would hold them (an end tag with no template open is ignored, and nothing else closes one).
+//!
 //! Token order is tree order, and every start tag an element, except where the tree builder
 //! moves or drops elements: table structure (foster parenting), `<select>`, framesets, MathML
 //! and HTML inside SVG, and start tags merged into an existing element. The scanner does not
@@ -17,7 +22,7 @@
 use memchr::memchr;
 
 use super::charref::attribute_value;
-use super::{PageHrefs, Unsure};
+use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Unsure};
 
 /// The hrefs of `html` in token order, or why token order may not be tree order here.
 pub(super) fn stream_hrefs(html: &str) -> Result<PageHrefs<'_>, Unsure> {
@@ -26,6 +31,7 @@ pub(super) fn stream_hrefs(html: &str) -> Result<PageHrefs<'_>, Unsure> {
         bytes: html.as_bytes(),
         page: PageHrefs::default(),
         foreign: Vec::new(),
+        templates: 0,
     };
     scanner.run()?;
     Ok(scanner.page)
@@ -52,6 +58,12 @@ struct Tag<'a> {
     href: Option<&'a str>,
     /// The raw value of the first `xlink:href` attribute.
     xlink_href: Option<&'a str>,
+    /// The raw value of the first `rel` attribute.
+    rel: Option<&'a str>,
+    /// The raw value of the first `name` attribute (a `<meta>`'s).
+    meta_name: Option<&'a str>,
+    /// The raw value of the first `content` attribute (a `<meta>`'s).
+    content: Option<&'a str>,
     self_closing: bool,
     /// The offset just past the tag's `>`.
     end: usize,
@@ -63,6 +75,8 @@ struct Scanner<'a> {
     page: PageHrefs<'a>,
     /// The open SVG elements, innermost last: empty in HTML content.
     foreign: Vec<&'a str>,
+    /// The HTML `<template>` elements open.
+    templates: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -169,6 +183,9 @@ impl<'a> Scanner<'a> {
             name: &self.html[from..name_end],
             href: None,
             xlink_href: None,
+            rel: None,
+            meta_name: None,
+            content: None,
             self_closing: false,
             end: 0,
         };
@@ -269,6 +286,14 @@ impl<'a> Scanner<'a> {
                 }
                 return Ok(Some(tag.end));
             }
+            b"meta" => {
+                self.push_meta(&tag);
+                Text::Markup
+            }
+            b"template" => {
+                self.templates += 1;
+                Text::Markup
+            }
             b"script" => Text::Script,
             b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript" | b"title"
             | b"textarea" => Text::UntilEndTag,
@@ -276,7 +301,7 @@ impl<'a> Scanner<'a> {
             _ => Text::Markup,
         };
         if let Some(href) = tag.href {
-            self.page.hrefs.push(attribute_value(href));
+            self.push_href(href, &tag);
         }
         Ok(match text {
             Text::Markup => Some(tag.end),
@@ -311,7 +336,28 @@ impl<'a> Scanner<'a> {
     /// A foreign element's link: its `href`, else its `xlink:href`.
     fn push_foreign_href(&mut self, tag: &Tag<'a>) {
         if let Some(href) = tag.href.or(tag.xlink_href) {
-            self.page.hrefs.push(attribute_value(href));
+            self.push_href(href, tag);
+        }
+    }
+
+    /// Keeps `href`, the link of `tag`, with whether the tag's `rel` says `nofollow`.
+    fn push_href(&mut self, href: &'a str, tag: &Tag<'a>) {
+        let nofollow = tag
+            .rel
+            .is_some_and(|rel| rel_says_nofollow(&attribute_value(rel)));
+        self.page.hrefs.push(Href {
+            value: attribute_value(href),
+            nofollow,
+        });
+    }
+
+    /// Keeps an HTML `<meta>` with a `name`, unless it is template content.
+    fn push_meta(&mut self, tag: &Tag<'a>) {
+        if let (Some(name), 0) = (tag.meta_name, self.templates) {
+            self.page.metas.push(MetaTag {
+                name: attribute_value(name),
+                content: attribute_value(tag.content.unwrap_or_default()),
+            });
         }
     }
 
@@ -320,6 +366,9 @@ impl<'a> Scanner<'a> {
     /// rules, which the scanner does not follow.
     fn end_tag(&mut self, tag: &Tag<'a>) -> Result<(), Unsure> {
         if self.foreign.is_empty() {
+            if tag.name.eq_ignore_ascii_case("template") {
+                self.templates = self.templates.saturating_sub(1);
+            }
             return Ok(());
         }
         match self
@@ -540,11 +589,15 @@ enum ScriptStep {
 impl<'a> Tag<'a> {
     /// Keeps the attribute if links need it; the first of a name wins, as in the tokenizer.
     fn attribute(&mut self, name: &str, value: &'a str) {
-        if name.eq_ignore_ascii_case("href") {
-            self.href.get_or_insert(value);
-        } else if name.eq_ignore_ascii_case("xlink:href") {
-            self.xlink_href.get_or_insert(value);
-        }
+        let kept = match name.len() {
+            3 if name.eq_ignore_ascii_case("rel") => &mut self.rel,
+            4 if name.eq_ignore_ascii_case("href") => &mut self.href,
+            4 if name.eq_ignore_ascii_case("name") => &mut self.meta_name,
+            7 if name.eq_ignore_ascii_case("content") => &mut self.content,
+            10 if name.eq_ignore_ascii_case("xlink:href") => &mut self.xlink_href,
+            _ => return,
+        };
+        kept.get_or_insert(value);
     }
 }
 

@@ -5,6 +5,11 @@
 //! `<a>` inside `<select>`) are dropped too. The sink below builds only the skeleton of the
 //! tree: elements and their order, each with its `href`, no text, no other attributes. Links
 //! are then read in tree order, as `document.links` would list them.
+//!
+//! Each element also keeps whether its `rel` says `nofollow`, and an HTML `<meta>` its `name`
+//! and `content`. Template contents stay under their `<template>` (links there count, as the
+//! streaming scanner finds them), so the walk knows which metas are template content, which is
+//! not part of the document.
 
 use std::borrow::Cow;
 use std::cell::{Ref, RefCell};
@@ -13,18 +18,13 @@ use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
 
-use super::PageHrefs;
+use super::{rel_says_nofollow, Href, MetaTag, PageHrefs};
 
 /// The hrefs of `html` in tree order, found by html5ever's tree builder: the reference the
 /// streaming scanner must match, and the path for pages the scanner cannot be sure of.
 pub(super) fn tree_hrefs(html: &str) -> PageHrefs<'static> {
     let skeleton = parse_document(Skeleton::new(), ParseOpts::default()).one(html);
-    let (base, hrefs) = skeleton.hrefs_in_tree_order();
-    let owned = |href: StrTendril| Cow::Owned(String::from(href));
-    PageHrefs {
-        base: base.map(owned),
-        hrefs: hrefs.into_iter().map(owned).collect(),
-    }
+    skeleton.hrefs_in_tree_order()
 }
 
 /// No node: the end of a sibling list, or no parent.
@@ -37,7 +37,12 @@ struct Node {
     name: QualName,
     /// The `href` attribute (or SVG `xlink:href`).
     href: Option<StrTendril>,
+    /// Whether the `rel` attribute says `nofollow`; `None` without one.
+    rel_nofollow: Option<bool>,
+    /// An HTML `<meta>`'s `name` and `content` (empty if missing), if it has a `name`.
+    meta: Option<(StrTendril, StrTendril)>,
     is_base: bool,
+    is_template: bool,
     mathml_integration_point: bool,
     parent: usize,
     first_child: usize,
@@ -56,22 +61,26 @@ impl Skeleton {
         let skeleton = Skeleton {
             nodes: RefCell::new(Vec::with_capacity(1024)),
         };
-        skeleton.add(QualName::new(None, ns!(), local_name!("")), None, false);
+        skeleton.nameless();
         skeleton
     }
 
-    fn add(
-        &self,
-        name: QualName,
-        href: Option<StrTendril>,
-        mathml_integration_point: bool,
-    ) -> usize {
+    fn add(&self, name: QualName, attrs: &[Attribute], mathml_integration_point: bool) -> usize {
         let mut nodes = self.nodes.borrow_mut();
-        let is_base = name.local == local_name!("base") && name.ns == ns!(html);
+        let html = name.ns == ns!(html);
+        let is_base = html && name.local == local_name!("base");
+        let is_template = html && name.local == local_name!("template");
+        let meta = match html && name.local == local_name!("meta") {
+            true => meta_of(attrs),
+            false => None,
+        };
         nodes.push(Node {
             name,
-            href,
+            href: href_of(attrs),
+            rel_nofollow: rel_nofollow_of(attrs),
+            meta,
             is_base,
+            is_template,
             mathml_integration_point,
             parent: NONE,
             first_child: NONE,
@@ -83,31 +92,43 @@ impl Skeleton {
     }
 
     fn nameless(&self) -> usize {
-        self.add(QualName::new(None, ns!(), local_name!("")), None, false)
+        self.add(QualName::new(None, ns!(), local_name!("")), &[], false)
     }
 
-    /// The first `<base href>` and every other href, both in tree order.
-    fn hrefs_in_tree_order(self) -> (Option<StrTendril>, Vec<StrTendril>) {
+    /// The first `<base href>`, every other href, and the metas outside templates, all in
+    /// tree order.
+    fn hrefs_in_tree_order(self) -> PageHrefs<'static> {
+        let owned = |text: StrTendril| Cow::Owned(String::from(text));
         let mut nodes = self.nodes.into_inner();
-        let mut base = None;
-        let mut hrefs = Vec::new();
-        let mut stack = vec![DOCUMENT];
-        while let Some(id) = stack.pop() {
+        let mut page = PageHrefs::default();
+        // Each node with whether it is template content.
+        let mut stack = vec![(DOCUMENT, false)];
+        while let Some((id, in_template)) = stack.pop() {
             let node = &mut nodes[id];
             if let Some(href) = node.href.take() {
                 if !node.is_base {
-                    hrefs.push(href);
-                } else if base.is_none() {
-                    base = Some(href);
+                    page.hrefs.push(Href {
+                        value: owned(href),
+                        nofollow: node.rel_nofollow == Some(true),
+                    });
+                } else if page.base.is_none() {
+                    page.base = Some(owned(href));
                 }
             }
+            if let (Some((name, content)), false) = (node.meta.take(), in_template) {
+                page.metas.push(MetaTag {
+                    name: owned(name),
+                    content: owned(content),
+                });
+            }
+            let in_template = in_template || node.is_template;
             let mut child = node.last_child;
             while child != NONE {
-                stack.push(child);
+                stack.push((child, in_template));
                 child = nodes[child].previous;
             }
         }
-        (base, hrefs)
+        page
     }
 
     /// Unlinks `id` from its parent, if it has one.
@@ -162,6 +183,26 @@ impl Skeleton {
     }
 }
 
+/// The value of the attribute `local` in no namespace.
+fn attr(attrs: &[Attribute], local: html5ever::LocalName) -> Option<&StrTendril> {
+    let mut named = attrs.iter().filter(|attr| attr.name.ns == ns!());
+    named
+        .find(|attr| attr.name.local == local)
+        .map(|attr| &attr.value)
+}
+
+/// Whether the element's `rel` says `nofollow`; `None` without a `rel`.
+fn rel_nofollow_of(attrs: &[Attribute]) -> Option<bool> {
+    attr(attrs, local_name!("rel")).map(|rel| rel_says_nofollow(rel))
+}
+
+/// A `<meta>`'s `name` and `content`, when it has a `name`.
+fn meta_of(attrs: &[Attribute]) -> Option<(StrTendril, StrTendril)> {
+    let name = attr(attrs, local_name!("name"))?.clone();
+    let content = attr(attrs, local_name!("content")).cloned();
+    Some((name, content.unwrap_or_default()))
+}
+
 /// The element's `href`: the plain attribute, else SVG's `xlink:href`.
 fn href_of(attrs: &[Attribute]) -> Option<StrTendril> {
     let named = |ns| {
@@ -194,11 +235,7 @@ impl TreeSink for Skeleton {
     }
 
     fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> usize {
-        self.add(
-            name,
-            href_of(&attrs),
-            flags.mathml_annotation_xml_integration_point,
-        )
+        self.add(name, &attrs, flags.mathml_annotation_xml_integration_point)
     }
 
     fn create_comment(&self, _text: StrTendril) -> usize {
@@ -254,6 +291,9 @@ impl TreeSink for Skeleton {
         let node = &mut nodes[*target];
         if node.href.is_none() {
             node.href = href_of(&attrs);
+        }
+        if node.rel_nofollow.is_none() {
+            node.rel_nofollow = rel_nofollow_of(&attrs);
         }
     }
 

@@ -59,6 +59,8 @@ pub(crate) struct Page {
     pub(crate) status: u16,
     /// The Content-Type header, if any (its charset decodes the body).
     pub(crate) content_type: Option<String>,
+    /// Every `X-Robots-Tag` header, in order (robots directives for the page).
+    pub(crate) robots_tags: Vec<String>,
     /// The body, at most `--max-body` bytes after decompression.
     pub(crate) body: Vec<u8>,
     /// The body was longer than `--max-body` and was cut there.
@@ -275,11 +277,18 @@ impl Fetcher {
             }
         }
         let final_url = response.url().clone();
+        let robots_tags = response
+            .headers()
+            .get_all("x-robots-tag")
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
         let (body, truncated) = read_capped(response, self.max_body).await?;
         Ok(Fetched::Html(Page {
             final_url,
             status: status.as_u16(),
             content_type,
+            robots_tags,
             body,
             truncated,
         }))

@@ -67,7 +67,8 @@ const FIRST_RECORDS: usize = 16;
 /// What every record of the page shares is formatted once: for TSV the SOURCE and its tab,
 /// for JSONL the object up to the `url` value and from it on, so a record costs the link
 /// alone. The JSONL records are those `serde_json` writes for
-/// `{"source","url","depth","status"}`, byte for byte.
+/// `{"source","url","nofollow","depth","status"}`, byte for byte, with `nofollow` (always
+/// `true`) only on links whose elements all say `rel="nofollow"`.
 ///
 /// A field holding a tab or line break would break the format; the URL parser never produces
 /// one and input lines holding one are rejected, so such a record cannot occur, and is
@@ -109,15 +110,21 @@ impl PageRecords {
         }
     }
 
-    /// Appends the record of one link.
-    pub(crate) fn push(&mut self, link: &str) {
+    /// Appends the record of one link; `nofollow`: every element linking there says
+    /// `rel="nofollow"` (JSONL says so).
+    pub(crate) fn push(&mut self, link: &str, nofollow: bool) {
         if self.broken_source || has_separator(link) {
             return;
         }
         self.bytes.extend_from_slice(&self.head);
         match self.format {
             Format::Tsv => self.bytes.extend_from_slice(link.as_bytes()),
-            Format::Jsonl => json_string(link, &mut self.bytes),
+            Format::Jsonl => {
+                json_string(link, &mut self.bytes);
+                if nofollow {
+                    self.bytes.extend_from_slice(b",\"nofollow\":true");
+                }
+            }
         }
         self.bytes.extend_from_slice(&self.tail);
         self.count += 1;
@@ -193,7 +200,7 @@ mod tests {
     fn records(format: Format, page: PageMeta<'_>, links: &[&str]) -> Records {
         let mut records = PageRecords::new(format, page);
         for link in links {
-            records.push(link);
+            records.push(link, false);
         }
         records.finish(page.source.to_owned())
     }
@@ -222,6 +229,8 @@ mod tests {
     struct JsonRecord<'a> {
         source: &'a str,
         url: &'a str,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        nofollow: bool,
         depth: u32,
         status: u16,
     }
@@ -242,15 +251,20 @@ mod tests {
                     depth: 4_000_000_000,
                     status: 599,
                 };
-                let mut expected = serde_json::to_vec(&JsonRecord {
-                    source,
-                    url,
-                    depth: page.depth,
-                    status: page.status,
-                })
-                .unwrap();
-                expected.push(b'\n');
-                assert_eq!(records(Format::Jsonl, page, &[url]).bytes, expected);
+                for nofollow in [false, true] {
+                    let mut expected = serde_json::to_vec(&JsonRecord {
+                        source,
+                        url,
+                        nofollow,
+                        depth: page.depth,
+                        status: page.status,
+                    })
+                    .unwrap();
+                    expected.push(b'\n');
+                    let mut written = PageRecords::new(Format::Jsonl, page);
+                    written.push(url, nofollow);
+                    assert_eq!(written.finish(source.to_owned()).bytes, expected);
+                }
             }
         }
     }

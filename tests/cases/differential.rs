@@ -1,7 +1,9 @@
 //! The two link paths against each other: the default one (`extract_links`: the streaming
 //! scanner, or the tree builder when the scanner is unsure of a page) must find exactly the
 //! links the tree builder alone finds (`tree_links`), in the same order, on thousands of
-//! generated tag soup documents and on every HTML fixture.
+//! generated tag soup documents and on every HTML fixture; and the same `rel="nofollow"` marks
+//! and named `<meta>` tags (robots directives), outside templates (`findings` and
+//! `tree_findings`).
 //!
 //! A mismatch is reported with its seed and document index (`case(seed, index)` makes the
 //! document again), the document itself, and a shrunk document that still shows it.
@@ -10,7 +12,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path as FsPath, PathBuf};
 
 use areq::config::LinkOptions;
-use areq::extract::{extract_links, for_each_link, tree_links, Path};
+use areq::extract::{
+    extract_links, findings, for_each_link, tree_findings, tree_links, Findings, Path,
+};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use fastrand::Rng;
 use url::Url;
@@ -116,22 +120,47 @@ struct Answers {
     tree: Result<Vec<String>, String>,
 }
 
+/// What one path finds on a page, as lines: the links (the plain list), then each link with
+/// its `rel="nofollow"` mark and each named `<meta>` tag.
+fn lines(links: Vec<Url>, found: Findings) -> Vec<String> {
+    let links = links.into_iter().map(String::from);
+    let marked = found
+        .links
+        .into_iter()
+        .map(|(link, nofollow)| format!("{link} nofollow={nofollow}"));
+    let metas = found
+        .metas
+        .into_iter()
+        .map(|(name, content)| format!("<meta name={name:?} content={content:?}>"));
+    links.chain(marked).chain(metas).collect()
+}
+
+/// One path: its plain links and its findings.
+type Extract = (
+    fn(&str, &Url, &'static Encoding, &LinkOptions) -> Vec<Url>,
+    fn(&str, &Url, &'static Encoding, &LinkOptions) -> Findings,
+);
+
 /// Runs both paths on `html`.
 fn answers(html: &str, page: &Url, encoding: &'static Encoding, options: &LinkOptions) -> Answers {
-    let run = |extract: fn(&str, &Url, &'static Encoding, &LinkOptions) -> Vec<Url>| {
-        catch_unwind(AssertUnwindSafe(|| extract(html, page, encoding, options)))
-            .map(|links| links.into_iter().map(String::from).collect())
-            .map_err(|panic| {
-                panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "a panic".into())
-            })
+    let run = |(links, found): Extract| {
+        catch_unwind(AssertUnwindSafe(|| {
+            lines(
+                links(html, page, encoding, options),
+                found(html, page, encoding, options),
+            )
+        }))
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into())
+        })
     };
     Answers {
-        default: run(extract_links),
-        tree: run(tree_links),
+        default: run((extract_links, findings)),
+        tree: run((tree_links, tree_findings)),
     }
 }
 

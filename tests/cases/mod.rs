@@ -11,6 +11,7 @@ mod limits;
 mod links;
 mod long_runs;
 mod many_inputs;
+mod nofollow;
 mod output;
 mod progress;
 mod proxy;

@@ -141,7 +141,7 @@ impl Writer<'_> {
                 2 if self.palette.raw_text => self.raw_text(),
                 2 | 3 if self.palette.template => self.template(1),
                 4 if self.palette.comments => self.html.push_str(&pieces::comment(self.rng)),
-                _ => self.start_tag("meta", Link::None),
+                _ => self.meta(),
             }
         }
         if chance(self.rng, 60) {
@@ -182,6 +182,7 @@ impl Writer<'_> {
         let p = self.palette;
         match self.rng.u32(..40) {
             0..=3 => self.text(),
+            4 if chance(self.rng, 40) => self.meta(),
             4..=11 => {
                 let name = pick(
                     self.rng,

@@ -217,7 +217,41 @@ pub const OTHER_ATTRS: &[(&str, &str)] = &[
     ("=href", "/eq-name"),
     ("src", "/src"),
     ("rel", "stylesheet"),
+    ("rel", "nofollow"),
+    ("rel", "NoFollow noopener"),
+    ("rel", "ugc\tnofollow\n"),
+    ("rel", "no&#102;ollow"),
+    ("rel", "nofollowed"),
+    ("REL", "nofollow"),
     ("id", "i"),
+    ("name", "robots"),
+    ("content", "nofollow"),
+];
+
+/// `<meta>` names: robots ones in any case, our product token, others.
+pub const META_NAMES: &[&str] = &[
+    "robots",
+    "ROBOTS",
+    " robots ",
+    "areq",
+    "googlebot",
+    "description",
+    "viewport",
+    "rob&#111;ts",
+    "",
+];
+
+/// `<meta>` contents: robots directives in their forms, and other text.
+pub const META_CONTENTS: &[&str] = &[
+    "nofollow",
+    "noindex, nofollow",
+    "NONE",
+    "noindex",
+    "index,follow",
+    "no&#102;ollow",
+    "width=device-width",
+    "a > b 'c'",
+    "",
 ];
 
 /// The elements whose content is raw text or RCDATA (scripting is on, so `noscript` too).
@@ -230,6 +264,7 @@ pub const RAW_TEXT: &[&str] = &[
 /// (`<!--` then `<script>` makes `</script>` not end the script).
 const RAW_PIECES: &[&str] = &[
     "<a href=/in-raw>",
+    "<meta name=robots content=nofollow>",
     "x",
     "</",
     "</scripty>",

@@ -27,11 +27,32 @@ impl Writer<'_> {
     /// A start tag: `name` in any case, other attributes around the link (sometimes twice),
     /// separated by whitespace or `/`, ended by `>` or `/>`.
     pub(super) fn start_tag(&mut self, name: &str, link: Link) {
-        let mut attrs: Vec<(String, String)> = Vec::new();
+        self.start_tag_with(name, link, Vec::new());
+    }
+
+    /// A `<meta>` with a `name` and a `content` (each sometimes missing), robots directives
+    /// among them.
+    pub(super) fn meta(&mut self) {
+        let mut attrs = Vec::new();
+        if chance(self.rng, 90) {
+            let name = pick(self.rng, pieces::META_NAMES);
+            attrs.push(("name".to_string(), name.to_string()));
+        }
+        if chance(self.rng, 90) {
+            let content = pick(self.rng, pieces::META_CONTENTS);
+            let at = self.rng.usize(0..=attrs.len());
+            attrs.insert(at, ("content".to_string(), content.to_string()));
+        }
+        self.start_tag_with("meta", Link::None, attrs);
+    }
+
+    /// A start tag as [`Self::start_tag`] writes it, with `attrs` among the others.
+    fn start_tag_with(&mut self, name: &str, link: Link, mut attrs: Vec<(String, String)>) {
         for _ in 0..self.rng.usize(0..=2) {
             if chance(self.rng, 40) {
                 let (name, value) = pick(self.rng, pieces::OTHER_ATTRS);
-                attrs.push((name.to_string(), value.to_string()));
+                let at = self.rng.usize(0..=attrs.len());
+                attrs.insert(at, (name.to_string(), value.to_string()));
             }
         }
         let link_name = match link {
