@@ -101,6 +101,19 @@ impl CrawlSettings {
                 crawl.max_pages.map_or("none".into(), |max| max.to_string()),
             ),
             ("max-stalls", max_stalls.to_string()),
+            ("respect-nofollow", crawl.respect_nofollow.to_string()),
+            ("allow-private", config.fetch.addresses.allow_private.to_string()),
+            (
+                "deny-net",
+                config
+                    .fetch
+                    .addresses
+                    .deny
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         ])
     }
 }
