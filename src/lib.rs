@@ -70,22 +70,25 @@ mod tally;
 
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, OutputTarget};
-use crate::crawl::{crawl, Plan};
+use crate::crawl::{crawl, CrawlReport, Plan};
 use crate::error::FatalError;
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::Fetcher;
 use crate::follow::FollowRules;
-use crate::frontier::{join_shared, Frontier as _, Joined, MemoryFrontier};
-use crate::input::InputReader;
+use crate::frontier::{join_shared, Frontier as _, Joined, MemoryFrontier, RedisFrontier};
+use crate::graph::HostGraph;
+use crate::input::{InputCounters, InputReader, Seed};
 use crate::nofollow::NofollowRules;
-use crate::output::{spawn_writer, Sink};
+use crate::output::{spawn_writer, Sink, WriterReport};
 use crate::page::PageContext;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
-use crate::resume::{Rebuilt, Start};
+use crate::resume::{Completed, Rebuilt, Start};
 use crate::robots::{product_token, RobotsCache};
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::Summary;
@@ -99,7 +102,9 @@ pub struct Shutdown {
     pub now: CancellationToken,
 }
 
-/// Runs one crawl as configured. The input is opened first, then the output, so a bad input
+/// Runs one crawl as configured, in three phases: [`start`] (input, fetcher, shared crawl,
+/// resume point, output, seeds), the crawl itself, and [`finish`] (input and writer wound
+/// down, the reports written). The input is opened first, then the output, so a bad input
 /// never touches the output file. `shutdown` stops the run early (Ctrl-C): the output ends on
 /// a page boundary and the summary says `interrupted`.
 ///
@@ -111,6 +116,82 @@ pub async fn run(
     progress: Option<Arc<ProgressCounters>>,
 ) -> Result<Summary, FatalError> {
     config.concurrency = limits::fit_concurrency(config.concurrency);
+    let Some(started) = start(&config, &shutdown, progress.as_ref()).await? else {
+        return Ok(Summary::default());
+    };
+    let Started {
+        context,
+        shared,
+        rebuilt,
+        completed,
+        seeds,
+        running,
+    } = started;
+    let plan = Plan {
+        concurrency: config.concurrency,
+        max_depth: config.crawl.depth,
+        follow: Arc::new(follow_rules(&config)),
+        // A shared crawl's budget is crawl-wide, kept by its frontier.
+        max_pages: config.crawl.max_pages.filter(|_| shared.is_none()),
+        graph: config.crawl.graph.is_some(),
+        completed,
+        progress,
+    };
+    let graceful = shutdown.graceful;
+    let (report, graph) = match shared {
+        Some(mut frontier) => {
+            crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
+        }
+        None => {
+            let mut frontier = MemoryFrontier::new(config.politeness(), context.fetcher.pacer());
+            if let Some(Rebuilt { done, queued }) = rebuilt {
+                frontier.remember(&done);
+                // Cannot fail: the frontier is in memory.
+                let _ = frontier.push(queued).await;
+            }
+            crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
+        }
+    };
+    drop(context);
+    finish(&config, running, report, graph).await
+}
+
+/// What [`start`] set up for the crawl.
+struct Started {
+    /// What every page task shares.
+    context: Arc<PageContext>,
+    /// The shared crawl's frontier, when one was joined.
+    shared: Option<RedisFrontier>,
+    /// The frontier rebuilt from an interrupted recursive run's output.
+    rebuilt: Option<Rebuilt>,
+    /// Pages an interrupted run completed.
+    completed: Completed,
+    /// The seeds, from the input (and the sitemaps).
+    seeds: mpsc::Receiver<Seed>,
+    /// What runs beside the crawl and is wound down after it.
+    running: Running,
+}
+
+/// The tasks that run beside the crawl.
+struct Running {
+    /// Reads the input.
+    reader: JoinHandle<Result<(), FatalError>>,
+    /// Reads the sitemaps (`--sitemap`).
+    sitemaps: Option<JoinHandle<()>>,
+    /// Writes the records.
+    writer: JoinHandle<Result<WriterReport, FatalError>>,
+    /// The input's counts.
+    input_counts: Arc<InputCounters>,
+}
+
+/// Opens the input, sets up fetching, joins the shared crawl, decides where the run starts
+/// (`--resume`), opens the output and starts reading seeds. `None`: nothing to resume, the
+/// run that wrote the output finished.
+async fn start(
+    config: &Config,
+    shutdown: &Shutdown,
+    progress: Option<&Arc<ProgressCounters>>,
+) -> Result<Option<Started>, FatalError> {
     let input = InputReader::open(&config.inputs).await?;
     let fetcher = Fetcher::new(&config.fetch, config.crawl.host_gap)?;
     let (shared, shared_robots) = match &config.shared {
@@ -119,15 +200,15 @@ pub async fn run(
                 frontier,
                 turns,
                 robots,
-            } = join_shared(&config, shared, fetcher.pacer()).await?;
+            } = join_shared(config, shared, fetcher.pacer()).await?;
             fetcher.pacer().share(turns);
             (Some(frontier), Some(robots))
         }
         None => (None, None),
     };
-    let (completed, rebuilt) = match resume::start(&config, shared.is_some()).await? {
+    let (completed, rebuilt) = match resume::start(config, shared.is_some()).await? {
         Start::Fresh => (None, None),
-        Start::Finished => return Ok(Summary::default()),
+        Start::Finished => return Ok(None),
         Start::Continue { completed, rebuilt } => (Some(completed), rebuilt),
     };
     for path in [&config.summary_json, &config.crawl.graph]
@@ -139,8 +220,8 @@ pub async fn run(
     let sink = Sink::open(&config.output, completed.as_ref().map(|c| c.end_offset)).await?;
     let header = sink.header(config.format, config.header);
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
-    if let Some(progress) = &progress {
-        ProgressCounters::expect(progress, &config);
+    if let Some(progress) = progress {
+        ProgressCounters::expect(progress, config);
     }
     let input_counts = input.counters();
     let (seeds, reader) = input.spawn(config.concurrency);
@@ -167,56 +248,58 @@ pub async fn run(
         }
         _ => (seeds, None),
     };
-    let robots = robots.filter(|_| config.crawl.robots);
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
         format: config.format,
         output,
-        retry: RetryPolicy {
-            retries: config.fetch.retries,
-            max_wait: config.fetch.max_retry_wait,
-        },
-        robots,
+        retry: RetryPolicy::of(&config.fetch),
+        robots: robots.filter(|_| config.crawl.robots),
         parser: ParsePool::start(),
         confirm_writes: shared.is_some(),
         stop: shutdown.graceful.child_token(),
     });
-    let plan = Plan {
-        concurrency: config.concurrency,
-        max_depth: config.crawl.depth,
-        follow: Arc::new(
-            FollowRules::new(config.crawl.scope.clone()).obeying(NofollowRules {
-                robots_agent: config
-                    .crawl
-                    .robots
-                    .then(|| product_token(&config.fetch.user_agent).to_owned()),
-                respect_rel: config.crawl.respect_nofollow,
-            }),
-        ),
-        // A shared crawl's budget is crawl-wide, kept by its frontier.
-        max_pages: config.crawl.max_pages.filter(|_| shared.is_none()),
-        graph: config.crawl.graph.is_some(),
+    Ok(Some(Started {
+        context,
+        shared,
+        rebuilt,
         completed: completed.unwrap_or_default(),
-        progress,
-    };
-    let graceful = shutdown.graceful;
-    let (mut report, graph) = match shared {
-        Some(mut frontier) => {
-            crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
-        }
-        None => {
-            let mut frontier = MemoryFrontier::new(config.politeness(), context.fetcher.pacer());
-            if let Some(Rebuilt { done, queued }) = rebuilt {
-                frontier.remember(&done);
-                // Cannot fail: the frontier is in memory.
-                let _ = frontier.push(queued).await;
-            }
-            crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
-        }
-    };
-    drop(context);
+        seeds,
+        running: Running {
+            reader,
+            sitemaps,
+            writer,
+            input_counts,
+        },
+    }))
+}
 
+/// Which links the crawl follows: its scope and patterns, and the pages' nofollow hints.
+fn follow_rules(config: &Config) -> FollowRules {
+    FollowRules::new(config.crawl.scope.clone()).obeying(NofollowRules {
+        robots_agent: config
+            .crawl
+            .robots
+            .then(|| product_token(&config.fetch.user_agent).to_owned()),
+        respect_rel: config.crawl.respect_nofollow,
+    })
+}
+
+/// The run's teardown, once the crawl has ended: stops reading input, waits for the writer
+/// to flush, reports a failed shared frontier, and writes the reports (`--graph`,
+/// `--summary-json`); a finished run's `.done` companion is removed.
+async fn finish(
+    config: &Config,
+    running: Running,
+    mut report: CrawlReport,
+    graph: Option<HostGraph>,
+) -> Result<Summary, FatalError> {
+    let Running {
+        reader,
+        sitemaps,
+        writer,
+        input_counts,
+    } = running;
     // The reader ends at the end of the input, or is stopped when the crawl stopped early
     // (it may be waiting on a terminal). A read error ends the run.
     if let Some(sitemaps) = sitemaps {

@@ -40,6 +40,14 @@ pub(crate) struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy `--retries` and `--max-retry-wait` set.
+    pub(crate) fn of(options: &crate::config::FetchOptions) -> RetryPolicy {
+        RetryPolicy {
+            retries: options.retries,
+            max_wait: options.max_retry_wait,
+        }
+    }
+
     /// The wait before retry number `retry` (1 for the first retry) after `failure`, or `None`
     /// when the failure is final.
     pub(crate) fn delay(&self, retry: u32, failure: &Failure) -> Option<Duration> {

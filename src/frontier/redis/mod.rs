@@ -102,7 +102,10 @@ impl CrawlSettings {
             ),
             ("max-stalls", max_stalls.to_string()),
             ("respect-nofollow", crawl.respect_nofollow.to_string()),
-            ("allow-private", config.fetch.addresses.allow_private.to_string()),
+            (
+                "allow-private",
+                config.fetch.addresses.allow_private.to_string(),
+            ),
             (
                 "deny-net",
                 config
