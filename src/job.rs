@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::fetch::Lineage;
 use crate::seen::UrlKey;
 
 /// One page to fetch.
@@ -77,4 +76,14 @@ impl Children {
             lease: None,
         }
     }
+}
+
+/// The input URL a request descends from: it decides whether the `-H` headers go with the
+/// request and which addresses the request may connect to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lineage<'a> {
+    /// The origin of the input URL (`scheme://host[:port]`).
+    pub(crate) seed_origin: &'a str,
+    /// The request is for the input URL itself, not for something found below it.
+    pub(crate) input: bool,
 }

@@ -18,7 +18,8 @@ use texting_robots::Robot;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::fetch::{FetchError, Fetcher, Lineage};
+use crate::fetch::{FetchError, Fetcher};
+use crate::job::Lineage;
 use crate::shared::SharedRobots;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.

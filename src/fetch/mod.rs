@@ -33,22 +33,13 @@ use crate::fetch::dns::Resolver;
 use crate::fetch::proxy::{proxy_hosts, Route};
 use crate::fetch::reach::{Addresses, Guarded, Reach};
 use crate::fetch::retry::{retry_after, Failure};
+use crate::job::Lineage;
 use crate::politeness::Pacer;
 
 pub(crate) use failure::FetchError;
 
 /// What browsers ask for; `-H 'Accept: …'` replaces it.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
-
-/// The input URL a request descends from: it decides whether the `-H` headers go with the
-/// request and which addresses the request may connect to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Lineage<'a> {
-    /// The origin of the input URL (`scheme://host[:port]`).
-    pub(crate) seed_origin: &'a str,
-    /// The request is for the input URL itself, not for something found below it.
-    pub(crate) input: bool,
-}
 
 /// A fetched HTML page, its body not yet decoded.
 #[derive(Debug)]

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use url::Url;
 
-use crate::fetch::{FetchError, Fetched, Fetcher, Lineage};
+use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::job::Lineage;
 
 /// The first backoff; each retry doubles it.
 const BASE_DELAY: Duration = Duration::from_millis(500);

@@ -21,8 +21,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::fetch::{Fetcher, Lineage};
+use crate::fetch::Fetcher;
 use crate::input::Seed;
+use crate::job::Lineage;
 use crate::robots::RobotsCache;
 use crate::scope::ScopeRules;
 
