@@ -78,13 +78,17 @@ impl Pacer {
         }
     }
 
-    /// Raises `host`'s gap to `gap` (robots.txt `Crawl-delay`).
+    /// Raises `host`'s gap to `gap` (robots.txt `Crawl-delay`, just read). A host not paced
+    /// until now had its robots.txt request go unrecorded: its next request waits `gap` from
+    /// now, so robots.txt and the first page are `gap` apart too.
     pub(crate) fn slow_down(&self, host: &str, gap: Duration) {
         self.slowed.store(true, Ordering::Relaxed);
+        let now = Instant::now();
         let mut hosts = self.lock();
-        let turns = hosts
-            .entry(host.to_owned())
-            .or_insert_with(|| self.new_host());
+        let turns = hosts.entry(host.to_owned()).or_insert_with(|| HostTurns {
+            last: Some(now),
+            ..self.new_host()
+        });
         turns.gap = turns.gap.max(gap);
     }
 
@@ -239,8 +243,12 @@ mod tests {
         assert!(!pacer.paces("a"), "no gap, no bookkeeping");
         pacer.slow_down("a", Duration::from_secs(2));
         assert!(pacer.paces("a"));
-        assert_eq!(pacer.claim("a", now), Ok(()));
-        assert_eq!(pacer.claim("a", now), Err(now + Duration::from_secs(2)));
+        let read = pacer.last_request("a").expect("robots.txt was just read");
+        assert!(read >= now);
+        let next = read + Duration::from_secs(2);
+        assert_eq!(pacer.claim("a", read), Err(next));
+        assert_eq!(pacer.claim("a", next), Ok(()));
+        assert_eq!(pacer.claim("a", next), Err(next + Duration::from_secs(2)));
         assert!(!pacer.paces("b"));
         assert_eq!(pacer.crawl_delay("a"), Some(Duration::from_secs(2)));
         assert_eq!(pacer.crawl_delay("b"), None);
@@ -266,5 +274,22 @@ mod tests {
         pacer.planned("a", Instant::now());
         assert_eq!(pacer.next_start("a"), None);
         assert!(pacer.lock().is_empty());
+    }
+
+    #[test]
+    fn a_crawl_delay_learnt_from_robots_txt_counts_from_when_it_was_read() {
+        let pacer = Pacer::new(Duration::ZERO);
+        let before = Instant::now();
+        pacer.slow_down("a", Duration::from_millis(300));
+        let last = pacer.last_request("a").expect("counted from now");
+        assert!(last >= before);
+        assert_eq!(
+            pacer.claim("a", last),
+            Err(last + Duration::from_millis(300))
+        );
+        // A host already paced keeps the time of its last request.
+        pacer.sent("b", before);
+        pacer.slow_down("b", Duration::from_millis(300));
+        assert_eq!(pacer.last_request("b"), Some(before));
     }
 }
