@@ -9,12 +9,13 @@
 //!   shared by several workers in Redis; [`seen`]: fingerprints, what "seen before" means;
 //!   [`shared`]: what pacing and robots.txt need from a shared crawl, as traits.
 //! - [`politeness`]: the rules every host is held to, and the pacer, the process's one owner
-//!   of each host's gap: requests wait their turn there, and the frontier asks it.
+//!   of each host's gap (a struggling host's room included): requests wait their turn there,
+//!   and the frontier asks it.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed.
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
-//!   cache), capped body reads, retries and their waits.
+//!   cache), capped body reads, retries and their waits, which hosts still answer.
 //! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by
 //!   its charset, [`extract`] the links as browsers parse and resolve them (a streaming
 //!   scanner, or the tree builder where tree order could differ), format each one's record
@@ -198,6 +199,7 @@ pub async fn run(
             crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
         }
     };
+    let slowed_hosts = context.fetcher.pacer().slowed_hosts();
     drop(context);
 
     // The reader ends at the end of the input, or is stopped when the crawl stopped early
@@ -226,7 +228,8 @@ pub async fn run(
             reason: err.to_string(),
         });
     }
-    let summary = Summary::new(report, input_counts.snapshot(), written);
+    let mut summary = Summary::new(report, input_counts.snapshot(), written);
+    summary.slowed_hosts = slowed_hosts;
 
     if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
         write_report(path, graph.to_dot()).await?;

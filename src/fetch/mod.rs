@@ -8,6 +8,7 @@ mod body;
 mod clients;
 mod dns;
 mod failure;
+mod health;
 mod proxy;
 pub(crate) mod retry;
 mod tls;
@@ -27,6 +28,7 @@ use crate::error::FatalError;
 use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
+use crate::fetch::health::HostHealth;
 use crate::fetch::proxy::Route;
 use crate::fetch::retry::{retry_after, Failure};
 use crate::politeness::Pacer;
@@ -77,6 +79,8 @@ pub(crate) struct Fetcher {
     /// For a request and its redirects together, body included.
     timeout: Duration,
     pacer: Arc<Pacer>,
+    /// Which hosts still answer.
+    health: Arc<HostHealth>,
 }
 
 impl Fetcher {
@@ -110,7 +114,8 @@ impl Fetcher {
             max_body: options.max_body,
             max_redirects: options.max_redirects,
             timeout: options.timeout,
-            pacer: Arc::new(Pacer::new(host_gap)),
+            pacer: Arc::new(Pacer::new(host_gap).with_max_backoff(options.max_retry_wait)),
+            health: Arc::new(HostHealth::new(options.unreachable_after)),
         })
     }
 
@@ -146,6 +151,7 @@ impl Fetcher {
                     headers.remove(name);
                 }
             }
+            self.admit(&current)?;
             // The turn last, right before the request goes (a new host's client is built
             // above, which takes a while).
             self.pacer.turn(host).await;
@@ -157,8 +163,9 @@ impl Fetcher {
                 .timeout(budget)
                 .send()
                 .await;
-            self.pacer.answered(host);
-            let response = response.map_err(|err| FetchError::from_reqwest(&err))?;
+            let response = response.map_err(|err| FetchError::from_reqwest(&err));
+            self.heard(&current, started, &response);
+            let response = response?;
             budget = budget.saturating_sub(started.elapsed());
             let Some(next) = redirect_target(&response, &current) else {
                 return Ok((lease, response));

@@ -3,6 +3,7 @@
 mod differential;
 mod fetching;
 mod harness;
+mod host_health;
 mod hostile;
 mod hosts;
 mod input;
