@@ -27,6 +27,8 @@ pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_RETRIES: u32 = 2;
 /// Default cap in seconds on one wait before a retry, `Retry-After` included.
 pub const DEFAULT_MAX_RETRY_WAIT_SECS: u64 = 30;
+/// Default number of requests in a row without an answer that give a host up.
+pub const DEFAULT_UNREACHABLE_AFTER: u32 = 3;
 /// Default input list.
 pub const DEFAULT_INPUT: &str = "urls.txt";
 /// Default output file.
@@ -112,8 +114,12 @@ pub struct FetchOptions {
     pub max_body: u64,
     /// Retries after a transient failure (connect error, reset, timeout, 429, 502, 503, 504).
     pub retries: u32,
-    /// Cap on one wait before a retry, `Retry-After` included.
+    /// Cap on one wait before a retry, `Retry-After` included, and on the gap a struggling
+    /// host is given.
     pub max_retry_wait: Duration,
+    /// Requests in a row without an answer (connect, DNS, timeout) that give a host up: its
+    /// other requests fail at once; 0: never.
+    pub unreachable_after: u32,
     /// Resolvers asked instead of the system's (`--dns-server`); empty: resolv.conf's.
     pub dns_servers: Vec<SocketAddr>,
     /// Which certificates are trusted.

@@ -9,15 +9,17 @@
 //!   shared by several workers in Redis; [`seen`]: fingerprints, what "seen before" means;
 //!   [`shared`]: what pacing and robots.txt need from a shared crawl, as traits.
 //! - [`politeness`]: the rules every host is held to, and the pacer, the process's one owner
-//!   of each host's gap: requests wait their turn there, and the frontier asks it.
+//!   of each host's gap (a struggling host's room included): requests wait their turn there,
+//!   and the frontier asks it.
 //! - [`mod@crawl`]: the scheduler: the global limit, one task per page, following links.
 //! - [`page`]: one page's steps: robots.txt check, fetch with retries, parse, send to the
 //!   writer. [`robots`] and [`scope`]: what robots.txt allows, which links are followed;
 //!   [`nofollow`]: what a page says about following its links (robots `<meta>`,
 //!   `X-Robots-Tag`, `rel="nofollow"`).
 //! - [`fetch`]: HTTP clients (one per host in progress, sharing TLS and the crawl's DNS
-//!   cache), capped body reads, retries and their waits; where the `-H` headers go and which
-//!   addresses a request may reach, by the input URL it descends from.
+//!   cache), capped body reads, retries and their waits, which hosts still answer; where
+//!   the `-H` headers go and which addresses a request may reach, by the input URL it
+//!   descends from.
 //! - [`parse`]: the CPU step, off the event loop on the [`parse_pool`]: [`decode`] the body by
 //!   its charset, [`extract`] the links as browsers parse and resolve them (a streaming
 //!   scanner, or the tree builder where tree order could differ), format each one's record
@@ -91,7 +93,7 @@ use crate::progress::ProgressCounters;
 use crate::resume::{Completed, Rebuilt, Start};
 use crate::robots::{product_token, RobotsCache};
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
-use crate::summary::Summary;
+use crate::summary::{SlowedHost, Summary};
 
 /// How a run is told to stop early.
 #[derive(Debug, Clone, Default)]
@@ -152,8 +154,9 @@ pub async fn run(
             crawl(seeds, &mut frontier, Arc::clone(&context), plan, graceful).await
         }
     };
+    let slowed_hosts = context.fetcher.pacer().slowed_hosts();
     drop(context);
-    finish(&config, running, report, graph).await
+    finish(&config, running, report, graph, slowed_hosts).await
 }
 
 /// What [`start`] set up for the crawl.
@@ -287,12 +290,14 @@ fn follow_rules(config: &Config) -> FollowRules {
 
 /// The run's teardown, once the crawl has ended: stops reading input, waits for the writer
 /// to flush, reports a failed shared frontier, and writes the reports (`--graph`,
-/// `--summary-json`); a finished run's `.done` companion is removed.
+/// `--summary-json`, with the hosts the crawl slowed down); a finished run's `.done`
+/// companion is removed.
 async fn finish(
     config: &Config,
     running: Running,
     mut report: CrawlReport,
     graph: Option<HostGraph>,
+    slowed_hosts: Vec<SlowedHost>,
 ) -> Result<Summary, FatalError> {
     let Running {
         reader,
@@ -326,7 +331,8 @@ async fn finish(
             reason: err.to_string(),
         });
     }
-    let summary = Summary::new(report, input_counts.snapshot(), written);
+    let mut summary = Summary::new(report, input_counts.snapshot(), written);
+    summary.slowed_hosts = slowed_hosts;
 
     if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
         write_report(path, graph.to_dot()).await?;

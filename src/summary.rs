@@ -61,6 +61,19 @@ pub struct Summary {
     pub top_hosts_by_pages: Vec<(String, u64)>,
     /// The hosts with the most failed pages (with `--summary-json`).
     pub top_hosts_by_failures: Vec<(String, u64)>,
+    /// The hosts given room because they struggled (429, 503, a run of timeouts), by name.
+    pub slowed_hosts: Vec<SlowedHost>,
+}
+
+/// A host whose gap between requests was raised because it struggled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlowedHost {
+    /// The host name.
+    pub host: String,
+    /// How many times its gap was raised.
+    pub times: u64,
+    /// The longest gap it was given.
+    pub longest_gap: Duration,
 }
 
 impl Summary {
@@ -100,6 +113,7 @@ impl Summary {
             pages_by_depth: tally.pages_by_depth,
             statuses: tally.statuses,
             failures: tally.failures,
+            slowed_hosts: Vec::new(),
         }
     }
 
@@ -149,6 +163,17 @@ impl Summary {
             hosts: self.hosts,
             top_hosts_by_pages: top(&self.top_hosts_by_pages, "pages"),
             top_hosts_by_failures: top(&self.top_hosts_by_failures, "failures"),
+            slowed_hosts: self
+                .slowed_hosts
+                .iter()
+                .map(|slowed| {
+                    serde_json::json!({
+                        "host": slowed.host,
+                        "times": slowed.times,
+                        "longest_gap_secs": slowed.longest_gap.as_secs_f64(),
+                    })
+                })
+                .collect(),
         };
         // Only strings, numbers and maps with string keys: serialising cannot fail.
         serde_json::to_string_pretty(&document).expect("summary serialises") + "\n"
@@ -157,6 +182,25 @@ impl Summary {
     /// How many pages failed, all reasons together.
     pub fn pages_failed(&self) -> u64 {
         self.failures.values().sum()
+    }
+
+    /// The slowed hosts as the text report names them: the first few, each with its longest
+    /// gap, then how many more.
+    fn slowed_list(&self) -> String {
+        let mut named: Vec<String> = self
+            .slowed_hosts
+            .iter()
+            .take(TOP_HOSTS)
+            .map(|slowed| {
+                let secs = slowed.longest_gap.as_secs_f64();
+                format!("{} (gap up to {secs:.1} s)", slowed.host)
+            })
+            .collect();
+        let more = self.slowed_hosts.len().saturating_sub(TOP_HOSTS);
+        if more > 0 {
+            named.push(format!("and {more} more"));
+        }
+        named.join(", ")
     }
 
     /// Pages fetched per second of wall time (ok, failed and skipped alike).
@@ -203,6 +247,9 @@ impl fmt::Display for Summary {
                 .collect();
             writeln!(f, "  failed: {}", reasons.join(", "))?;
         }
+        if !self.slowed_hosts.is_empty() {
+            writeln!(f, "  slowed: {}", self.slowed_list())?;
+        }
         if self.recursive {
             let depths: Vec<String> = self
                 .pages_by_depth
@@ -247,6 +294,7 @@ struct JsonSummary<'a> {
     hosts: u64,
     top_hosts_by_pages: Vec<serde_json::Value>,
     top_hosts_by_failures: Vec<serde_json::Value>,
+    slowed_hosts: Vec<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -305,6 +353,29 @@ mod tests {
             text.contains("  failed: http 404: 2, http 500: 1, timeout: 1\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn slowed_hosts_are_named_with_their_longest_gap() {
+        let slowed = |host: &str, ms| SlowedHost {
+            host: host.into(),
+            times: 2,
+            longest_gap: Duration::from_millis(ms),
+        };
+        let summary = Summary {
+            slowed_hosts: vec![slowed("a.test", 4000), slowed("b.test", 1500)],
+            ..Summary::default()
+        };
+        let text = summary.to_string();
+        assert!(
+            text.contains("  slowed: a.test (gap up to 4.0 s), b.test (gap up to 1.5 s)\n"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
+        assert_eq!(json["slowed_hosts"][0]["host"], "a.test");
+        assert_eq!(json["slowed_hosts"][0]["times"], 2);
+        assert_eq!(json["slowed_hosts"][1]["longest_gap_secs"], 1.5);
+        assert!(!Summary::default().to_string().contains("slowed"));
     }
 
     #[test]

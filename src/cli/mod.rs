@@ -15,7 +15,7 @@ use crate::config::{
     default_user_agent, Config, CrawlOptions, FetchOptions, Format, HeaderScope, LinkOptions,
     OutputTarget, SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
     DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
-    DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
+    DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_UNREACHABLE_AFTER,
 };
 use crate::scope::{Scope, ScopeRules};
 pub use choices::{Command, FormatArg, HeaderScopeArg, ProgressArg, ScopeArg};
@@ -102,10 +102,17 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_RETRIES, help_heading = FETCHING)]
     pub retries: u32,
 
-    /// Longest wait before one retry, in seconds; caps the server's Retry-After too
+    /// Longest wait before one retry, in seconds; caps the server's Retry-After too, and the
+    /// gap between requests to a host that answers 429 or 503
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_RETRY_WAIT_SECS as f64,
           value_parser = parse_seconds, help_heading = FETCHING)]
     pub max_retry_wait: f64,
+
+    /// Give a host up after N requests in a row got no answer (connect, DNS, timeout): its
+    /// other pages fail at once as `host unreachable` (0: never)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_UNREACHABLE_AFTER,
+          help_heading = FETCHING)]
+    pub unreachable_after: u32,
 
     /// Redirects followed before a page fails
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_REDIRECTS, help_heading = FETCHING)]
@@ -347,6 +354,7 @@ impl Cli {
                 max_body: self.max_body,
                 retries: self.retries,
                 max_retry_wait: Duration::from_secs_f64(self.max_retry_wait),
+                unreachable_after: self.unreachable_after,
                 dns_servers: self.dns_servers,
                 tls: self.network.tls(),
                 proxy: self.network.proxy(),

@@ -32,6 +32,9 @@ pub(crate) enum FetchError {
     Redirects(String),
     /// The connection broke or the server spoke broken HTTP while sending the response.
     Protocol(String),
+    /// The host was given up: its last requests got no answer (see [`super::health`]), so
+    /// this one was not sent.
+    Unreachable,
 }
 
 impl FetchError {
@@ -63,6 +66,16 @@ impl FetchError {
         FetchError::Protocol(detail)
     }
 
+    /// The host did not answer at all: no connection, no name, or no response in time. A
+    /// run of these gives the host up (see [`super::health`]); any other failure means
+    /// something answered.
+    pub(crate) fn is_silence(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Timeout | FetchError::Connect(_) | FetchError::Dns(_)
+        )
+    }
+
     /// The short reason used as a summary key (`http 404`, `timeout`, ...).
     pub(crate) fn reason(&self) -> String {
         match self {
@@ -75,6 +88,7 @@ impl FetchError {
             FetchError::Reset(_) => "reset".into(),
             FetchError::Redirects(_) => "redirects".into(),
             FetchError::Protocol(_) => "protocol".into(),
+            FetchError::Unreachable => "host unreachable".into(),
         }
     }
 }
@@ -97,6 +111,9 @@ impl fmt::Display for FetchError {
             FetchError::Reset(detail) => write!(f, "connection reset: {detail}"),
             FetchError::Redirects(detail) => write!(f, "redirects: {detail}"),
             FetchError::Protocol(detail) => write!(f, "broken response: {detail}"),
+            FetchError::Unreachable => {
+                f.write_str("host unreachable: its last requests got no answer; not sent")
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ mod body;
 mod clients;
 mod dns;
 mod failure;
+mod health;
 mod proxy;
 mod reach;
 pub(crate) mod retry;
@@ -30,6 +31,7 @@ use crate::error::FatalError;
 use crate::fetch::body::read_capped;
 use crate::fetch::clients::{HostClients, Lease};
 use crate::fetch::dns::Resolver;
+use crate::fetch::health::HostHealth;
 use crate::fetch::proxy::{proxy_hosts, Route};
 use crate::fetch::reach::{Addresses, Guarded, Reach};
 use crate::fetch::retry::{retry_after, Failure};
@@ -89,6 +91,8 @@ pub(crate) struct Fetcher {
     /// For a request and its redirects together, body included.
     timeout: Duration,
     pacer: Arc<Pacer>,
+    /// Which hosts still answer.
+    health: Arc<HostHealth>,
 }
 
 impl Fetcher {
@@ -140,7 +144,8 @@ impl Fetcher {
             max_body: options.max_body,
             max_redirects: options.max_redirects,
             timeout: options.timeout,
-            pacer: Arc::new(Pacer::new(host_gap)),
+            pacer: Arc::new(Pacer::new(host_gap).with_max_backoff(options.max_retry_wait)),
+            health: Arc::new(HostHealth::new(options.unreachable_after)),
         })
     }
 
@@ -184,6 +189,7 @@ impl Fetcher {
                 .lease(host, reach)
                 .map_err(|err| FetchError::from_reqwest(&err))?;
             let headers = self.headers_for(&current, url, lineage);
+            self.admit(&current)?;
             // The turn last, right before the request goes (a new host's client is built
             // above, which takes a while).
             self.pacer.turn(host).await;
@@ -195,8 +201,9 @@ impl Fetcher {
                 .timeout(budget)
                 .send()
                 .await;
-            self.pacer.answered(host);
-            let response = response.map_err(|err| FetchError::from_reqwest(&err))?;
+            let response = response.map_err(|err| FetchError::from_reqwest(&err));
+            self.heard(&current, started, &response);
+            let response = response?;
             budget = budget.saturating_sub(started.elapsed());
             let Some(next) = redirect_target(&response, &current) else {
                 return Ok((lease, response));

@@ -103,7 +103,8 @@ pub(crate) fn is_retryable(error: &FetchError) -> bool {
         | FetchError::Blocked(_)
         | FetchError::Tls(_)
         | FetchError::Redirects(_)
-        | FetchError::Protocol(_) => false,
+        | FetchError::Protocol(_)
+        | FetchError::Unreachable => false,
     }
 }
 
@@ -178,6 +179,7 @@ mod tests {
             FetchError::Tls("x".into()),
             FetchError::Redirects("x".into()),
             FetchError::Protocol("x".into()),
+            FetchError::Unreachable,
         ] {
             assert_eq!(POLICY.delay(1, &failure(error.clone())), None, "{error:?}");
         }

@@ -4,6 +4,7 @@ mod differential;
 mod fetching;
 mod guarded;
 mod harness;
+mod host_health;
 mod hostile;
 mod hosts;
 mod interrupt;

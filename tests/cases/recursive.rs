@@ -411,6 +411,27 @@ fn crawl_delay_in_robots_txt_spaces_requests() {
 }
 
 #[test]
+fn crawl_delay_counts_from_the_robots_txt_request_too() {
+    // Regression: with no --delay the robots.txt request went unrecorded, and the first page
+    // followed it 252 ms later under a Crawl-delay of 0.3 s.
+    let server = site(
+        robots_txt("User-agent: *\nCrawl-delay: 0.3\n"),
+        Duration::ZERO,
+    );
+    crawl(&server, &["-d", "1", "--max-pages", "2"]);
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/robots.txt");
+    let gaps = request_gaps(&server, true);
+    assert_eq!(gaps.len(), 2, "robots.txt and two pages: {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap + SETUP_JITTER >= Duration::from_millis(300),
+            "{gaps:?}"
+        );
+    }
+}
+
+#[test]
 fn graph_writes_host_edges_in_dot() {
     let server = site(robots_txt(""), Duration::ZERO);
     let (areq, _) = crawl(&server, &["-d", "1", "--graph", "hosts.dot"]);
