@@ -20,6 +20,7 @@ mod reasons;
 mod recursive;
 mod recursive_resume;
 mod shared;
+mod shared_faults;
 mod sitemap;
 mod tls;
 mod url_list;

@@ -1,10 +1,11 @@
 //! A real `redis-server` for the shared-crawl tests, on a free port of 127.0.0.1, with no
-//! persistence, stopped when dropped. The README's test command installs redis-server when
-//! the machine lacks it.
+//! persistence, stopped when dropped, and a small RESP client to read and change what it
+//! holds. The README's test command installs redis-server when the machine lacks it.
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -66,6 +67,63 @@ impl RedisServer {
         String::from_utf8_lossy(&reply[..n]).into_owned()
     }
 
+    /// Runs one command (its arguments sent as they are, so keys with spaces or braces need
+    /// no quoting) and returns the reply; panics if Redis takes longer than 5 s.
+    pub fn query(&self, args: &[&str]) -> Value {
+        self.query_within(args, Duration::from_secs(5))
+    }
+
+    /// [`RedisServer::query`], waiting at most `limit` for the reply (`DEBUG SLEEP`).
+    pub fn query_within(&self, args: &[&str], limit: Duration) -> Value {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        stream.set_read_timeout(Some(limit)).expect("read timeout");
+        let mut request = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            request.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+        }
+        (&stream).write_all(&request).expect("send to redis");
+        read_value(&mut BufReader::new(stream))
+    }
+
+    /// Whether the server answers a `PING` within `limit` (a `DEBUG SLEEP` holds it).
+    pub fn answers_within(&self, limit: Duration) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(limit));
+        let mut reply = [0u8; 16];
+        stream.write_all(b"PING\r\n").is_ok() && stream.read(&mut reply).is_ok_and(|n| n > 0)
+    }
+
+    /// The fields and values of hash `key` (empty if there is none).
+    pub fn hgetall(&self, key: &str) -> BTreeMap<String, String> {
+        let items = self.query(&["HGETALL", key]).items();
+        items
+            .chunks(2)
+            .map(|pair| (pair[0].text(), pair[1].text()))
+            .collect()
+    }
+
+    /// The keys matching glob `pattern`, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .query(&["KEYS", pattern])
+            .items()
+            .iter()
+            .map(Value::text)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// An integer reply, such as `ZCARD`'s.
+    pub fn int(&self, args: &[&str]) -> i64 {
+        match self.query(args) {
+            Value::Int(n) => n,
+            other => panic!("{args:?}: not an integer: {other:?}"),
+        }
+    }
+
     /// Stops the server now (kill -9), as a crashed Redis would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -96,6 +154,66 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// One RESP reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A nil bulk string or array.
+    Nil,
+    /// `+OK` and the like.
+    Status(String),
+    /// An error reply.
+    Error(String),
+    /// An integer.
+    Int(i64),
+    /// A bulk string (read as UTF-8, lossily).
+    Bulk(String),
+    /// An array.
+    Array(Vec<Value>),
+}
+
+impl Value {
+    /// The text of a string or integer reply; panics on others.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Status(text) | Value::Bulk(text) => text.clone(),
+            Value::Int(n) => n.to_string(),
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    /// The items of an array reply (none for nil); panics on others.
+    pub fn items(&self) -> Vec<Value> {
+        match self {
+            Value::Array(items) => items.clone(),
+            Value::Nil => Vec::new(),
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+}
+
+fn read_value(reader: &mut impl BufRead) -> Value {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read from redis");
+    let line = line.trim_end_matches("\r\n");
+    let (kind, rest) = line.split_at(1.min(line.len()));
+    let number = || rest.parse::<i64>().expect("a RESP length or integer");
+    match kind {
+        "+" => Value::Status(rest.to_owned()),
+        "-" => Value::Error(rest.to_owned()),
+        ":" => Value::Int(number()),
+        "$" if number() < 0 => Value::Nil,
+        "$" => {
+            let mut bytes = vec![0u8; number() as usize + 2];
+            reader.read_exact(&mut bytes).expect("read a bulk string");
+            bytes.truncate(bytes.len() - 2);
+            Value::Bulk(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        "*" if number() < 0 => Value::Nil,
+        "*" => Value::Array((0..number()).map(|_| read_value(reader)).collect()),
+        _ => panic!("not a RESP reply: {line:?}"),
     }
 }
 
