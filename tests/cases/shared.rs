@@ -522,3 +522,144 @@ fn a_page_is_marked_done_only_once_its_records_are_flushed() {
     assert_eq!(run.stdout.lines().count(), LINKS);
     assert_eq!(done(), "$1\r\n1\r\n", "done once flushed");
 }
+
+/// What `areq status` says each worker fetched, by worker.
+fn pages_by_worker(status: &Run) -> Vec<u64> {
+    status
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("  pages by worker: "))
+        .map(|list| {
+            list.split(", ")
+                .filter_map(|entry| entry.rsplit(": ").next()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_host_is_shared_by_the_workers_that_want_it_not_kept_by_the_first() {
+    // Each worker could hold all four of the host's slots (-c 16): without fair shares the
+    // first one keeps them, taking the next page in the same call as it finishes one.
+    let redis = RedisServer::start();
+    let gate = Gate::new();
+    let site = gated_tree_site(Duration::from_millis(30), &gate, 0);
+    let url = redis.url();
+    let workers: Vec<(Areq, Child)> = (0..3)
+        .map(|_| {
+            let areq = Areq::new();
+            areq.input(&[site.url("/")]);
+            let child = areq.spawn(&[
+                "urls.txt",
+                "-o",
+                "out.tsv",
+                "-d",
+                "10",
+                "-c",
+                "16",
+                "--per-host",
+                "4",
+                "--redis",
+                &url,
+                "--crawl",
+                "fair",
+            ]);
+            (areq, child)
+        })
+        .collect();
+    // The first page is held until the other two workers have asked for work and wait for
+    // it, so none joins late on a loaded machine.
+    gate.wait_until_held(1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while waiting_workers(&redis, "fair") < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "two workers waiting for work in redis"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    gate.open();
+    for (_areq, child) in workers {
+        finish(child).assert_success();
+    }
+    assert_eq!(site.max_in_flight(), 4, "the host's limit held");
+    let run = status(&redis, "fair");
+    run.assert_success();
+    let shares = pages_by_worker(&run);
+    assert_eq!(
+        shares.len(),
+        3,
+        "every worker fetched pages: {}",
+        run.stdout
+    );
+    let least = (PAGES as u64 + 1) / 10;
+    assert!(
+        shares.iter().all(|&pages| pages >= least),
+        "each worker fetched at least a tenth of the host's pages: {}",
+        run.stdout
+    );
+}
+
+/// How many workers of crawl `name` wait for work (the crawl's `waiting` sorted set).
+fn waiting_workers(redis: &RedisServer, name: &str) -> u64 {
+    redis
+        .command(&format!("ZCARD areq:{{{name}}}:waiting"))
+        .trim()
+        .trim_start_matches(':')
+        .parse()
+        .unwrap_or(0)
+}
+
+/// How many script calls Redis has run so far.
+fn script_calls(redis: &RedisServer) -> u64 {
+    redis
+        .command("INFO commandstats")
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            line.split(&[':', ','][..])
+                .find_map(|field| field.strip_prefix("calls="))?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+#[test]
+fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis() {
+    let redis = RedisServer::start();
+    let gate = Gate::new();
+    let held = gate.clone();
+    let site = TestServer::start(move |request| match request.path.as_str() {
+        "/" => Reply::html(r#"<a href="/slow">slow</a>"#),
+        "/slow" => Reply::html("<p>done</p>").behind(&held),
+        _ => Reply::status(404),
+    });
+    let busy = worker(&redis, "idle", &site, &[]);
+    gate.wait_until_held(1);
+    // The other worker joins with nothing to take: the only page left is in flight.
+    let idle = worker(&redis, "idle", &site, &[]);
+    let joined = Instant::now();
+    while site.hits("/robots.txt") == 0 && script_calls(&redis) < 4 {
+        assert!(
+            joined.elapsed() < Duration::from_secs(20),
+            "the worker joined"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let before = script_calls(&redis);
+    let window = Duration::from_secs(2);
+    std::thread::sleep(window);
+    let calls = script_calls(&redis) - before;
+    gate.open();
+    finish(busy.1).assert_success();
+    finish(idle.1).assert_success();
+    // Polling every 50 ms was 40 takes in 2 s; now the idle worker asks about once a second
+    // and the busy one beats its heartbeat once a second.
+    assert!(
+        calls <= 8,
+        "{calls} script calls in {window:?} from one busy and one idle worker"
+    );
+    assert_eq!(site.hits("/slow"), 1);
+}
