@@ -176,7 +176,7 @@ end
 -- fair share of a host's slots (the host's limit over the workers wanting it), so a host's
 -- pages spread over the workers instead of staying with the first. ARGV from `from` on: worker (the lease id prefix), per-host
 -- limit, probe first (1/0), default gap (ms), lease time (ms), hosts to look at, stalls
--- before a job is given up, page budget (0: none).
+-- before a job is given up, page budget (0: none), heartbeat grace (ms).
 -- Returns {'job', lease id, job, queued, leased} or {'wait' | 'busy', ms, queued, leased}.
 local function take(p, from)
   local worker = ARGV[from]
@@ -187,6 +187,7 @@ local function take(p, from)
   local max_scan = tonumber(ARGV[from + 5])
   local max_stalls = tonumber(ARGV[from + 6])
   local budget = tonumber(ARGV[from + 7])
+  local heartbeat_ms = tonumber(ARGV[from + 8])
   local now = now_ms()
   local stats = p .. 'stats'
 
@@ -242,6 +243,9 @@ local function take(p, from)
       redis.call('ZADD', p .. 'leases', now + lease_ms, id)
       redis.call('HSET', p .. 'leased', id, job)
       redis.call('SADD', p .. 'held:' .. worker, id)
+      -- A worker taking a page is alive: an old heartbeat of a worker that was idle must not
+      -- make the others take this page back.
+      redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
       redis.call('HINCRBY', stats, 'started', 1)
       redis.call('ZREM', waiting, worker)
       local queued = redis.call('HINCRBY', stats, 'queued', -1)

@@ -4,7 +4,7 @@
 -- same call.
 -- ARGV: prefix, epoch, call id, lease id, host, ms since the host's last request (-1: none),
 --       Crawl-delay (ms, 0: none), default gap (ms), outcome, links, depth, take (1/0),
---       take's eight arguments (the first is the worker), then the children as in push.lua.
+--       take's nine arguments (the first is the worker), then the children as in push.lua.
 -- Returns {children new, then take's answer, if asked}.
 local p, call, worker = ARGV[1], ARGV[3], ARGV[13]
 local gone = check_epoch(p, ARGV[2])
@@ -48,7 +48,7 @@ if delay > (tonumber(redis.call('HGET', key, 'gap')) or default_gap) then
   redis.call('HSET', key, 'gap', delay)
 end
 
-local answer = {queue_unseen(p, 21)}
+local answer = {queue_unseen(p, 22)}
 if ARGV[12] == '1' then
   for _, value in ipairs(take(p, 13)) do
     table.insert(answer, value)

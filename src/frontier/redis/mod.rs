@@ -250,7 +250,7 @@ impl RedisFrontier {
 
     /// The take script's arguments: worker (the lease id prefix), per-host limit, probe
     /// first, default gap (ms), lease time (ms), hosts to look at, stalls before a job is
-    /// given up, page budget (0: none).
+    /// given up, page budget (0: none), heartbeat grace (ms).
     fn take_args(&self) -> Vec<String> {
         let Politeness {
             per_host,
@@ -266,6 +266,7 @@ impl RedisFrontier {
             HOSTS_PER_TAKE.to_string(),
             self.max_stalls.to_string(),
             self.budget.to_string(),
+            HEARTBEAT_GRACE.as_millis().to_string(),
         ]
     }
 
