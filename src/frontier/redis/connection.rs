@@ -14,6 +14,12 @@ pub(crate) fn crawl_prefix(name: &str) -> String {
     format!("areq:{{{name}}}:")
 }
 
+/// The crawl's settings hash (with its epoch) under `prefix`: the key every script call
+/// declares in `KEYS`, so a Cluster sends the call to the node owning the crawl's slot.
+pub(super) fn settings_key(prefix: &str) -> String {
+    format!("{prefix}settings")
+}
+
 /// A name for this worker in lease ids and per-worker counts: host name and process id,
 /// plus a random part so a restarted process is a new worker.
 pub(super) fn worker_name() -> String {

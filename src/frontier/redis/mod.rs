@@ -1,7 +1,9 @@
 //! [`RedisFrontier`]: one crawl shared by several workers through Redis (or Valkey).
 //!
 //! Every key of a crawl starts with `areq:{NAME}:`, one hash tag, so a crawl lives in one
-//! slot of a Redis Cluster. The state and what changes it:
+//! slot of a Redis Cluster (for now: one crawl is one node's memory and one Redis thread's
+//! work). Every script call declares the crawl's settings key in `KEYS`, by which a Cluster
+//! client sends it to the node owning that slot. The state and what changes it:
 //!
 //! | key | type | holds |
 //! |---|---|---|
@@ -37,7 +39,9 @@ mod wake;
 pub(crate) use shared::{RedisRobots, RedisTurns};
 pub(crate) use status::{forget, show_status};
 
-use self::connection::{connect, crawl_prefix, is_transient, redis_error, worker_name};
+use self::connection::{
+    connect, crawl_prefix, is_transient, redis_error, settings_key, worker_name,
+};
 use self::jobs::{job_args, parse_job, Answer, NewJob};
 use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
@@ -102,7 +106,10 @@ impl CrawlSettings {
             ),
             ("max-stalls", max_stalls.to_string()),
             ("respect-nofollow", crawl.respect_nofollow.to_string()),
-            ("allow-private", config.fetch.addresses.allow_private.to_string()),
+            (
+                "allow-private",
+                config.fetch.addresses.allow_private.to_string(),
+            ),
             (
                 "deny-net",
                 config
@@ -194,7 +201,7 @@ impl RedisFrontier {
         let prefix = crawl_prefix(name);
         let script = Script::new(include_str!("settings.lua"));
         let mut check = script.prepare_invoke();
-        check.arg(&prefix).arg(new_epoch());
+        check.key(settings_key(&prefix)).arg(new_epoch());
         for (key, value) in &settings.0 {
             check.arg(*key).arg(value);
         }
@@ -313,6 +320,7 @@ impl RedisFrontier {
             }
             let mut invocation = script(&self.scripts).prepare_invoke();
             invocation
+                .key(settings_key(&self.prefix))
                 .arg(&self.prefix)
                 .arg(&self.epoch)
                 .arg(&call)

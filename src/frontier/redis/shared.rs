@@ -7,6 +7,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::Script;
 
+use super::connection::settings_key;
 use super::RedisFrontier;
 use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 
@@ -49,6 +50,7 @@ impl RedisTurns {
         let wait = self
             .script
             .prepare_invoke()
+            .key(settings_key(&self.prefix))
             .arg(&self.prefix)
             .arg(&self.epoch)
             .arg(host)
