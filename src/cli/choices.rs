@@ -15,7 +15,7 @@ pub enum Command {
     Man,
     /// Show the progress of a shared crawl (--redis URL --crawl NAME)
     Status {
-        /// The Redis (or Valkey) that keeps the crawl
+        /// The Redis or Valkey that keeps the crawl (a Redis Cluster: any node)
         #[arg(long, value_name = "URL")]
         redis: String,
         /// The crawl's name
@@ -24,7 +24,7 @@ pub enum Command {
     },
     /// Delete a shared crawl's keys from its Redis (--redis URL --crawl NAME)
     Forget {
-        /// The Redis (or Valkey) that keeps the crawl
+        /// The Redis or Valkey that keeps the crawl (a Redis Cluster: any node)
         #[arg(long, value_name = "URL")]
         redis: String,
         /// The crawl's name

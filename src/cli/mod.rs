@@ -194,7 +194,8 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", help_heading = RECURSIVE)]
     pub graph: Option<PathBuf>,
 
-    /// Join the crawl --crawl NAME kept in this Redis (or Valkey), with every worker given it
+    /// Join the crawl --crawl NAME kept in this Redis or Valkey (a Redis Cluster: any node), with
+    /// every worker given it
     #[arg(long, value_name = "URL", requires = "crawl_name", conflicts_with = "resume",
           help_heading = SHARED)]
     pub redis: Option<String>,

@@ -13,7 +13,7 @@ use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
 /// The common flags of a recursive crawl of the tree site.
-const CRAWL: &[&str] = &[
+pub(super) const CRAWL: &[&str] = &[
     "urls.txt",
     "-o",
     "out.tsv",
@@ -37,7 +37,7 @@ fn worker(redis: &RedisServer, name: &str, site: &TestServer, extra: &[&str]) ->
 }
 
 /// The lines of one process crawling the tree site alone.
-fn single_process_lines(delay: Duration) -> BTreeSet<String> {
+pub(super) fn single_process_lines(delay: Duration) -> BTreeSet<String> {
     let site = tree_site(delay);
     let areq = Areq::new();
     areq.input(&[site.url("/")]);
@@ -54,7 +54,7 @@ fn single_process_lines(delay: Duration) -> BTreeSet<String> {
 
 /// The union of the workers' outputs, each cut at its last complete page (a worker killed
 /// mid-write may leave a partial page after it), with the site's address replaced.
-fn union(workers: &[&Areq], site: &TestServer) -> BTreeSet<String> {
+pub(super) fn union(workers: &[&Areq], site: &TestServer) -> BTreeSet<String> {
     let mut all = BTreeSet::new();
     for areq in workers {
         let out = std::fs::read(areq.path("out.tsv")).unwrap_or_default();

@@ -1,9 +1,16 @@
 -- Helpers every script of the shared frontier starts with.
 --
+-- Every script's KEYS[1] is the crawl's settings hash (`areq:{NAME}:settings`, which holds the
+-- epoch): a Cluster sends the call to the node owning the crawl's slot by it, and every key a
+-- script builds from the prefix shares its hash tag `{NAME}`, so it lives in that slot.
 -- Every script's ARGV starts the same way: prefix (`areq:{NAME}:`), the crawl's epoch as the
 -- worker joined it, and a call id ('' for none). The script then checks before it writes:
 -- the crawl must still be the one joined (an emptied Redis is an error, never "done"), and
 -- a call sent again after its reply was lost answers what it answered the first time.
+
+if KEYS[1] ~= ARGV[1] .. 'settings' then
+  return redis.error_reply('AREQ_KEYS KEYS[1] must be the settings key of the crawl at ARGV[1]')
+end
 
 -- Redis's clock, in milliseconds: one clock for every worker.
 local function now_ms()

@@ -2,6 +2,7 @@
 -- what this worker learned of the host's pace, counts the page, and queues the links it
 -- found (as push.lua). With take = 1, then takes the next job for the same worker in the
 -- same call.
+-- KEYS: the crawl's settings hash (see common.lua).
 -- ARGV: prefix, epoch, call id, lease id, host, ms since the host's last request (-1: none),
 --       Crawl-delay (ms, 0: none), default gap (ms), outcome, links, depth, take (1/0),
 --       take's nine arguments (the first is the worker), then the children as in push.lua.

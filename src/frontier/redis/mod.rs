@@ -1,7 +1,9 @@
 //! [`RedisFrontier`]: one crawl shared by several workers through Redis (or Valkey).
 //!
 //! Every key of a crawl starts with `areq:{NAME}:`, one hash tag, so a crawl lives in one
-//! slot of a Redis Cluster. The state and what changes it:
+//! slot of a Redis Cluster (for now: one crawl is one node's memory and one Redis thread's
+//! work). Every script call declares the crawl's settings key in `KEYS`, by which a Cluster
+//! client sends it to the node owning that slot. The state and what changes it:
 //!
 //! | key | type | holds |
 //! |---|---|---|
@@ -24,7 +26,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
 use redis::Script;
 use tokio::sync::Notify;
 
@@ -37,7 +38,9 @@ mod wake;
 pub(crate) use shared::{RedisRobots, RedisTurns};
 pub(crate) use status::{forget, show_status};
 
-use self::connection::{connect, crawl_prefix, is_transient, redis_error, worker_name};
+use self::connection::{
+    connect, crawl_prefix, is_transient, redis_error, settings_key, worker_name, RedisConnection,
+};
 use self::jobs::{job_args, parse_job, Answer, NewJob};
 use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
@@ -143,7 +146,7 @@ impl Scripts {
 
 /// A crawl's frontier in Redis, shared by every worker that joins the crawl.
 pub(crate) struct RedisFrontier {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     /// `areq:{NAME}:`.
     prefix: String,
     /// This worker's name in lease ids and counts.
@@ -193,11 +196,11 @@ impl RedisFrontier {
     ) -> Result<RedisFrontier, FrontierError> {
         let (url, name) = (&shared.redis, &shared.name);
         let mut redis = connect(url).await?;
-        warn_about_eviction(&mut redis, url).await;
         let prefix = crawl_prefix(name);
+        warn_about_eviction(&mut redis, url, &prefix).await;
         let script = Script::new(include_str!("settings.lua"));
         let mut check = script.prepare_invoke();
-        check.arg(&prefix).arg(new_epoch());
+        check.key(settings_key(&prefix)).arg(new_epoch());
         for (key, value) in &settings.0 {
             check.arg(*key).arg(value);
         }
@@ -317,6 +320,7 @@ impl RedisFrontier {
             }
             let mut invocation = script(&self.scripts).prepare_invoke();
             invocation
+                .key(settings_key(&self.prefix))
                 .arg(&self.prefix)
                 .arg(&self.epoch)
                 .arg(&call)
@@ -359,12 +363,14 @@ fn new_epoch() -> String {
 }
 
 /// Warns when Redis may evict keys under memory pressure: a crawl whose keys are evicted
-/// loses pages. Redis may refuse `CONFIG` (managed services): then nothing is said.
-async fn warn_about_eviction(redis: &mut ConnectionManager, url: &str) {
-    let policy: Result<Vec<String>, _> = redis::cmd("CONFIG")
-        .arg("GET")
-        .arg("maxmemory-policy")
-        .query_async(redis)
+/// loses pages. Asks the server holding the crawl (in a Cluster, the node owning its slot).
+/// Redis may refuse `CONFIG` (managed services): then nothing is said.
+async fn warn_about_eviction(redis: &mut RedisConnection, url: &str, prefix: &str) {
+    let policy: Result<Vec<String>, _> = redis
+        .query_at(
+            redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy"),
+            &settings_key(prefix),
+        )
         .await;
     if let Ok(policy) = policy {
         if let Some(policy) = policy.get(1).filter(|policy| *policy != "noeviction") {

@@ -1,4 +1,5 @@
 -- Queues the jobs whose URLs were not seen before.
+-- KEYS: the crawl's settings hash (see common.lua).
 -- ARGV: prefix, epoch, call id, worker, then per job: seen bucket, fingerprint, host, job.
 -- Returns how many were new.
 local p, call, worker = ARGV[1], ARGV[3], ARGV[4]

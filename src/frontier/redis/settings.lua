@@ -1,18 +1,18 @@
 -- Stores a crawl's settings when it is new, with a new epoch, or compares them with the
 -- stored ones.
--- ARGV: prefix, a new epoch (used when the crawl is new), then name, value pairs.
+-- KEYS: the crawl's settings hash.
+-- ARGV: a new epoch (used when the crawl is new), then name, value pairs.
 -- Returns {epoch, then name, stored value for each mismatch}.
-local p = ARGV[1]
-local key = p .. 'settings'
+local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then
-  redis.call('HSET', key, 'epoch', ARGV[2])
-  for i = 3, #ARGV, 2 do
+  redis.call('HSET', key, 'epoch', ARGV[1])
+  for i = 2, #ARGV, 2 do
     redis.call('HSET', key, ARGV[i], ARGV[i + 1])
   end
-  return {ARGV[2]}
+  return {ARGV[1]}
 end
 local answer = {redis.call('HGET', key, 'epoch') or ''}
-for i = 3, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local stored = redis.call('HGET', key, ARGV[i])
   if stored ~= ARGV[i + 1] then
     table.insert(answer, ARGV[i])

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::Script;
 
+use super::connection::{settings_key, RedisConnection};
 use super::RedisFrontier;
 use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 
@@ -14,7 +14,7 @@ use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 /// and Crawl-delay hold between any two workers' requests to a host (see turn.lua).
 #[derive(Clone)]
 pub(crate) struct RedisTurns {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
     epoch: String,
     script: Arc<Script>,
@@ -49,6 +49,7 @@ impl RedisTurns {
         let wait = self
             .script
             .prepare_invoke()
+            .key(settings_key(&self.prefix))
             .arg(&self.prefix)
             .arg(&self.epoch)
             .arg(host)
@@ -67,7 +68,7 @@ impl RedisTurns {
 
 /// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once.
 pub(crate) struct RedisRobots {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     key: String,
 }
 

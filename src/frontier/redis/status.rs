@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use redis::AsyncCommands;
 
-use super::connection::{connect, crawl_prefix};
+use super::connection::{connect, crawl_prefix, settings_key};
 use crate::error::FatalError;
 
 /// Prints the state of crawl `name` kept in the Redis at `url`: whether it is finished, what
@@ -140,15 +140,20 @@ pub(crate) async fn forget(url: &str, name: &str, force: bool) -> Result<u64, Fa
         })
         .chain(['*'])
         .collect();
+    // In a Cluster, SCAN goes to the node owning the crawl's slot: all of its keys are there.
+    let home = settings_key(&prefix);
     let mut cursor: u64 = 0;
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut redis)
+        let (next, keys): (u64, Vec<String>) = redis
+            .query_at(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000),
+                &home,
+            )
             .await
             .map_err(read_failed)?;
         if !keys.is_empty() {

@@ -1,6 +1,8 @@
 -- Takes the next send turn at a host for the whole crawl: the turn is the later of now and
--- the host's last request start plus its gap. ARGV: prefix, epoch, host, gap (ms) this
--- worker knows. Returns how many ms to wait before sending.
+-- the host's last request start plus its gap.
+-- KEYS: the crawl's settings hash (see common.lua).
+-- ARGV: prefix, epoch, host, gap (ms) this worker knows.
+-- Returns how many ms to wait before sending.
 local p, host = ARGV[1], ARGV[3]
 local gone = check_epoch(p, ARGV[2])
 if gone then

@@ -1,18 +1,19 @@
 //! Wake-ups instead of polling: a worker with nothing to start blocks on the crawl's wake
-//! list (`BLPOP`, on a connection of its own), where the scripts push a token when work
+//! list (`BLPOP`, on a connection of its own, which in a Cluster goes to the node owning the
+//! crawl's slot), where the scripts push a token when work
 //! appears while someone waits (a page finished and freed its host's slot, links queued, a
 //! lease taken back). One token wakes one worker, so a freed slot does not stampede them all.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use super::connection::{open, RedisConnection, RESPONSE_TIMEOUT};
+
 /// How long one `BLPOP` blocks before the worker looks again whether it is still idle.
-const BLOCK_SECS: u64 = 1;
+const BLOCK: Duration = Duration::from_secs(1);
 
 /// A worker's wake-ups: a task blocking on the wake list while the worker is idle.
 pub(super) struct Waker {
@@ -52,7 +53,7 @@ impl Drop for Waker {
 /// wake-ups: the worker then asks again on its own after a while, and its frontier's calls
 /// report the failure.
 async fn listen(url: String, key: String, mut idle: watch::Receiver<bool>, woken: Arc<Notify>) {
-    let mut connection: Option<MultiplexedConnection> = None;
+    let mut connection: Option<RedisConnection> = None;
     loop {
         while !*idle.borrow_and_update() {
             if idle.changed().await.is_err() {
@@ -63,11 +64,11 @@ async fn listen(url: String, key: String, mut idle: watch::Receiver<bool>, woken
             Some(redis) => {
                 redis::cmd("BLPOP")
                     .arg(&key)
-                    .arg(BLOCK_SECS)
+                    .arg(BLOCK.as_secs())
                     .query_async::<Option<(String, String)>>(redis)
                     .await
             }
-            None => match open(&url).await {
+            None => match open(&url, BLOCK + RESPONSE_TIMEOUT).await {
                 Ok(redis) => {
                     connection = Some(redis);
                     continue;
@@ -85,14 +86,4 @@ async fn listen(url: String, key: String, mut idle: watch::Receiver<bool>, woken
             }
         }
     }
-}
-
-/// A connection whose replies may take as long as a blocking pop.
-async fn open(url: &str) -> redis::RedisResult<MultiplexedConnection> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(5)))
-        .set_response_timeout(Some(Duration::from_secs(BLOCK_SECS + 5)));
-    redis::Client::open(url)?
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
 }
