@@ -157,7 +157,8 @@ impl Scheduler {
         shutdown: &CancellationToken,
         tasks: &mut JoinSet<PageResult>,
     ) -> Result<bool, FrontierError> {
-        let global = Arc::new(Semaphore::new(self.plan.concurrency));
+        // Link checks (`--check`) take places here too.
+        let global = Arc::clone(&context.places);
         let lookahead = self.plan.concurrency.saturating_mul(4).max(16);
         let mut seeds_done = false;
         loop {
@@ -264,6 +265,8 @@ impl Scheduler {
         LinkUses {
             follow: follow.then(|| Follower::new(Arc::clone(&self.plan.follow), job)),
             graph: self.plan.graph,
+            // The page knows whether its links are checked.
+            ..LinkUses::default()
         }
     }
 
@@ -407,7 +410,9 @@ mod tests {
     /// The result of a page that found `links`, each handed to what the scheduler wanted of
     /// them, as the page's parse does.
     fn ended(scheduler: &Scheduler, job: Job, outcome: Outcome, links: &[&str]) -> PageResult {
-        let LinkUses { mut follow, graph } = scheduler.link_uses(&job);
+        let LinkUses {
+            mut follow, graph, ..
+        } = scheduler.link_uses(&job);
         let mut hosts = HostLinks::default();
         for link in links.iter().map(|link| Url::parse(link).unwrap()) {
             if graph {
@@ -422,7 +427,11 @@ mod tests {
         PageResult {
             job,
             outcome,
-            links: PageLinks { followed, hosts },
+            links: PageLinks {
+                followed,
+                hosts,
+                ..PageLinks::default()
+            },
             written: true,
             permit: None,
         }
