@@ -378,3 +378,37 @@ fn checks_count_under_the_global_and_per_host_limits() {
     );
     assert_eq!(server.total_hits(), 13);
 }
+
+#[test]
+fn checks_carry_the_h_headers_only_to_the_input_urls_origin() {
+    let other = TestServer::start_on(std::net::Ipv4Addr::new(127, 0, 0, 2), |_| {
+        Reply::html("elsewhere")
+    });
+    let elsewhere = other.url("/x");
+    let server = TestServer::start(move |request| match request.path.as_str() {
+        "/" => page_linking(&["/same".into(), elsewhere.clone()]),
+        _ => Reply::html("same"),
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out",
+        "--check",
+        "-H",
+        "Authorization: Bearer s3cret",
+    ])
+    .assert_success();
+    let out = areq.read("out");
+    assert!(
+        out.contains(&format!("\t{}\t200\n", other.url("/x"))),
+        "{out}"
+    );
+    let same = server.requests();
+    let checked = same.iter().find(|request| request.path == "/same").unwrap();
+    assert_eq!(checked.header("authorization"), Some("Bearer s3cret"));
+    let requests = other.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("authorization"), None);
+}
