@@ -134,6 +134,9 @@ struct Scheduler {
     leased: HashMap<task::Id, Job>,
     /// The crawl loop has ended: no job is started any more.
     stopping: bool,
+    /// The last look for work to start stopped for want of a place under `-c`: a place freed
+    /// by a link check (which no page's end announces) wakes the loop.
+    short_of_places: bool,
 }
 
 impl Scheduler {
@@ -145,6 +148,7 @@ impl Scheduler {
             pages_started: 0,
             leased: HashMap::new(),
             stopping: false,
+            short_of_places: false,
         }
     }
 
@@ -200,6 +204,9 @@ impl Scheduler {
                         frontier.hand_back(lost).await?;
                     }
                 },
+                // Dropped at once: the loop takes it again when it starts the next page.
+                _place = Arc::clone(&global).acquire_owned(),
+                    if self.short_of_places && !budget_spent => {}
                 seed = seeds.recv(), if want_seeds => match seed {
                     Some(seed) => {
                         let mut batch = vec![seed];
@@ -234,7 +241,9 @@ impl Scheduler {
         tasks: &mut JoinSet<PageResult>,
     ) -> Result<Option<Instant>, FrontierError> {
         while !self.budget_spent() {
+            self.short_of_places = false;
             let Ok(permit) = Arc::clone(global).try_acquire_owned() else {
+                self.short_of_places = true;
                 return Ok(None);
             };
             match frontier.pop(Instant::now()).await? {
