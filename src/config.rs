@@ -225,7 +225,9 @@ pub struct Config {
     pub fetch: FetchOptions,
     /// How a recursive crawl spreads.
     pub crawl: CrawlOptions,
-    /// Exit with status 3 when any page failed.
+    /// Give every link its status (`--check`).
+    pub check: bool,
+    /// Exit with status 3 when any page failed, or with `check` any link is broken.
     pub fail_on_error: bool,
     /// Skip pages the output's `.done` companion lists, append the rest.
     pub resume: bool,

@@ -134,6 +134,9 @@ struct Scheduler {
     leased: HashMap<task::Id, Job>,
     /// The crawl loop has ended: no job is started any more.
     stopping: bool,
+    /// The last look for work to start stopped for want of a place under `-c`: a place freed
+    /// by a link check (which no page's end announces) wakes the loop.
+    short_of_places: bool,
 }
 
 impl Scheduler {
@@ -145,6 +148,7 @@ impl Scheduler {
             pages_started: 0,
             leased: HashMap::new(),
             stopping: false,
+            short_of_places: false,
         }
     }
 
@@ -157,7 +161,8 @@ impl Scheduler {
         shutdown: &CancellationToken,
         tasks: &mut JoinSet<PageResult>,
     ) -> Result<bool, FrontierError> {
-        let global = Arc::new(Semaphore::new(self.plan.concurrency));
+        // Link checks (`--check`) take places here too.
+        let global = Arc::clone(&context.places);
         let lookahead = self.plan.concurrency.saturating_mul(4).max(16);
         let mut seeds_done = false;
         loop {
@@ -199,6 +204,9 @@ impl Scheduler {
                         frontier.hand_back(lost).await?;
                     }
                 },
+                // Dropped at once: the loop takes it again when it starts the next page.
+                _place = Arc::clone(&global).acquire_owned(),
+                    if self.short_of_places && !budget_spent => {}
                 seed = seeds.recv(), if want_seeds => match seed {
                     Some(seed) => {
                         let mut batch = vec![seed];
@@ -233,7 +241,9 @@ impl Scheduler {
         tasks: &mut JoinSet<PageResult>,
     ) -> Result<Option<Instant>, FrontierError> {
         while !self.budget_spent() {
+            self.short_of_places = false;
             let Ok(permit) = Arc::clone(global).try_acquire_owned() else {
+                self.short_of_places = true;
                 return Ok(None);
             };
             match frontier.pop(Instant::now()).await? {
@@ -264,6 +274,8 @@ impl Scheduler {
         LinkUses {
             follow: follow.then(|| Follower::new(Arc::clone(&self.plan.follow), job)),
             graph: self.plan.graph,
+            // The page knows whether its links are checked.
+            ..LinkUses::default()
         }
     }
 
@@ -407,7 +419,9 @@ mod tests {
     /// The result of a page that found `links`, each handed to what the scheduler wanted of
     /// them, as the page's parse does.
     fn ended(scheduler: &Scheduler, job: Job, outcome: Outcome, links: &[&str]) -> PageResult {
-        let LinkUses { mut follow, graph } = scheduler.link_uses(&job);
+        let LinkUses {
+            mut follow, graph, ..
+        } = scheduler.link_uses(&job);
         let mut hosts = HostLinks::default();
         for link in links.iter().map(|link| Url::parse(link).unwrap()) {
             if graph {
@@ -422,7 +436,11 @@ mod tests {
         PageResult {
             job,
             outcome,
-            links: PageLinks { followed, hosts },
+            links: PageLinks {
+                followed,
+                hosts,
+                ..PageLinks::default()
+            },
             written: true,
             permit: None,
         }

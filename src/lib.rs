@@ -26,6 +26,8 @@
 //!   and, in a recursive crawl, [`follow`] it or not.
 //! - [`output`]: record formats both ways (written, and read back for `--resume`), the
 //!   `.done` companion, and the single writer task.
+//! - [`check`]: `--check`, each distinct link's status, found once per run through the same
+//!   fetcher and limits as pages.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
@@ -37,6 +39,7 @@
 // The layout map above is for contributors, who read the docs with `--document-private-items`.
 #![allow(rustdoc::private_intra_doc_links)]
 
+mod check;
 pub mod cli;
 pub mod config;
 mod crawl;
@@ -72,10 +75,11 @@ mod tally;
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::check::LinkChecker;
 use crate::config::{Config, OutputTarget};
 use crate::crawl::{crawl, CrawlReport, Plan};
 use crate::error::FatalError;
@@ -94,6 +98,8 @@ use crate::resume::{Completed, Rebuilt, Start};
 use crate::robots::{product_token, RobotsCache};
 use crate::sitemap::{Sitemaps, MAX_SITEMAP_BYTES};
 use crate::summary::{SlowedHost, Summary};
+
+pub use crate::check::LinkCounts;
 
 /// How a run is told to stop early.
 #[derive(Debug, Clone, Default)]
@@ -155,8 +161,9 @@ pub async fn run(
         }
     };
     let slowed_hosts = context.fetcher.pacer().slowed_hosts();
+    let link_counts = context.checker.as_ref().map(|checker| checker.counts());
     drop(context);
-    finish(&config, running, report, graph, slowed_hosts).await
+    finish(&config, running, report, graph, slowed_hosts, link_counts).await
 }
 
 /// What [`start`] set up for the crawl.
@@ -221,7 +228,7 @@ async fn start(
         ensure_writable(path).await?;
     }
     let sink = Sink::open(&config.output, completed.as_ref().map(|c| c.end_offset)).await?;
-    let header = sink.header(config.format, config.header);
+    let header = sink.header(config.format, config.header, config.check);
     let (output, writer) = spawn_writer(sink, header, shutdown.now.clone());
     if let Some(progress) = progress {
         ProgressCounters::expect(progress, config);
@@ -251,14 +258,28 @@ async fn start(
         }
         _ => (seeds, None),
     };
+    let places = Arc::new(Semaphore::new(config.concurrency));
+    let retry = RetryPolicy::of(&config.fetch);
+    let robots = robots.filter(|_| config.crawl.robots);
+    let checker = config.check.then(|| {
+        Arc::new(LinkChecker::new(
+            fetcher.clone(),
+            retry,
+            robots.clone(),
+            Arc::clone(&places),
+            config.per_host,
+        ))
+    });
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
         format: config.format,
         output,
-        retry: RetryPolicy::of(&config.fetch),
-        robots: robots.filter(|_| config.crawl.robots),
+        retry,
+        robots,
         parser: ParsePool::start(),
+        places,
+        checker,
         confirm_writes: shared.is_some(),
         stop: shutdown.graceful.child_token(),
     });
@@ -290,14 +311,15 @@ fn follow_rules(config: &Config) -> FollowRules {
 
 /// The run's teardown, once the crawl has ended: stops reading input, waits for the writer
 /// to flush, reports a failed shared frontier, and writes the reports (`--graph`,
-/// `--summary-json`, with the hosts the crawl slowed down); a finished run's `.done`
-/// companion is removed.
+/// `--summary-json`, with the hosts the crawl slowed down and the links checked); a finished
+/// run's `.done` companion is removed.
 async fn finish(
     config: &Config,
     running: Running,
     mut report: CrawlReport,
     graph: Option<HostGraph>,
     slowed_hosts: Vec<SlowedHost>,
+    link_counts: Option<LinkCounts>,
 ) -> Result<Summary, FatalError> {
     let Running {
         reader,
@@ -333,6 +355,7 @@ async fn finish(
     }
     let mut summary = Summary::new(report, input_counts.snapshot(), written);
     summary.slowed_hosts = slowed_hosts;
+    summary.links = link_counts;
 
     if let (Some(path), Some(graph)) = (&config.crawl.graph, graph) {
         write_report(path, graph.to_dot()).await?;

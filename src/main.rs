@@ -82,7 +82,7 @@ fn main() -> ExitCode {
             }
             if summary.interrupted {
                 ExitCode::from(stopped_by.load(Ordering::Relaxed))
-            } else if fail_on_error && summary.pages_failed() > 0 {
+            } else if fail_on_error && (summary.pages_failed() > 0 || summary.links_broken() > 0) {
                 ExitCode::from(EXIT_PAGES_FAILED)
             } else {
                 ExitCode::SUCCESS

@@ -1,18 +1,20 @@
 //! One page, start to end: robots.txt check, fetch (with retries), parse off the event loop,
-//! records to the writer. The scheduler starts one task a page and gets a [`PageResult`] back.
+//! with `--check` the statuses of its links, records to the writer. The scheduler starts one
+//! task a page and gets a [`PageResult`] back.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::check::{LinkChecker, LinkStatus};
 use crate::config::{Format, LinkOptions};
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
-use crate::job::Job;
-use crate::output::{PageMeta, Records};
+use crate::job::{Job, Lineage};
+use crate::output::{PageMeta, PageRecords, Records};
 use crate::parse::{parse_page, LinkUses, PageLinks};
 use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
@@ -33,6 +35,10 @@ pub(crate) struct PageContext {
     pub(crate) robots: Option<Arc<RobotsCache>>,
     /// The threads pages are parsed on.
     pub(crate) parser: ParsePool,
+    /// The places under `-c`: a page takes one, and its link checks may borrow more.
+    pub(crate) places: Arc<Semaphore>,
+    /// The run's link statuses, with `--check`.
+    pub(crate) checker: Option<Arc<LinkChecker>>,
     /// A page ends only once the writer has flushed its records (a shared frontier marks
     /// it done then).
     pub(crate) confirm_writes: bool,
@@ -149,6 +155,7 @@ async fn visit_page(
     if let Some(robots) = &context.robots {
         if !unless_stopped(context, obey_robots(context, robots, job)).await? {
             tracing::info!("skipped: disallowed by robots.txt");
+            tell_checker(context, job, LinkStatus::robots());
             return Some((Outcome::Robots, PageLinks::default()));
         }
     }
@@ -156,7 +163,9 @@ async fn visit_page(
     let fetched = context
         .fetcher
         .fetch_with_retries(&job.url, job.lineage(), &context.retry);
-    Some(match unless_stopped(context, fetched).await? {
+    let fetched = unless_stopped(context, fetched).await?;
+    tell_checker(context, job, answer_of(&fetched));
+    Some(match fetched {
         Ok(Fetched::Html(page)) => {
             parse_and_write(context, job, page, uses, started, visit).await?
         }
@@ -174,6 +183,23 @@ async fn visit_page(
             (Outcome::Failed(err), PageLinks::default())
         }
     })
+}
+
+/// What a link to the page is, by the page's own answer.
+fn answer_of(fetched: &Result<Fetched, FetchError>) -> LinkStatus {
+    match fetched {
+        Ok(Fetched::Html(page)) => LinkStatus::Code(page.status),
+        Ok(Fetched::NotHtml { status, .. }) => LinkStatus::Code(*status),
+        Err(err) => LinkStatus::of_error(err),
+    }
+}
+
+/// Gives the page's answer to the link checker, if links are checked: a link to the page is
+/// not requested again.
+fn tell_checker(context: &PageContext, job: &Job, status: LinkStatus) {
+    if let Some(checker) = &context.checker {
+        checker.answered(&job.url, status);
+    }
 }
 
 /// Runs `step` unless the run stops first: `None` then, and the step is dropped.
@@ -214,6 +240,10 @@ async fn parse_and_write(
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
     let (links, format) = (context.links, context.format);
     let (source, depth) = (job.source().to_owned(), job.depth);
+    let uses = LinkUses {
+        check: context.checker.is_some(),
+        ..uses
+    };
     let parsed = context.parser.run(move || {
         let meta = PageMeta {
             source: &source,
@@ -221,14 +251,25 @@ async fn parse_and_write(
             status,
         };
         let (records, found) = parse_page(&page, meta, &links, format, uses);
-        (records.finish(source), found)
+        (records, found, source)
     });
-    let (records, found) = unless_stopped(context, parsed)
-        .await?
-        .unwrap_or_else(|err| {
+    let (records, found) = match unless_stopped(context, parsed).await? {
+        Ok((records, mut found, source)) => match &context.checker {
+            Some(checker) => {
+                let to_check = std::mem::take(&mut found.to_check);
+                let checked = with_statuses(checker, records, to_check, job);
+                (
+                    unless_stopped(context, checked).await?.finish(source),
+                    found,
+                )
+            }
+            None => (records.finish(source), found),
+        },
+        Err(err) => {
             tracing::error!(error = %err, "parsing panicked");
             (Records::none(job.source().to_owned()), PageLinks::default())
-        });
+        }
+    };
     let count = records.count;
     visit.written = send_records(context, records).await?;
     tracing::info!(
@@ -245,6 +286,27 @@ async fn parse_and_write(
         truncated,
     };
     Some((outcome, found))
+}
+
+/// The page's records, each with its link's status (`--check`): the links are checked (or
+/// their statuses known) first.
+async fn with_statuses(
+    checker: &LinkChecker,
+    mut records: PageRecords,
+    links: Vec<(url::Url, bool)>,
+    job: &Job,
+) -> PageRecords {
+    // The links are found below the page, never the input URL itself.
+    let lineage = Lineage {
+        input: false,
+        ..job.lineage()
+    };
+    let (urls, nofollows): (Vec<url::Url>, Vec<bool>) = links.into_iter().unzip();
+    let statuses = checker.statuses(&urls, lineage).await;
+    for ((url, nofollow), status) in urls.iter().zip(nofollows).zip(&statuses) {
+        records.push(url.as_str(), nofollow, Some(&status.to_string()));
+    }
+    records
 }
 
 /// Hands a page's records to the writer and, with `confirm_writes`, waits until they are

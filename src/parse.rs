@@ -3,6 +3,8 @@
 //! page says about following its links). Pure and synchronous, so the page task runs it on a
 //! parse thread, off the event loop, and no list of the page's links is kept.
 
+use url::Url;
+
 use crate::config::{Format, LinkOptions};
 use crate::decode::decode_html;
 use crate::extract::scan;
@@ -19,6 +21,9 @@ pub(crate) struct LinkUses {
     pub(crate) follow: Option<Follower>,
     /// Counting them by host (`--graph`).
     pub(crate) graph: bool,
+    /// Keeping them for `--check`: their records are formatted once their statuses are
+    /// known, not here.
+    pub(crate) check: bool,
 }
 
 /// What a page's links came to besides its records: empty where they were not wanted.
@@ -28,10 +33,13 @@ pub(crate) struct PageLinks {
     pub(crate) followed: Followed,
     /// The links by host.
     pub(crate) hosts: HostLinks,
+    /// With `--check`, every link in order, and whether all its elements say
+    /// `rel="nofollow"`: their records are still to be formatted.
+    pub(crate) to_check: Vec<(Url, bool)>,
 }
 
-/// Decodes `page`, extracts its links and, as each is found, formats its record and hands it
-/// to the `uses`.
+/// Decodes `page`, extracts its links and, as each is found, formats its record (or keeps
+/// the link, to be checked first) and hands it to the `uses`.
 pub(crate) fn parse_page(
     page: &Page,
     meta: PageMeta<'_>,
@@ -41,8 +49,13 @@ pub(crate) fn parse_page(
 ) -> (PageRecords, PageLinks) {
     let (html, encoding) = decode_html(&page.body, page.content_type.as_deref());
     let mut records = PageRecords::new(format, meta);
-    let LinkUses { mut follow, graph } = uses;
+    let LinkUses {
+        mut follow,
+        graph,
+        check,
+    } = uses;
     let mut hosts = HostLinks::default();
+    let mut to_check = Vec::new();
     let scanned = scan(&html);
     if let Some(follow) = &mut follow {
         let nofollow = follow
@@ -53,7 +66,11 @@ pub(crate) fn parse_page(
         }
     }
     scanned.for_each_link(&page.final_url, encoding, options, |link| {
-        records.push(link.url.as_str(), link.nofollow);
+        if check {
+            to_check.push((link.url.clone(), link.nofollow));
+        } else {
+            records.push(link.url.as_str(), link.nofollow, None);
+        }
         if graph {
             hosts.add(&link.url);
         }
@@ -64,6 +81,7 @@ pub(crate) fn parse_page(
     let links = PageLinks {
         followed: follow.map(Follower::finish).unwrap_or_default(),
         hosts,
+        to_check,
     };
     (records, links)
 }

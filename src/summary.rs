@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::check::LinkCounts;
 use crate::crawl::CrawlReport;
 use crate::input::InputCounts;
 use crate::output::WriterReport;
@@ -63,6 +64,8 @@ pub struct Summary {
     pub top_hosts_by_failures: Vec<(String, u64)>,
     /// The hosts given room because they struggled (429, 503, a run of timeouts), by name.
     pub slowed_hosts: Vec<SlowedHost>,
+    /// The links checked, with `--check`.
+    pub links: Option<LinkCounts>,
 }
 
 /// A host whose gap between requests was raised because it struggled.
@@ -114,6 +117,7 @@ impl Summary {
             statuses: tally.statuses,
             failures: tally.failures,
             slowed_hosts: Vec::new(),
+            links: None,
         }
     }
 
@@ -174,6 +178,11 @@ impl Summary {
                     })
                 })
                 .collect(),
+            links: self.links.as_ref().map(|links| JsonLinks {
+                checked: links.checked,
+                broken: links.broken_total(),
+                broken_by_status: &links.broken,
+            }),
         };
         // Only strings, numbers and maps with string keys: serialising cannot fail.
         serde_json::to_string_pretty(&document).expect("summary serialises") + "\n"
@@ -182,6 +191,11 @@ impl Summary {
     /// How many pages failed, all reasons together.
     pub fn pages_failed(&self) -> u64 {
         self.failures.values().sum()
+    }
+
+    /// How many checked links are broken (`--check`), all statuses together.
+    pub fn links_broken(&self) -> u64 {
+        self.links.as_ref().map_or(0, LinkCounts::broken_total)
     }
 
     /// The slowed hosts as the text report names them: the first few, each with its longest
@@ -250,6 +264,21 @@ impl fmt::Display for Summary {
         if !self.slowed_hosts.is_empty() {
             writeln!(f, "  slowed: {}", self.slowed_list())?;
         }
+        if let Some(links) = &self.links {
+            write!(
+                f,
+                "  links: {} checked, {} broken",
+                links.checked,
+                links.broken_total()
+            )?;
+            if !links.broken.is_empty() {
+                let statuses: Vec<String> = broken_by_count(&links.broken)
+                    .map(|(status, count)| format!("{status}: {count}"))
+                    .collect();
+                write!(f, " ({})", statuses.join(", "))?;
+            }
+            writeln!(f)?;
+        }
         if self.recursive {
             let depths: Vec<String> = self
                 .pages_by_depth
@@ -295,6 +324,22 @@ struct JsonSummary<'a> {
     top_hosts_by_pages: Vec<serde_json::Value>,
     top_hosts_by_failures: Vec<serde_json::Value>,
     slowed_hosts: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<JsonLinks<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLinks<'a> {
+    checked: u64,
+    broken: u64,
+    broken_by_status: &'a BTreeMap<String, u64>,
+}
+
+/// Broken links by status, the most common first (ties by status).
+fn broken_by_count(broken: &BTreeMap<String, u64>) -> impl Iterator<Item = (&String, &u64)> {
+    let mut sorted: Vec<(&String, &u64)> = broken.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    sorted.into_iter()
 }
 
 #[derive(Serialize)]

@@ -78,6 +78,11 @@ pub struct Cli {
     #[arg(long, help_heading = LINKS)]
     pub strip_fragments: bool,
 
+    /// Check every link: a third field, its status (HTTP status after redirects, or why it
+    /// failed: dns, connect, timeout, robots, …; `-` if not http(s)); each link requested once
+    #[arg(long, conflicts_with = "redis", help_heading = LINKS)]
+    pub check: bool,
+
     /// Requests in flight overall
     #[arg(short, long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
           value_parser = parse_count, help_heading = FETCHING)]
@@ -220,7 +225,7 @@ pub struct Cli {
           value_name = "WHEN", help_heading = RUN)]
     pub progress: ProgressArg,
 
-    /// Exit with status 3 if any page failed
+    /// Exit with status 3 if any page failed, or with --check any link is broken
     #[arg(long, help_heading = RUN)]
     pub fail_on_error: bool,
 
@@ -378,6 +383,7 @@ impl Cli {
                 host_gap: rate_gap.max(Duration::from_millis(self.delay)),
                 graph: self.graph,
             },
+            check: self.check,
             fail_on_error: self.fail_on_error,
             resume: self.resume,
             shared,

@@ -292,6 +292,21 @@ impl Fetcher {
         }))
     }
 
+    /// GETs `url` once, following redirects, for its final status alone (`--check`): the
+    /// body is not read. Non-2xx final statuses are errors (with the server's `Retry-After`),
+    /// as for a page.
+    pub(crate) async fn check(&self, url: &Url, lineage: Lineage<'_>) -> Result<u16, Failure> {
+        let (_lease, response) = self.send(url, lineage).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Failure {
+                error: FetchError::Status(status.as_u16()),
+                retry_after: retry_after(response.headers()),
+            });
+        }
+        Ok(status.as_u16())
+    }
+
     /// GETs `url` once and returns its final status and, for a 2xx, up to `max` bytes of its
     /// body whatever its type (for robots.txt).
     pub(crate) async fn fetch_bytes(

@@ -2,6 +2,7 @@
 //! with jitter, or the server's `Retry-After` when it gives one, never longer than
 //! `--max-retry-wait`. [`Fetcher::fetch_with_retries`] is the loop that follows the policy.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -72,24 +73,43 @@ impl Fetcher {
         lineage: Lineage<'_>,
         policy: &RetryPolicy,
     ) -> Result<Fetched, FetchError> {
-        let mut retry = 0;
-        loop {
-            let failure = match self.fetch(url, lineage).await {
-                Ok(fetched) => return Ok(fetched),
-                Err(failure) => failure,
-            };
-            retry += 1;
-            let Some(wait) = policy.delay(retry, &failure) else {
-                return Err(failure.error);
-            };
-            tracing::debug!(
-                error = %failure.error,
-                retry,
-                wait_ms = wait.as_millis() as u64,
-                "retry scheduled"
-            );
-            tokio::time::sleep(wait).await;
-        }
+        retrying(policy, || self.fetch(url, lineage)).await
+    }
+
+    /// One link check ([`Fetcher::check`]), retried as a page's fetch is.
+    pub(crate) async fn check_with_retries(
+        &self,
+        url: &Url,
+        lineage: Lineage<'_>,
+        policy: &RetryPolicy,
+    ) -> Result<u16, FetchError> {
+        retrying(policy, || self.check(url, lineage)).await
+    }
+}
+
+/// Runs `attempt` until it succeeds or `policy` says its failure is final.
+async fn retrying<T, F, A>(policy: &RetryPolicy, mut attempt: A) -> Result<T, FetchError>
+where
+    A: FnMut() -> F,
+    F: Future<Output = Result<T, Failure>>,
+{
+    let mut retry = 0;
+    loop {
+        let failure = match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(failure) => failure,
+        };
+        retry += 1;
+        let Some(wait) = policy.delay(retry, &failure) else {
+            return Err(failure.error);
+        };
+        tracing::debug!(
+            error = %failure.error,
+            retry,
+            wait_ms = wait.as_millis() as u64,
+            "retry scheduled"
+        );
+        tokio::time::sleep(wait).await;
     }
 }
 

@@ -11,13 +11,17 @@ use crate::config::Format;
 /// The TSV header line.
 pub(crate) const TSV_HEADER: &str = "source_url\tparsed_url\n";
 
+/// The TSV header line with `--check`: each record ends with the link's status.
+pub(crate) const TSV_HEADER_CHECKED: &str = "source_url\tparsed_url\tstatus\n";
+
 /// The header line's two fields, as a record read back has them.
 const HEADER_FIELDS: (&str, &str) = ("source_url", "parsed_url");
 
 /// The header line an output in `format` opens with, if any; `wanted` is `--no-header`'s
-/// opposite.
-pub(crate) fn header_line(format: Format, wanted: bool) -> Option<&'static str> {
+/// opposite, `checked` says the records carry link statuses (`--check`).
+pub(crate) fn header_line(format: Format, wanted: bool, checked: bool) -> Option<&'static str> {
     match format {
+        Format::Tsv if checked => wanted.then_some(TSV_HEADER_CHECKED),
         Format::Tsv => wanted.then_some(TSV_HEADER),
         Format::Jsonl => None,
     }
@@ -67,8 +71,9 @@ const FIRST_RECORDS: usize = 16;
 /// What every record of the page shares is formatted once: for TSV the SOURCE and its tab,
 /// for JSONL the object up to the `url` value and from it on, so a record costs the link
 /// alone. The JSONL records are those `serde_json` writes for
-/// `{"source","url","nofollow","depth","status"}`, byte for byte, with `nofollow` (always
-/// `true`) only on links whose elements all say `rel="nofollow"`.
+/// `{"source","url","nofollow","link_status","depth","status"}`, byte for byte, with
+/// `nofollow` (always `true`) only on links whose elements all say `rel="nofollow"`, and
+/// `link_status` only with `--check` (TSV then has a third field, the link's status).
 ///
 /// A field holding a tab or line break would break the format; the URL parser never produces
 /// one and input lines holding one are rejected, so such a record cannot occur, and is
@@ -111,18 +116,28 @@ impl PageRecords {
     }
 
     /// Appends the record of one link; `nofollow`: every element linking there says
-    /// `rel="nofollow"` (JSONL says so).
-    pub(crate) fn push(&mut self, link: &str, nofollow: bool) {
+    /// `rel="nofollow"` (JSONL says so); `status`: the link's status, with `--check`.
+    pub(crate) fn push(&mut self, link: &str, nofollow: bool, status: Option<&str>) {
         if self.broken_source || has_separator(link) {
             return;
         }
         self.bytes.extend_from_slice(&self.head);
         match self.format {
-            Format::Tsv => self.bytes.extend_from_slice(link.as_bytes()),
+            Format::Tsv => {
+                self.bytes.extend_from_slice(link.as_bytes());
+                if let Some(status) = status {
+                    self.bytes.push(b'\t');
+                    self.bytes.extend_from_slice(status.as_bytes());
+                }
+            }
             Format::Jsonl => {
                 json_string(link, &mut self.bytes);
                 if nofollow {
                     self.bytes.extend_from_slice(b",\"nofollow\":true");
+                }
+                if let Some(status) = status {
+                    self.bytes.extend_from_slice(b",\"link_status\":");
+                    json_string(status, &mut self.bytes);
                 }
             }
         }
@@ -168,12 +183,14 @@ pub(crate) fn links_by_source(records: &[u8], format: Format) -> HashMap<String,
     links
 }
 
-/// The (SOURCE, link) of one record line, if it is one.
+/// The (SOURCE, link) of one record line, if it is one (a `--check` status after the link
+/// aside).
 fn read_record(line: &str, format: Format) -> Option<(String, String)> {
     match format {
-        Format::Tsv => line
-            .split_once('\t')
-            .map(|(source, link)| (source.to_owned(), link.to_owned())),
+        Format::Tsv => line.split_once('\t').map(|(source, rest)| {
+            let link = rest.split('\t').next().unwrap_or(rest);
+            (source.to_owned(), link.to_owned())
+        }),
         Format::Jsonl => serde_json::from_str::<serde_json::Value>(line)
             .ok()
             .and_then(|value| {
@@ -200,7 +217,7 @@ mod tests {
     fn records(format: Format, page: PageMeta<'_>, links: &[&str]) -> Records {
         let mut records = PageRecords::new(format, page);
         for link in links {
-            records.push(link, false);
+            records.push(link, false, None);
         }
         records.finish(page.source.to_owned())
     }
@@ -231,6 +248,8 @@ mod tests {
         url: &'a str,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         nofollow: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        link_status: Option<&'a str>,
         depth: u32,
         status: u16,
     }
@@ -251,18 +270,22 @@ mod tests {
                     depth: 4_000_000_000,
                     status: 599,
                 };
-                for nofollow in [false, true] {
+                for (nofollow, link_status) in [false, true]
+                    .into_iter()
+                    .flat_map(|n| [None, Some("404"), Some("host unreachable")].map(|s| (n, s)))
+                {
                     let mut expected = serde_json::to_vec(&JsonRecord {
                         source,
                         url,
                         nofollow,
+                        link_status,
                         depth: page.depth,
                         status: page.status,
                     })
                     .unwrap();
                     expected.push(b'\n');
                     let mut written = PageRecords::new(Format::Jsonl, page);
-                    written.push(url, nofollow);
+                    written.push(url, nofollow, link_status);
                     assert_eq!(written.finish(source.to_owned()).bytes, expected);
                 }
             }
@@ -280,19 +303,41 @@ mod tests {
     }
 
     #[test]
+    fn tsv_with_check_has_the_status_as_third_field() {
+        let mut records = PageRecords::new(Format::Tsv, meta("http://s/"));
+        records.push("http://a/", false, Some("404"));
+        records.push("mailto:x@y", false, Some("-"));
+        let done = records.finish("http://s/".into());
+        assert_eq!(
+            String::from_utf8(done.bytes.clone()).unwrap(),
+            "http://s/\thttp://a/\t404\nhttp://s/\tmailto:x@y\t-\n"
+        );
+        let read = links_by_source(&done.bytes, Format::Tsv);
+        assert_eq!(read["http://s/"], ["http://a/", "mailto:x@y"]);
+    }
+
+    #[test]
     fn the_header_is_tsv_only_and_reads_back_as_its_fields() {
-        assert_eq!(header_line(Format::Tsv, true), Some(TSV_HEADER));
-        assert_eq!(header_line(Format::Tsv, false), None);
-        assert_eq!(header_line(Format::Jsonl, true), None);
-        let header = TSV_HEADER.trim_end();
-        let fields = read_record(header, Format::Tsv).unwrap();
-        assert_eq!((fields.0.as_str(), fields.1.as_str()), HEADER_FIELDS);
+        assert_eq!(header_line(Format::Tsv, true, false), Some(TSV_HEADER));
+        assert_eq!(
+            header_line(Format::Tsv, true, true),
+            Some(TSV_HEADER_CHECKED)
+        );
+        assert_eq!(header_line(Format::Tsv, false, true), None);
+        assert_eq!(header_line(Format::Jsonl, true, true), None);
+        for header in [TSV_HEADER, TSV_HEADER_CHECKED] {
+            let fields = read_record(header.trim_end(), Format::Tsv).unwrap();
+            assert_eq!((fields.0.as_str(), fields.1.as_str()), HEADER_FIELDS);
+        }
     }
 
     #[test]
     fn records_written_read_back_as_the_links_of_their_source() {
         for format in [Format::Tsv, Format::Jsonl] {
-            let mut written = header_line(format, true).unwrap_or("").as_bytes().to_vec();
+            let mut written = header_line(format, true, false)
+                .unwrap_or("")
+                .as_bytes()
+                .to_vec();
             let links = ["http://a/", "http://h/\"q\"", "http://a/"];
             written.extend(records(format, meta("http://s/"), &links).bytes);
             written.extend(records(format, meta("http://t/"), &["http://b/"]).bytes);

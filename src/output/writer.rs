@@ -91,10 +91,16 @@ impl Sink {
         })
     }
 
-    /// The header line to write before the first record: `format`'s, when `wanted`, and only
-    /// into an empty output (one resumed or appended to has its header already).
-    pub(crate) fn header(&self, format: Format, wanted: bool) -> Option<&'static str> {
-        header_line(format, wanted).filter(|_| self.offset == 0)
+    /// The header line to write before the first record: `format`'s (with the status field
+    /// when `checked`), when `wanted`, and only into an empty output (one resumed or appended
+    /// to has its header already).
+    pub(crate) fn header(
+        &self,
+        format: Format,
+        wanted: bool,
+        checked: bool,
+    ) -> Option<&'static str> {
+        header_line(format, wanted, checked).filter(|_| self.offset == 0)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The integration test cases, one file per area.
 
+mod check;
 mod cluster;
 mod differential;
 mod fetching;
