@@ -543,7 +543,7 @@ fn a_host_is_shared_by_the_workers_that_want_it_not_kept_by_the_first() {
     // first one keeps them, taking the next page in the same call as it finishes one.
     let redis = RedisServer::start();
     let gate = Gate::new();
-    let site = gated_tree_site(Duration::from_millis(30), &gate, 0);
+    let site = gated_tree_site(Duration::from_millis(50), &gate, 0);
     let url = redis.url();
     let workers: Vec<(Areq, Child)> = (0..3)
         .map(|_| {

@@ -180,11 +180,13 @@ end
 -- Takes the next job whose host may start a request now, with a lease on it; first takes
 -- back what stalled. Hosts are served round-robin from the rotation list, which holds each
 -- host with queued jobs once. While other workers wait for work, a worker takes at most its
--- fair share of a host's slots (the host's limit over the workers wanting it), so a host's
--- pages spread over the workers instead of staying with the first. ARGV from `from` on: worker (the lease id prefix), per-host
--- limit, probe first (1/0), default gap (ms), lease time (ms), hosts to look at, stalls
--- before a job is given up, page budget (0: none), heartbeat grace (ms).
--- Returns {'job', lease id, job, queued, leased} or {'wait' | 'busy', ms, queued, leased}.
+-- fair share of a host's slots (the host's limit over the workers wanting it, rounded down,
+-- at least one), so a host's pages spread over the workers instead of staying with the
+-- first. ARGV from `from` on: worker (the lease id prefix), per-host limit, probe first
+-- (1/0), default gap (ms), lease time (ms), hosts to look at, stalls before a job is given
+-- up, page budget (0: none), heartbeat grace (ms).
+-- Returns {'job', lease id, job, queued, leased} or {'wait' | 'busy' | 'spent', ms, queued,
+-- leased}.
 local function take(p, from)
   local worker = ARGV[from]
   local per_host = tonumber(ARGV[from + 1])
@@ -225,7 +227,7 @@ local function take(p, from)
       limit = 1
     end
     local mine = tonumber(state[5]) or 0
-    local fair = mine >= math.ceil(limit / (1 + math.max(others, 0)))
+    local fair = mine >= math.max(1, math.floor(limit / (1 + math.max(others, 0))))
     local at = 0
     if state[2] then
       at = tonumber(state[2]) + gap

@@ -17,24 +17,41 @@ const BLOCK: Duration = Duration::from_secs(1);
 
 /// A worker's wake-ups: a task blocking on the wake list while the worker is idle.
 pub(super) struct Waker {
-    idle: watch::Sender<bool>,
+    wants: watch::Sender<Wants>,
     woken: Arc<Notify>,
     task: JoinHandle<()>,
+}
+
+/// Whether the worker wants a wake-up: each time it finds nothing to start it asks for one
+/// more, so it takes one token per idle spell and leaves the rest to other idle workers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wants {
+    /// How many times the worker found nothing to start.
+    spells: u64,
+    /// It is idle now.
+    idle: bool,
 }
 
 impl Waker {
     /// Starts waiting on the list `key` of the Redis at `url` whenever the worker is idle.
     pub(super) fn start(url: &str, key: String) -> Waker {
-        let (idle, idle_rx) = watch::channel(false);
+        let (wants, wants_rx) = watch::channel(Wants::default());
         let woken = Arc::new(Notify::new());
-        let task = tokio::spawn(listen(url.to_owned(), key, idle_rx, Arc::clone(&woken)));
-        Waker { idle, woken, task }
+        let task = tokio::spawn(listen(url.to_owned(), key, wants_rx, Arc::clone(&woken)));
+        Waker { wants, woken, task }
     }
 
-    /// Whether the worker has nothing to start (it then listens for a token).
+    /// Whether the worker has nothing to start: each time it has not, it listens for one
+    /// token.
     pub(super) fn idle(&self, idle: bool) {
-        self.idle
-            .send_if_modified(|now| std::mem::replace(now, idle) != idle);
+        self.wants.send_if_modified(|wants| {
+            let changed = wants.idle != idle || idle;
+            if idle {
+                wants.spells += 1;
+            }
+            wants.idle = idle;
+            changed
+        });
     }
 
     /// Notified when a token arrives.
@@ -49,14 +66,19 @@ impl Drop for Waker {
     }
 }
 
-/// Takes tokens off the wake list while the worker is idle. A Redis that fails means no
-/// wake-ups: the worker then asks again on its own after a while, and its frontier's calls
-/// report the failure.
-async fn listen(url: String, key: String, mut idle: watch::Receiver<bool>, woken: Arc<Notify>) {
+/// Takes one token off the wake list for each time the worker found nothing to start, while
+/// it is idle. A Redis that fails means no wake-ups: the worker then asks again on its own
+/// after a while, and its frontier's calls report the failure.
+async fn listen(url: String, key: String, mut wants: watch::Receiver<Wants>, woken: Arc<Notify>) {
     let mut connection: Option<RedisConnection> = None;
+    let mut answered = 0;
     loop {
-        while !*idle.borrow_and_update() {
-            if idle.changed().await.is_err() {
+        loop {
+            let now = *wants.borrow_and_update();
+            if now.idle && now.spells > answered {
+                break;
+            }
+            if wants.changed().await.is_err() {
                 return;
             }
         }
@@ -77,7 +99,10 @@ async fn listen(url: String, key: String, mut idle: watch::Receiver<bool>, woken
             },
         };
         match blocked {
-            Ok(Some(_)) => woken.notify_one(),
+            Ok(Some(_)) => {
+                answered = wants.borrow().spells;
+                woken.notify_one();
+            }
             Ok(None) => {}
             Err(err) => {
                 tracing::debug!(error = %err, "no wake-ups from redis for now");
