@@ -663,3 +663,31 @@ fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis() {
     );
     assert_eq!(site.hits("/slow"), 1);
 }
+
+/// How many times Redis has run `command` (scripts' calls included).
+fn command_calls(redis: &RedisServer, command: &str) -> u64 {
+    let prefix = format!("cmdstat_{command}:calls=");
+    redis
+        .command("INFO commandstats")
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_link_the_worker_knows_was_seen_costs_redis_no_write() {
+    // Every page of the tree site links back to the root and to itself: without the worker's
+    // cache each such link is another seen-set write in Redis.
+    let redis = RedisServer::start();
+    let site = tree_site(Duration::ZERO);
+    let (_areq, child) = worker(&redis, "known", &site, &[]);
+    finish(child).assert_success();
+    assert_eq!(page_hits(&site).len(), PAGES + 1);
+    let writes = command_calls(&redis, "hsetnx");
+    assert!(
+        writes <= PAGES as u64 + 1 + 8,
+        "{writes} seen-set writes for {} distinct pages",
+        PAGES + 1
+    );
+}

@@ -78,9 +78,13 @@ impl<'a> NewJob<'a> {
         }
     }
 
-    /// Each of `children`, with the key it came with.
-    pub(super) fn children(children: &'a Children) -> impl ExactSizeIterator<Item = NewJob<'a>> {
-        children.links.iter().map(|(url, key)| NewJob {
+    /// Each of `children` that `wanted` keeps, with the key it came with.
+    pub(super) fn children(
+        children: &'a Children,
+        wanted: impl Fn(&UrlKey) -> bool + 'a,
+    ) -> impl Iterator<Item = NewJob<'a>> {
+        let links = children.links.iter().filter(move |(_, key)| wanted(key));
+        links.map(|(url, key)| NewJob {
             key: *key,
             url,
             source: url.as_str(),
@@ -90,14 +94,19 @@ impl<'a> NewJob<'a> {
         })
     }
 
+    /// The key of the job's URL.
+    pub(super) fn key(&self) -> UrlKey {
+        self.key
+    }
+
     fn host(&self) -> &'a str {
         self.url.host_str().unwrap_or_default()
     }
 }
 
 /// The script arguments for `jobs`: seen bucket, fingerprint, host and the job, each.
-pub(super) fn job_args<'a>(jobs: impl ExactSizeIterator<Item = NewJob<'a>>) -> Vec<Vec<u8>> {
-    let mut args = Vec::with_capacity(jobs.len() * 4);
+pub(super) fn job_args<'a>(jobs: impl Iterator<Item = NewJob<'a>>) -> Vec<Vec<u8>> {
+    let mut args = Vec::with_capacity(jobs.size_hint().0 * 4);
     for job in jobs {
         let key = job.key.bits();
         let bucket = (key >> 112) as u16;
@@ -169,7 +178,7 @@ mod tests {
             seed_origin: "http://example.org".into(),
             links: vec![(job.url.clone(), UrlKey::of(&job.url))],
         };
-        let child = NewJob::children(&children).next().unwrap();
+        let child = NewJob::children(&children, |_| true).next().unwrap();
         let found = Job {
             given: None,
             depth: 4,

@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 
 mod connection;
 mod jobs;
+mod known;
 mod shared;
 mod status;
 mod wake;
@@ -42,13 +43,14 @@ use self::connection::{
     connect, crawl_prefix, is_transient, redis_error, settings_key, worker_name, RedisConnection,
 };
 use self::jobs::{job_args, parse_job, Answer, NewJob};
+use self::known::KnownSeen;
 use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
 use crate::config::{Config, SharedCrawl};
 use crate::job::Job;
 use crate::politeness::{Pacer, Politeness};
 use crate::scope::Scope;
-use crate::seen::FINGERPRINT_SCHEME;
+use crate::seen::{UrlKey, FINGERPRINT_SCHEME};
 
 /// How long a worker with nothing to start waits before it asks again, unless another
 /// worker's script wakes it first (a page finished, links queued: see `wake` in common.lua).
@@ -179,6 +181,8 @@ pub(crate) struct RedisFrontier {
     spent: bool,
     /// Wake-ups while this worker has nothing to start.
     waker: Waker,
+    /// URLs this worker knows the crawl has seen: pushing them again is skipped.
+    known: KnownSeen,
     /// What the last finish took ahead for the next pop: a job, or the answer that none may
     /// start yet.
     ahead: Option<Next>,
@@ -246,6 +250,7 @@ impl RedisFrontier {
             queued: 0,
             leased: 0,
             spent: false,
+            known: KnownSeen::default(),
             waker: Waker::start(url, format!("{}wake", crawl_prefix(name))),
             ahead: None,
         })
@@ -283,6 +288,7 @@ impl RedisFrontier {
             Some((lease, job)) => {
                 self.waker.idle(false);
                 let mut job = parse_job(&job)?;
+                self.known.insert(UrlKey::of(&job.url));
                 let lease: Arc<str> = lease.into();
                 self.held.insert(Arc::clone(&lease));
                 job.lease = Some(lease);
@@ -395,9 +401,14 @@ impl Frontier for RedisFrontier {
         if jobs.is_empty() {
             return Ok(0);
         }
+        let jobs: Vec<NewJob<'_>> = jobs.iter().map(NewJob::of).collect();
+        let keys: Vec<UrlKey> = jobs.iter().map(NewJob::key).collect();
         let mut args = args![self.worker];
-        args.extend(job_args(jobs.iter().map(NewJob::of)));
+        args.extend(job_args(jobs.into_iter()));
         let new: usize = self.invoke(|scripts| &scripts.push, &args).await?;
+        for key in keys {
+            self.known.insert(key);
+        }
         self.queued += new;
         Ok(new)
     }
@@ -444,8 +455,16 @@ impl Frontier for RedisFrontier {
             u8::from(take_next),
         ];
         args.extend(self.take_args().into_iter().map(String::into_bytes));
-        args.extend(job_args(NewJob::children(&ended.children)));
+        // Links this worker knows the crawl has seen cost no write: the seen set only grows.
+        let known = &self.known;
+        let children: Vec<NewJob<'_>> =
+            NewJob::children(&ended.children, |key| !known.contains(key)).collect();
+        let pushed: Vec<UrlKey> = children.iter().map(NewJob::key).collect();
+        args.extend(job_args(children.into_iter()));
         let answer: Vec<redis::Value> = self.invoke(|scripts| &scripts.finish, &args).await?;
+        for key in pushed {
+            self.known.insert(key);
+        }
         let new = answer
             .first()
             .and_then(|value| redis::from_redis_value_ref::<usize>(value).ok())
