@@ -178,6 +178,7 @@ mod tests {
     use regex::Regex;
 
     use super::*;
+    use crate::nofollow::NofollowRules;
     use crate::scope::Scope;
     use crate::seen::fingerprint_text;
 
@@ -297,5 +298,49 @@ mod tests {
             alone.set_fragment(None);
             assert_eq!(rules.follows(&alone, "a"), offered, "{link}");
         }
+    }
+
+    /// Offers `http://a/x` marked `rel="nofollow"` and `http://a/y` not marked, with the page
+    /// saying `nofollow` between the two when `stopped`.
+    fn offer_marked(rules: &Arc<FollowRules>, stopped: bool) -> Followed {
+        let mut follower = Follower::new(Arc::clone(rules), &parent("http://a/", 0));
+        for (link, nofollow) in [("http://a/x", true), ("http://a/y", false)] {
+            if stopped && !nofollow {
+                follower.stop();
+            }
+            let link = Url::parse(link).unwrap();
+            let fingerprint = fingerprint_text(link.as_str());
+            follower.offer(link, fingerprint, nofollow);
+        }
+        follower.finish()
+    }
+
+    #[test]
+    fn rel_nofollow_is_obeyed_only_under_respect_nofollow() {
+        let ignoring = rules(ScopeRules::default());
+        let followed = offer_marked(&ignoring, false);
+        assert_eq!(urls(&followed), ["http://a/x", "http://a/y"]);
+        assert!(!followed.page_nofollow);
+
+        let respecting = Arc::new(
+            FollowRules::new(ScopeRules::default()).obeying(NofollowRules {
+                robots_agent: Some("areq".into()),
+                respect_rel: true,
+            }),
+        );
+        let followed = offer_marked(&respecting, false);
+        assert_eq!(urls(&followed), ["http://a/y"]);
+        assert_eq!(followed.refused, 0, "a nofollow link is not out of scope");
+        let follower = Follower::new(Arc::clone(&respecting), &parent("http://a/", 0));
+        assert_eq!(follower.robots_agent(), Some("areq"));
+        let follower = Follower::new(ignoring, &parent("http://a/", 0));
+        assert_eq!(follower.robots_agent(), None);
+    }
+
+    #[test]
+    fn a_page_that_says_nofollow_follows_nothing_after_saying_it() {
+        let followed = offer_marked(&rules(ScopeRules::default()), true);
+        assert_eq!(urls(&followed), ["http://a/x"]);
+        assert!(followed.page_nofollow);
     }
 }

@@ -512,4 +512,122 @@ mod tests {
         pacer.slow_down("b", Duration::from_millis(300));
         assert_eq!(pacer.last_request("b"), Some(before));
     }
+
+    /// Shared turns that record what they were asked and never make a worker wait.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<(String, Duration)>>);
+
+    impl SharedTurns for Recorded {
+        fn turn<'a>(
+            &'a self,
+            host: &'a str,
+            gap: Duration,
+        ) -> crate::shared::BoxFuture<'a, Duration> {
+            self.0.lock().unwrap().push((host.to_owned(), gap));
+            Box::pin(async { Duration::ZERO })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_turn_is_taken_when_it_returns_and_the_next_waits_the_gap() {
+        let gap = Duration::from_millis(30);
+        let pacer = Pacer::new(gap);
+        let before = Instant::now();
+        pacer.turn("a").await;
+        let first = pacer.last_request("a").expect("the turn was taken");
+        assert!(first >= before && first <= Instant::now());
+        pacer.turn("a").await;
+        let second = pacer.last_request("a").unwrap();
+        assert!(
+            second >= first + gap,
+            "{:?} after the first",
+            second - first
+        );
+        assert!(Instant::now() >= first + gap);
+    }
+
+    #[tokio::test]
+    async fn with_no_gap_a_turn_keeps_no_bookkeeping() {
+        let pacer = Pacer::new(Duration::ZERO);
+        pacer.turn("a").await;
+        pacer.answered("a");
+        assert_eq!(pacer.last_request("a"), None);
+        assert!(pacer.lock().is_empty());
+    }
+
+    #[test]
+    fn an_answer_moves_the_next_turn_to_a_gap_after_it() {
+        let gap = Duration::from_secs(1);
+        let pacer = Pacer::new(gap);
+        let sent = Instant::now() - Duration::from_secs(5);
+        pacer.sent("a", sent);
+        let before = Instant::now();
+        pacer.answered("a");
+        let last = pacer.last_request("a").unwrap();
+        assert!(last >= before, "the answer counts, not the send");
+        assert_eq!(pacer.claim("a", before), Err(last + gap));
+        pacer.answered("b");
+        assert_eq!(
+            pacer.last_request("b"),
+            None,
+            "an unknown host stays unknown"
+        );
+    }
+
+    #[tokio::test]
+    async fn shared_turns_are_asked_with_the_hosts_own_gap() {
+        let pacer = Pacer::new(Duration::from_millis(1));
+        let shared = Arc::new(Recorded::default());
+        pacer.share(Arc::clone(&shared) as Arc<dyn SharedTurns>);
+        pacer.slow_down("a", Duration::from_millis(20));
+        pacer.turn("a").await;
+        pacer.turn("b").await;
+        assert_eq!(
+            *shared.0.lock().unwrap(),
+            [
+                ("a".to_owned(), Duration::from_millis(20)),
+                ("b".to_owned(), Duration::from_millis(1))
+            ]
+        );
+        assert!(format!("{pacer:?}").contains("shared: true"));
+    }
+
+    #[test]
+    fn a_crawl_delay_no_longer_than_everyones_gap_is_not_recorded() {
+        let pacer = Pacer::new(Duration::from_secs(1));
+        pacer.slow_down("a", Duration::from_millis(500));
+        pacer.slow_down("b", Duration::from_secs(1));
+        pacer.slow_down("c", Duration::from_secs(3));
+        assert_eq!(pacer.crawl_delay("a"), None);
+        assert_eq!(pacer.crawl_delay("b"), None);
+        assert_eq!(pacer.crawl_delay("c"), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn a_turn_is_free_exactly_a_gap_after_the_last() {
+        let gap = Duration::from_millis(100);
+        let pacer = Pacer::new(gap);
+        let now = Instant::now();
+        assert_eq!(pacer.claim("a", now), Ok(()));
+        assert_eq!(pacer.claim("a", now + gap), Ok(()));
+    }
+
+    #[test]
+    fn past_the_remembered_hosts_only_those_still_waiting_are_kept() {
+        let gap = Duration::from_millis(100);
+        let ms = Duration::from_millis;
+        let pacer = Pacer::new(gap);
+        let now = Instant::now();
+        for host in 0..REMEMBERED_HOSTS {
+            assert_eq!(pacer.claim(&host.to_string(), now), Ok(()));
+        }
+        // Every host still has its gap to wait: none is forgotten.
+        assert_eq!(pacer.claim("late", now + ms(50)), Ok(()));
+        assert_eq!(pacer.lock().len(), REMEMBERED_HOSTS + 1);
+        // Their gaps are over (but not the late host's): they are forgotten.
+        assert_eq!(pacer.claim("later", now + gap), Ok(()));
+        let mut kept: Vec<String> = pacer.lock().keys().cloned().collect();
+        kept.sort();
+        assert_eq!(kept, ["late", "later"]);
+    }
 }

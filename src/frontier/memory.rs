@@ -408,4 +408,39 @@ mod tests {
         assert_eq!(frontier.pop_now(popped + gap), Next::WaitUntil(sent + gap));
         assert_eq!(ready(frontier.pop_now(sent + gap)), "http://a/2");
     }
+
+    #[test]
+    fn pages_remembered_from_an_earlier_run_are_not_queued() {
+        let mut frontier = open(OPEN);
+        frontier.remember(&[Url::parse("http://a/done").unwrap()]);
+        assert!(!frontier.push_one(job("http://a/done")));
+        assert!(frontier.push_one(job("http://a/new")));
+        assert_eq!(frontier.len(), 1);
+        assert!(!frontier.is_drained());
+    }
+
+    #[test]
+    fn a_host_is_forgotten_only_when_nothing_is_queued_or_in_flight() {
+        let mut frontier = open(Politeness {
+            per_host: 2,
+            ..OPEN
+        });
+        frontier.push_one(job("http://a/1"));
+        frontier.push_one(job("http://a/2"));
+        let now = Instant::now();
+        ready(frontier.pop_now(now));
+        ready(frontier.pop_now(now));
+        frontier.end("a");
+        // One page of the host is still in flight: it still counts against the limit.
+        frontier.push_one(job("http://a/3"));
+        frontier.push_one(job("http://a/4"));
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/3");
+        assert_eq!(frontier.pop_now(now), Next::Busy);
+        frontier.end("a");
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/4");
+        frontier.end("a");
+        frontier.end("a");
+        assert!(frontier.hosts.is_empty(), "{:?}", frontier.hosts);
+        assert!(frontier.is_drained());
+    }
 }

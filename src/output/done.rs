@@ -147,4 +147,43 @@ mod tests {
             PathBuf::from("out/links.tsv.done")
         );
     }
+
+    #[tokio::test]
+    async fn the_companion_is_written_appended_to_read_back_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("links.tsv");
+        assert!(DoneList::read(&output).await.unwrap().is_none());
+        let mut done = DoneLog::open(&output, false).await.unwrap();
+        let first = [(10, "http://a/"), (25, "http://b/")];
+        done.record(first.into_iter()).await.unwrap();
+        drop(done);
+        let mut done = DoneLog::open(&output, true).await.unwrap();
+        done.record([(40, "http://c/")].into_iter()).await.unwrap();
+        drop(done);
+        let list = DoneList::read(&output).await.unwrap().expect("a companion");
+        let pages: Vec<_> = list.pages().collect();
+        assert_eq!(
+            pages,
+            [(10, "http://a/"), (25, "http://b/"), (40, "http://c/")]
+        );
+        // A run that does not resume starts it afresh.
+        drop(DoneLog::open(&output, false).await.unwrap());
+        let list = DoneList::read(&output).await.unwrap().expect("a companion");
+        assert_eq!(list.pages().count(), 0);
+        remove_done(&output).await.unwrap();
+        assert!(DoneList::read(&output).await.unwrap().is_none());
+        remove_done(&output)
+            .await
+            .expect("nothing to remove is no error");
+    }
+
+    #[tokio::test]
+    async fn a_companion_that_cannot_be_read_or_removed_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("links.tsv");
+        // A directory where the companion belongs.
+        std::fs::create_dir(done_path(&output)).unwrap();
+        assert!(DoneList::read(&output).await.is_err());
+        assert!(remove_done(&output).await.is_err());
+    }
 }

@@ -188,4 +188,32 @@ mod tests {
         assert_eq!(completed.end_offset, 340);
         assert_eq!(completed.len(), 2);
     }
+
+    #[tokio::test]
+    async fn the_output_and_its_companion_tell_how_a_run_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("links.tsv");
+        assert!(!exists(&output).await.unwrap());
+        assert!(matches!(load(&output).await.unwrap(), ResumePoint::Fresh));
+        std::fs::write(&output, "http://a/\thttp://a/x\n").unwrap();
+        assert!(exists(&output).await.unwrap());
+        assert!(matches!(
+            load(&output).await.unwrap(),
+            ResumePoint::Finished
+        ));
+        assert_eq!(appending(&output).await.unwrap().end_offset, 21);
+        std::fs::write(dir.path().join("links.tsv.done"), "21\thttp://a/\n").unwrap();
+        let ResumePoint::Continue(completed) = load(&output).await.unwrap() else {
+            panic!("an interrupted run continues");
+        };
+        assert_eq!((completed.end_offset, completed.len()), (21, 1));
+        forget(&output).await.unwrap();
+        assert!(matches!(
+            load(&output).await.unwrap(),
+            ResumePoint::Finished
+        ));
+        // Under a file, a path can be neither there nor missing: an error.
+        assert!(exists(&output.join("x")).await.is_err());
+        assert!(load(&output.join("x")).await.is_err());
+    }
 }
