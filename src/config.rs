@@ -91,6 +91,20 @@ pub struct LinkOptions {
     pub all_schemes: bool,
     /// Remove `#fragment` from links, so `a#x` and `a#y` are one link.
     pub strip_fragments: bool,
+    /// Which attributes hold links (`--links`).
+    pub attributes: LinkAttributes,
+}
+
+/// Which attributes of a page hold its links (`--links`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkAttributes {
+    /// Every element's `href`, as `document.links` lists them.
+    #[default]
+    Href,
+    /// `href`, and the attributes that make a browser fetch or show another URL: `src`,
+    /// `srcset`, `poster`, `data`, `action`, `formaction`, `cite`, `background`,
+    /// `longdesc`, and `<meta http-equiv=refresh>`; each link says where it was found.
+    All,
 }
 
 /// How pages are fetched.

@@ -5,7 +5,7 @@
 use encoding_rs::{Encoding, SHIFT_JIS, UTF_8, WINDOWS_1252};
 use url::Url;
 
-use crate::config::LinkOptions;
+use crate::config::{LinkAttributes, LinkOptions};
 use crate::input::{classify_argument, count_url_lines, parse_line, Line, MAX_LINE_BYTES};
 use crate::robots::{product_token, Rules};
 use crate::sitemap::{decode_sitemap, parse_sitemap, MAX_ENTRIES};
@@ -21,16 +21,21 @@ const PAGES: [&str; 4] = [
 const ENCODINGS: [&Encoding; 3] = [UTF_8, WINDOWS_1252, SHIFT_JIS];
 
 /// What the first byte of an extractor input picks: bits 0 and 1 the options (all schemes,
-/// fragments stripped), the next two the page URL, the rest the page encoding.
+/// fragments stripped), the next two the page URL, the next three the page encoding, and the
+/// top bit `--links all`.
 pub fn link_knobs(byte: u8) -> (LinkOptions, Url, &'static Encoding) {
     let options = LinkOptions {
         all_schemes: byte & 1 != 0,
         strip_fragments: byte & 2 != 0,
+        attributes: match byte & 0x80 {
+            0 => LinkAttributes::Href,
+            _ => LinkAttributes::All,
+        },
     };
     let page = PAGES[usize::from(byte >> 2) % PAGES.len()];
     // The pages are written above as valid URLs.
     let page = Url::parse(page).expect("a valid page URL");
-    let encoding = ENCODINGS[usize::from(byte >> 4) % ENCODINGS.len()];
+    let encoding = ENCODINGS[usize::from((byte >> 4) & 7) % ENCODINGS.len()];
     (options, page, encoding)
 }
 
@@ -60,8 +65,8 @@ pub fn extract(
 /// The default link path against the reference: [`extract_links`] (the streaming scanner, or
 /// the tree builder when the scanner is unsure of the page) finds exactly the links
 /// [`tree_links`] finds, in the same order, and they hold what [`extract`] checks; and both
-/// paths find the same `rel="nofollow"` marks and `<meta>` tags ([`findings`] and
-/// [`tree_findings`]).
+/// paths find the same `rel="nofollow"` marks, places found (`--links all`) and `<meta>`
+/// tags ([`findings`] and [`tree_findings`]).
 ///
 /// [`extract_links`]: crate::extract::extract_links
 /// [`tree_links`]: crate::extract::tree_links

@@ -293,7 +293,7 @@ async fn parse_and_write(
 async fn with_statuses(
     checker: &LinkChecker,
     mut records: PageRecords,
-    links: Vec<(url::Url, bool)>,
+    links: Vec<(url::Url, bool, Option<&'static str>)>,
     job: &Job,
 ) -> PageRecords {
     // The links are found below the page, never the input URL itself.
@@ -301,10 +301,13 @@ async fn with_statuses(
         input: false,
         ..job.lineage()
     };
-    let (urls, nofollows): (Vec<url::Url>, Vec<bool>) = links.into_iter().unzip();
+    let (urls, marks): (Vec<url::Url>, Vec<_>) = links
+        .into_iter()
+        .map(|(url, nofollow, via)| (url, (nofollow, via)))
+        .unzip();
     let statuses = checker.statuses(&urls, lineage).await;
-    for ((url, nofollow), status) in urls.iter().zip(nofollows).zip(&statuses) {
-        records.push(url.as_str(), nofollow, Some(&status.to_string()));
+    for ((url, (nofollow, via)), status) in urls.iter().zip(marks).zip(&statuses) {
+        records.push(url.as_str(), nofollow, via, Some(&status.to_string()));
     }
     records
 }

@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use crate::config::{Format, LinkOptions};
+use crate::config::{Format, LinkAttributes, LinkOptions};
 use crate::decode::decode_html;
 use crate::extract::scan;
 use crate::fetch::Page;
@@ -33,9 +33,9 @@ pub(crate) struct PageLinks {
     pub(crate) followed: Followed,
     /// The links by host.
     pub(crate) hosts: HostLinks,
-    /// With `--check`, every link in order, and whether all its elements say
-    /// `rel="nofollow"`: their records are still to be formatted.
-    pub(crate) to_check: Vec<(Url, bool)>,
+    /// With `--check`, every link in order, whether all its elements say `rel="nofollow"`,
+    /// and with `--links all` where it was found: their records are still to be formatted.
+    pub(crate) to_check: Vec<(Url, bool, Option<&'static str>)>,
 }
 
 /// Decodes `page`, extracts its links and, as each is found, formats its record (or keeps
@@ -56,7 +56,8 @@ pub(crate) fn parse_page(
     } = uses;
     let mut hosts = HostLinks::default();
     let mut to_check = Vec::new();
-    let scanned = scan(&html);
+    let scanned = scan(&html, options.attributes);
+    let with_via = options.attributes == LinkAttributes::All;
     if let Some(follow) = &mut follow {
         let nofollow = follow
             .robots_agent()
@@ -66,15 +67,17 @@ pub(crate) fn parse_page(
         }
     }
     scanned.for_each_link(&page.final_url, encoding, options, |link| {
+        let via = with_via.then_some(link.via.name);
         if check {
-            to_check.push((link.url.clone(), link.nofollow));
+            to_check.push((link.url.clone(), link.nofollow, via));
         } else {
-            records.push(link.url.as_str(), link.nofollow, None);
+            records.push(link.url.as_str(), link.nofollow, via, None);
         }
         if graph {
             hosts.add(&link.url);
         }
-        if let Some(follow) = &mut follow {
+        // An embedded resource or a form's target is checked, not followed.
+        if let (Some(follow), true) = (&mut follow, link.navigates) {
             follow.offer(link.url, link.fingerprint, link.nofollow);
         }
     });

@@ -41,7 +41,7 @@ struct Tally {
 pub fn differential(dir: &Path, files: &[PathBuf]) -> (Row, Vec<String>) {
     let options = LinkOptions {
         all_schemes: true,
-        strip_fragments: false,
+        ..LinkOptions::default()
     };
     let started = Instant::now();
     let mut tally = Tally::default();

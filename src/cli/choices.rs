@@ -75,3 +75,13 @@ pub enum HeaderScopeArg {
     /// To every host fetched (credentials still dropped on a redirect to another origin)
     All,
 }
+
+/// The attributes `--links` takes links from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinksArg {
+    /// Every element's href
+    Href,
+    /// Also src, srcset, poster, data, action, formaction, cite, background, longdesc, and
+    /// meta refresh
+    All,
+}

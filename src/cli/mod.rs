@@ -12,13 +12,14 @@ use clap::{CommandFactory, Parser};
 use reqwest::header::HeaderValue;
 
 use crate::config::{
-    default_user_agent, Config, CrawlOptions, FetchOptions, Format, HeaderScope, LinkOptions,
-    OutputTarget, SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_INPUT,
-    DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS, DEFAULT_OUTPUT,
-    DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_UNREACHABLE_AFTER,
+    default_user_agent, Config, CrawlOptions, FetchOptions, Format, HeaderScope, LinkAttributes,
+    LinkOptions, OutputTarget, SharedCrawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS,
+    DEFAULT_INPUT, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RETRY_WAIT_SECS,
+    DEFAULT_OUTPUT, DEFAULT_PER_HOST, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS,
+    DEFAULT_UNREACHABLE_AFTER,
 };
 use crate::scope::{Scope, ScopeRules};
-pub use choices::{Command, FormatArg, HeaderScopeArg, ProgressArg, ScopeArg};
+pub use choices::{Command, FormatArg, HeaderScopeArg, LinksArg, ProgressArg, ScopeArg};
 pub use network::NetworkArgs;
 use values::{
     input_source, parse_count, parse_crawl_name, parse_dns_server, parse_headers, parse_patterns,
@@ -77,6 +78,13 @@ pub struct Cli {
     /// Remove #fragments from links, so `page#a` and `page#b` are one link
     #[arg(long, help_heading = LINKS)]
     pub strip_fragments: bool,
+
+    /// Which attributes hold links: href (every element's), or all (also src, srcset, poster,
+    /// data, action, formaction, cite, background, longdesc, meta refresh; JSONL says `via`;
+    /// only frames, iframes and refreshes among them are followed)
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = LinksArg::Href,
+          hide_possible_values = true, help_heading = LINKS)]
+    pub links: LinksArg,
 
     /// Check every link: a third field, its status (HTTP status after redirects, or why it
     /// failed: dns, connect, timeout, robots, …; `-` if not http(s)); each link requested once
@@ -345,6 +353,10 @@ impl Cli {
             links: LinkOptions {
                 all_schemes: self.all_schemes,
                 strip_fragments: self.strip_fragments,
+                attributes: match self.links {
+                    LinksArg::Href => LinkAttributes::Href,
+                    LinksArg::All => LinkAttributes::All,
+                },
             },
             fetch: FetchOptions {
                 timeout: Duration::from_secs_f64(self.timeout),

@@ -14,7 +14,13 @@
 //! among them). A `<meta>` counts where the DOM has it, head or body; one inside `<template>`
 //! is template content, not part of the document, and one inside `<noscript>` is text (scripting
 //! is on), so neither counts, as in a browser.
+//!
+//! With `--links all` ([`LinkAttributes::All`]) both paths also list the HTML elements' other
+//! link attributes (`attributes`), each link with where it was found ([`Via`]), an element's
+//! `href` first. A link found several times is listed once, at its first occurrence, and
+//! says where that was; it is followed when any of its occurrences navigates.
 
+mod attributes;
 mod charref;
 mod resolve;
 mod stream;
@@ -26,7 +32,9 @@ use std::fmt;
 use encoding_rs::Encoding;
 use url::Url;
 
-use crate::config::LinkOptions;
+use crate::config::{LinkAttributes, LinkOptions};
+
+pub use attributes::Via;
 
 /// The raw `href` values of one page, entities decoded, in tree order, and its named
 /// `<meta>` tags.
@@ -47,6 +55,8 @@ pub(crate) struct Href<'a> {
     pub(crate) value: Cow<'a, str>,
     /// The element's `rel` holds the `nofollow` keyword.
     pub(crate) nofollow: bool,
+    /// Where it was found.
+    pub(crate) via: Via,
 }
 
 /// One `<meta name content>`, entities decoded; a missing `content` is empty.
@@ -87,7 +97,8 @@ pub enum Unsure {
     /// MathML, or HTML inside SVG: foreign content the scanner does not follow.
     ForeignContent,
     /// An `href` on an element whose start tag the tree builder may merge into another or drop
-    /// (`html`, `head`, `body`, `form`).
+    /// (`html`, `head`, `body`, `form`), or with `--links all` a `<body background>` or a
+    /// second `<form action>`.
     MergedElement,
 }
 
@@ -98,7 +109,7 @@ impl fmt::Display for Unsure {
             Unsure::Select => "select",
             Unsure::Frameset => "frameset",
             Unsure::ForeignContent => "foreign content",
-            Unsure::MergedElement => "href on html, head, body or form",
+            Unsure::MergedElement => "link on html, head, body or form",
         })
     }
 }
@@ -115,7 +126,7 @@ pub fn for_each_link(
     options: &LinkOptions,
     mut found: impl FnMut(Url),
 ) -> Path {
-    let page = scan(html);
+    let page = scan(html, options.attributes);
     page.for_each_link(page_url, encoding, options, |link| found(link.url));
     page.path
 }
@@ -130,6 +141,10 @@ pub(crate) struct FoundLink {
     pub(crate) fingerprint: u128,
     /// Every element of the page that links here says `rel="nofollow"`.
     pub(crate) nofollow: bool,
+    /// Where the link was first found.
+    pub(crate) via: Via,
+    /// Some occurrence of the link navigates there ([`Via::navigates`]): it may be followed.
+    pub(crate) navigates: bool,
 }
 
 /// One page scanned: its raw hrefs and named `<meta>` tags, and the path that found them.
@@ -140,16 +155,17 @@ pub(crate) struct ScannedPage<'a> {
     pub(crate) path: Path,
 }
 
-/// Scans `html` on the default path: the streaming scanner, or the tree builder where the
-/// scanner is unsure of the page.
-pub(crate) fn scan(html: &str) -> ScannedPage<'_> {
-    match stream::stream_hrefs(html) {
+/// Scans `html` for the links in `attributes` on the default path: the streaming scanner, or
+/// the tree builder where the scanner is unsure of the page.
+pub(crate) fn scan(html: &str, attributes: LinkAttributes) -> ScannedPage<'_> {
+    let all = attributes == LinkAttributes::All;
+    match stream::stream_hrefs(html, all) {
         Ok(hrefs) => ScannedPage {
             hrefs,
             path: Path::Stream,
         },
         Err(unsure) => ScannedPage {
-            hrefs: tree::tree_hrefs(html),
+            hrefs: tree::tree_hrefs(html, all),
             path: Path::Tree(unsure),
         },
     }
@@ -197,7 +213,7 @@ pub fn tree_links(
     options: &LinkOptions,
 ) -> Vec<Url> {
     let mut links = Vec::new();
-    let hrefs = tree::tree_hrefs(html);
+    let hrefs = tree::tree_hrefs(html, options.attributes == LinkAttributes::All);
     resolve::resolve_each(&hrefs, page_url, encoding, options, |link| {
         links.push(link.url)
     });
@@ -210,6 +226,8 @@ pub struct Findings {
     /// The distinct links in first-seen tree order, each with whether every element linking
     /// there says `rel="nofollow"`.
     pub links: Vec<(Url, bool)>,
+    /// Where each of `links` was first found, and whether it may be followed.
+    pub vias: Vec<Via>,
     /// The document's `<meta>` tags with a `name`, as (name, content), in tree order.
     pub metas: Vec<(String, String)>,
 }
@@ -221,7 +239,12 @@ pub fn findings(
     encoding: &'static Encoding,
     options: &LinkOptions,
 ) -> Findings {
-    findings_of(&scan(html).hrefs, page_url, encoding, options)
+    findings_of(
+        &scan(html, options.attributes).hrefs,
+        page_url,
+        encoding,
+        options,
+    )
 }
 
 /// What the tree builder alone finds on one page: the reference for [`findings`].
@@ -231,7 +254,8 @@ pub fn tree_findings(
     encoding: &'static Encoding,
     options: &LinkOptions,
 ) -> Findings {
-    findings_of(&tree::tree_hrefs(html), page_url, encoding, options)
+    let all = options.attributes == LinkAttributes::All;
+    findings_of(&tree::tree_hrefs(html, all), page_url, encoding, options)
 }
 
 /// The [`Findings`] of one page's hrefs and metas.
@@ -241,14 +265,19 @@ fn findings_of(
     encoding: &'static Encoding,
     options: &LinkOptions,
 ) -> Findings {
-    let mut links = Vec::new();
+    let (mut links, mut vias) = (Vec::new(), Vec::new());
     resolve::resolve_each(hrefs, page_url, encoding, options, |link| {
-        links.push((link.url, link.nofollow))
+        links.push((link.url, link.nofollow));
+        vias.push(Via {
+            navigates: link.navigates,
+            ..link.via
+        });
     });
     let metas = hrefs.metas.iter();
     let metas = metas.map(|meta| (meta.name.to_string(), meta.content.to_string()));
     Findings {
         links,
+        vias,
         metas: metas.collect(),
     }
 }
@@ -489,6 +518,7 @@ mod path_tests {
             LinkOptions {
                 all_schemes: true,
                 strip_fragments: true,
+                ..LinkOptions::default()
             },
         ] {
             for html in documents {
@@ -667,5 +697,169 @@ mod nofollow_tests {
         let names: Vec<String> = found(html).metas.into_iter().map(|(n, _)| n).collect();
         // An SVG `<template>` is no template: the `<meta>` leaves SVG into the document.
         assert_eq!(names, ["b", "c"]);
+    }
+}
+
+#[cfg(test)]
+mod all_attributes_tests {
+    use super::*;
+    use encoding_rs::UTF_8;
+
+    const ALL: LinkOptions = LinkOptions {
+        all_schemes: false,
+        strip_fragments: false,
+        attributes: LinkAttributes::All,
+    };
+
+    /// Each link both paths find with `--links all`, as (link, via, navigates), after
+    /// checking they agree; and the path the default one took.
+    fn found(html: &str) -> (Vec<(String, &'static str, bool)>, Path) {
+        let page = Url::parse("http://h/dir/").unwrap();
+        let found = findings(html, &page, UTF_8, &ALL);
+        assert_eq!(found, tree_findings(html, &page, UTF_8, &ALL), "{html}");
+        assert_eq!(
+            extract_links(html, &page, UTF_8, &ALL),
+            tree_links(html, &page, UTF_8, &ALL),
+            "{html}"
+        );
+        let path = for_each_link(html, &page, UTF_8, &ALL, |_| {});
+        let links = found.links.into_iter().zip(found.vias);
+        let links = links.map(|((url, _), via)| (url.into(), via.name, via.navigates));
+        (links.collect(), path)
+    }
+
+    fn link(url: &str, via: &'static str, navigates: bool) -> (String, &'static str, bool) {
+        (format!("http://h/dir/{url}"), via, navigates)
+    }
+
+    #[test]
+    fn each_element_attribute_is_a_link_on_both_paths() {
+        let html = r#"<head><meta http-equiv=Refresh content="0; URL='refresh'">
+            <script src=script.js></script><link rel=stylesheet href=s.css></head>
+            <body><img src=img.png srcset="small.png 1x, big.png 2x" longdesc=long alt=x>
+            <IMAGE SRC=image.png><picture><source srcset="s1.webp 100w,s2.webp 200w"></picture>
+            <video src=v.mp4 poster=poster.jpg><source src=v.webm><track src=t.vtt></video>
+            <audio src=a.ogg></audio><iframe src=frame.html></iframe><embed src=e.swf>
+            <object data=o.pdf></object><form action=submit><input type=IMAGE src=button.png
+            formaction=alt-submit><input type=text src=not-an-image><button formaction=b>
+            </button></form><blockquote cite=bq>x</blockquote><q cite=q>x</q><del cite=del>
+            </del><ins cite=ins></ins><a href=a.html>a</a><area href=area></body>"#;
+        let (links, path) = found(html);
+        assert_eq!(path, Path::Stream);
+        assert_eq!(
+            links,
+            [
+                link("refresh", "meta@refresh", true),
+                link("script.js", "script@src", false),
+                link("s.css", "link@href", true),
+                link("img.png", "img@src", false),
+                link("small.png", "img@srcset", false),
+                link("big.png", "img@srcset", false),
+                link("long", "img@longdesc", false),
+                link("image.png", "img@src", false),
+                link("s1.webp", "source@srcset", false),
+                link("s2.webp", "source@srcset", false),
+                link("v.mp4", "video@src", false),
+                link("poster.jpg", "video@poster", false),
+                link("v.webm", "source@src", false),
+                link("t.vtt", "track@src", false),
+                link("a.ogg", "audio@src", false),
+                link("frame.html", "iframe@src", true),
+                link("e.swf", "embed@src", false),
+                link("o.pdf", "object@data", false),
+                link("submit", "form@action", false),
+                link("button.png", "input@src", false),
+                link("alt-submit", "input@formaction", false),
+                link("b", "button@formaction", false),
+                link("bq", "blockquote@cite", false),
+                link("q", "q@cite", false),
+                link("del", "del@cite", false),
+                link("ins", "ins@cite", false),
+                link("a.html", "a@href", true),
+                link("area", "area@href", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn backgrounds_frames_and_merged_elements_take_the_tree_builders_path() {
+        let (links, path) = found(
+            "<table background=t><thead background=th><tr background=tr>\
+             <td background=td><th background=c></table>",
+        );
+        assert_eq!(path, Path::Tree(Unsure::Table));
+        let vias: Vec<&str> = links.iter().map(|(_, via, _)| *via).collect();
+        assert_eq!(
+            vias,
+            [
+                "table@background",
+                "thead@background",
+                "tr@background",
+                "td@background",
+                "th@background"
+            ]
+        );
+        let (links, path) = found("<frameset><frame src=f1><frame src=f2></frameset>");
+        assert_eq!(path, Path::Tree(Unsure::Frameset));
+        assert_eq!(
+            links,
+            [link("f1", "frame@src", true), link("f2", "frame@src", true)]
+        );
+        // A second `<body>` merges its attributes into the first; a second `<form>` is dropped.
+        let (links, path) = found("<body><img src=i><body background=bg>");
+        assert_eq!(path, Path::Tree(Unsure::MergedElement));
+        assert_eq!(
+            links,
+            [
+                link("bg", "body@background", false),
+                link("i", "img@src", false)
+            ]
+        );
+        let (links, path) = found("<form action=f1><form action=f2></form>");
+        assert_eq!(path, Path::Tree(Unsure::MergedElement));
+        assert_eq!(links, [link("f1", "form@action", false)]);
+        let (_, path) = found("<form action=f1></form><form action=f2>");
+        assert_eq!(path, Path::Tree(Unsure::MergedElement));
+    }
+
+    #[test]
+    fn a_link_says_where_it_was_first_found_and_navigates_if_any_occurrence_does() {
+        let (links, _) = found("<img src=x.png><a href=x.png></a><a href=y><img src=y>");
+        assert_eq!(
+            links,
+            [link("x.png", "img@src", true), link("y", "a@href", true)]
+        );
+        let (links, _) = found("<script src=s></script><img src=s><video poster=s>");
+        assert_eq!(links, [link("s", "script@src", false)]);
+    }
+
+    #[test]
+    fn blank_values_non_image_inputs_and_foreign_elements_are_no_links() {
+        let html = "<img src='' srcset=' '><input src=x><input type=image src=' \t'>\
+                    <meta http-equiv=refresh content=5><meta http-equiv=other content='0;url=o'>\
+                    <svg><script src=svg-script></script><image src=svg-image /></svg>\
+                    <template><img src=in-template></template><noscript><img src=ns></noscript>";
+        let (links, path) = found(html);
+        assert_eq!(path, Path::Stream);
+        assert_eq!(links, [link("in-template", "img@src", false)]);
+    }
+
+    #[test]
+    fn base_href_applies_to_every_attribute() {
+        let (links, _) = found(
+            "<base href=/b/><img src=i srcset='j 2x'><meta http-equiv=refresh content='0;u'>",
+        );
+        let urls: Vec<&str> = links.iter().map(|(url, _, _)| url.as_str()).collect();
+        assert_eq!(urls, ["http://h/b/i", "http://h/b/j", "http://h/b/u"]);
+    }
+
+    #[test]
+    fn only_hrefs_by_default() {
+        let page = Url::parse("http://h/").unwrap();
+        let html = "<img src=i><iframe src=f></iframe><a href=a>";
+        let links = extract_links(html, &page, UTF_8, &LinkOptions::default());
+        assert_eq!(links, [Url::parse("http://h/a").unwrap()]);
+        let found = findings(html, &page, UTF_8, &LinkOptions::default());
+        assert_eq!(found.vias[0].name, "a@href");
     }
 }

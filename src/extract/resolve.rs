@@ -6,7 +6,7 @@ use std::collections::hash_map::{Entry, HashMap};
 use encoding_rs::Encoding;
 use url::Url;
 
-use super::{FoundLink, PageHrefs};
+use super::{FoundLink, Href, PageHrefs};
 use crate::config::LinkOptions;
 use crate::seen::fingerprint_text;
 
@@ -16,8 +16,11 @@ use crate::seen::fingerprint_text;
 /// repeat many.
 ///
 /// A link is `nofollow` when every element of the page that links to it says so: one plain
-/// link is enough to follow it. Only a page with some `rel="nofollow"` needs to know that
-/// before its first link is handed on, so only such a page keeps its links in a list first.
+/// link is enough to follow it. Likewise a link navigates when any of its occurrences does
+/// (`--links all`: an image linked by an `<a>` too may be followed), and says where it was
+/// found first. Only a page with some `rel="nofollow"` or some link that does not navigate
+/// needs to know that before its first link is handed on, so only such a page keeps its links
+/// in a list first.
 pub(super) fn resolve_each(
     page: &PageHrefs<'_>,
     page_url: &Url,
@@ -38,11 +41,16 @@ pub(super) fn resolve_each(
         seen: HashMap::with_capacity(page.hrefs.len()),
         count: 0,
     };
-    if !page.hrefs.iter().any(|href| href.nofollow) {
+    if !page
+        .hrefs
+        .iter()
+        .any(|href| href.nofollow || !href.via.navigates)
+    {
         for href in &page.hrefs {
-            if let Some(Occurrence::First(link)) = links.occurrence(&href.value) {
+            if let Some(Occurrence::First(link)) = links.occurrence(href) {
                 found(FoundLink {
                     nofollow: false,
+                    navigates: true,
                     ..link
                 });
             }
@@ -51,7 +59,7 @@ pub(super) fn resolve_each(
     }
     let mut list: Vec<FoundLink> = Vec::new();
     for href in &page.hrefs {
-        let link = match links.occurrence(&href.value) {
+        let link = match links.occurrence(href) {
             Some(Occurrence::First(link)) => {
                 list.push(link);
                 list.last_mut()
@@ -61,6 +69,7 @@ pub(super) fn resolve_each(
         };
         if let Some(link) = link {
             link.nofollow &= href.nofollow;
+            link.navigates |= href.via.navigates;
         }
     }
     list.into_iter().for_each(found);
@@ -68,8 +77,8 @@ pub(super) fn resolve_each(
 
 /// What one raw href of a page came to.
 enum Occurrence {
-    /// A link the page had not linked to before, `nofollow` set: each occurrence, this one
-    /// too, keeps it or clears it.
+    /// A link the page had not linked to before, `nofollow` set and `navigates` clear: each
+    /// occurrence, this one too, keeps or clears the one and sets the other.
     First(FoundLink),
     /// The link found `n`th (from 0) on the page.
     Again(usize),
@@ -89,7 +98,8 @@ struct DistinctLinks<'p, 'h> {
 }
 impl<'h> DistinctLinks<'_, 'h> {
     /// Resolves one raw href of the page; `None` when the options drop its link.
-    fn occurrence(&mut self, href: &'h str) -> Option<Occurrence> {
+    fn occurrence(&mut self, found: &'h Href<'_>) -> Option<Occurrence> {
+        let href: &'h str = &found.value;
         if let Some(at) = self.raw_seen.get(href) {
             return at.map(Occurrence::Again);
         }
@@ -104,6 +114,8 @@ impl<'h> DistinctLinks<'_, 'h> {
                             url,
                             fingerprint,
                             nofollow: true,
+                            via: found.via,
+                            navigates: false,
                         })
                     }
                 });

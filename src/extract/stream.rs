@@ -18,20 +18,31 @@
 //! follow those; it reports [`Unsure`] and the page takes the tree builder's path. Elements the
 //! adoption agency or the list of active formatting elements re-create are clones of earlier
 //! ones, so they add no link that was not already found, in the same order.
+//!
+//! With `--links all` a start tag of an element that may have other link attributes is read a
+//! second time for them (the default path never reads them). Two more tags may not be where
+//! their tokens are: a `<body>` with a `background` (merged into the body there is, or
+//! dropped) and a `<form>` with an `action` after another `<form>` (dropped while a form is
+//! open); those pages take the tree builder's path too. An `<image>` is an `<img>`, as the
+//! tree builder renames it.
 
 use memchr::memchr;
 
+use super::attributes::{element_links, may_have_links, LINK_ATTRIBUTES};
 use super::charref::attribute_value;
-use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Unsure};
+use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Unsure, Via};
 
-/// The hrefs of `html` in token order, or why token order may not be tree order here.
-pub(super) fn stream_hrefs(html: &str) -> Result<PageHrefs<'_>, Unsure> {
+/// The hrefs of `html` in token order (with `all`, every link attribute's), or why token
+/// order may not be tree order here.
+pub(super) fn stream_hrefs(html: &str, all: bool) -> Result<PageHrefs<'_>, Unsure> {
     let mut scanner = Scanner {
         html,
         bytes: html.as_bytes(),
         page: PageHrefs::default(),
         foreign: Vec::new(),
         templates: 0,
+        all,
+        forms: 0,
     };
     scanner.run()?;
     Ok(scanner.page)
@@ -77,6 +88,10 @@ struct Scanner<'a> {
     foreign: Vec<&'a str>,
     /// The HTML `<template>` elements open.
     templates: usize,
+    /// Every link attribute counts, not only `href` (`--links all`).
+    all: bool,
+    /// The HTML `<form>` start tags seen so far (only counted with `all`).
+    forms: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -189,22 +204,32 @@ impl<'a> Scanner<'a> {
             self_closing: false,
             end: 0,
         };
-        let mut at = name_end;
+        let (end, self_closing) =
+            self.attributes(name_end, |name, value| tag.attribute(name, value))?;
+        tag.end = end;
+        tag.self_closing = self_closing;
+        Some(tag)
+    }
+
+    /// Reads a tag's attributes from `at` (just past its name), calling `visit` with each
+    /// name and raw value; returns the offset just past the tag's `>` and whether it is
+    /// self-closing, or `None` when the input ends inside the tag.
+    fn attributes(
+        &self,
+        mut at: usize,
+        mut visit: impl FnMut(&str, &'a str),
+    ) -> Option<(usize, bool)> {
+        let bytes = self.bytes;
         loop {
             // Before an attribute name.
             while bytes.get(at).is_some_and(|&b| is_space(b)) {
                 at += 1;
             }
             match *bytes.get(at)? {
-                b'>' => {
-                    tag.end = at + 1;
-                    return Some(tag);
-                }
+                b'>' => return Some((at + 1, false)),
                 b'/' => {
                     if bytes.get(at + 1) == Some(&b'>') {
-                        tag.self_closing = true;
-                        tag.end = at + 2;
-                        return Some(tag);
+                        return Some((at + 2, true));
                     }
                     at += 1;
                     continue;
@@ -226,7 +251,7 @@ impl<'a> Scanner<'a> {
                 at += 1;
             }
             if bytes.get(at) != Some(&b'=') {
-                tag.attribute(name, "");
+                visit(name, "");
                 continue;
             }
             at += 1;
@@ -251,7 +276,7 @@ impl<'a> Scanner<'a> {
                     &self.html[start..at]
                 }
             };
-            tag.attribute(name, value);
+            visit(name, value);
         }
     }
 
@@ -301,7 +326,14 @@ impl<'a> Scanner<'a> {
             _ => Text::Markup,
         };
         if let Some(href) = tag.href {
-            self.push_href(href, &tag);
+            self.push_href(href, &tag, Via::href(lower, true));
+        }
+        if self.all {
+            // The tree builder renames `<image>` to `<img>`.
+            let element: &[u8] = if lower == b"image" { b"img" } else { lower };
+            if may_have_links(element) {
+                self.push_links(&tag, element)?;
+            }
         }
         Ok(match text {
             Text::Markup => Some(tag.end),
@@ -336,19 +368,58 @@ impl<'a> Scanner<'a> {
     /// A foreign element's link: its `href`, else its `xlink:href`.
     fn push_foreign_href(&mut self, tag: &Tag<'a>) {
         if let Some(href) = tag.href.or(tag.xlink_href) {
-            self.push_href(href, tag);
+            self.push_href(href, tag, Via::href(b"", false));
         }
     }
 
     /// Keeps `href`, the link of `tag`, with whether the tag's `rel` says `nofollow`.
-    fn push_href(&mut self, href: &'a str, tag: &Tag<'a>) {
-        let nofollow = tag
-            .rel
-            .is_some_and(|rel| rel_says_nofollow(&attribute_value(rel)));
+    fn push_href(&mut self, href: &'a str, tag: &Tag<'a>, via: Via) {
         self.page.hrefs.push(Href {
             value: attribute_value(href),
-            nofollow,
+            nofollow: says_nofollow(tag),
+            via,
         });
+    }
+
+    /// Keeps the links of the HTML element `element` (lower case) besides its `href`, read
+    /// from `tag`'s attributes again; unsure where the tree builder may merge or drop it.
+    fn push_links(&mut self, tag: &Tag<'a>, element: &[u8]) -> Result<(), Unsure> {
+        let mut values: [Option<&'a str>; LINK_ATTRIBUTES.len()] = Default::default();
+        let name_at = tag.name.as_ptr() as usize - self.html.as_ptr() as usize;
+        self.attributes(name_at + tag.name.len(), |name, value| {
+            let known = LINK_ATTRIBUTES.iter();
+            if let Some(at) = known.into_iter().position(|n| n.eq_ignore_ascii_case(name)) {
+                values[at].get_or_insert(value);
+            }
+        });
+        let value = |name: &str| {
+            let at = LINK_ATTRIBUTES.iter().position(|known| *known == name)?;
+            values[at]
+        };
+        match element {
+            b"body" if value("background").is_some() => return Err(Unsure::MergedElement),
+            b"form" => {
+                self.forms += 1;
+                if self.forms > 1 && value("action").is_some() {
+                    return Err(Unsure::MergedElement);
+                }
+            }
+            _ => {}
+        }
+        let nofollow = says_nofollow(tag);
+        let hrefs = &mut self.page.hrefs;
+        element_links(
+            element,
+            |name| value(name).map(attribute_value),
+            |value, via| {
+                hrefs.push(Href {
+                    value,
+                    nofollow,
+                    via,
+                })
+            },
+        );
+        Ok(())
     }
 
     /// Keeps an HTML `<meta>` with a `name`, unless it is template content.
@@ -599,6 +670,12 @@ impl<'a> Tag<'a> {
         };
         kept.get_or_insert(value);
     }
+}
+
+/// Whether `tag`'s `rel` says `nofollow`.
+fn says_nofollow(tag: &Tag<'_>) -> bool {
+    tag.rel
+        .is_some_and(|rel| rel_says_nofollow(&attribute_value(rel)))
 }
 
 /// The tokenizer's whitespace in tags, with CR, which the input stream turns into LF.

@@ -10,6 +10,9 @@
 //! and `content`. Template contents stay under their `<template>` (links there count, as the
 //! streaming scanner finds them), so the walk knows which metas are template content, which is
 //! not part of the document.
+//!
+//! With `--links all` an HTML element also keeps its other links (`attributes`), listed after
+//! its `href`; a `<body>` merged into the existing one adds its `background` if that had none.
 
 use std::borrow::Cow;
 use std::cell::{Ref, RefCell};
@@ -18,12 +21,14 @@ use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
 
-use super::{rel_says_nofollow, Href, MetaTag, PageHrefs};
+use super::attributes::{element_links, may_have_links};
+use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Via};
 
-/// The hrefs of `html` in tree order, found by html5ever's tree builder: the reference the
-/// streaming scanner must match, and the path for pages the scanner cannot be sure of.
-pub(super) fn tree_hrefs(html: &str) -> PageHrefs<'static> {
-    let skeleton = parse_document(Skeleton::new(), ParseOpts::default()).one(html);
+/// The hrefs of `html` in tree order (with `all`, every link attribute's), found by
+/// html5ever's tree builder: the reference the streaming scanner must match, and the path for
+/// pages the scanner cannot be sure of.
+pub(super) fn tree_hrefs(html: &str, all: bool) -> PageHrefs<'static> {
+    let skeleton = parse_document(Skeleton::new(all), ParseOpts::default()).one(html);
     skeleton.hrefs_in_tree_order()
 }
 
@@ -41,6 +46,10 @@ struct Node {
     rel_nofollow: Option<bool>,
     /// An HTML `<meta>`'s `name` and `content` (empty if missing), if it has a `name`.
     meta: Option<(StrTendril, StrTendril)>,
+    /// The element's other links, with `--links all`.
+    links: Vec<(Cow<'static, str>, Via)>,
+    /// It has a `background` attribute (with `--links all`; a merged `<body>` needs to know).
+    background: bool,
     is_base: bool,
     is_template: bool,
     mathml_integration_point: bool,
@@ -54,12 +63,15 @@ struct Node {
 /// A tree sink that keeps the tree's shape and each element's href, nothing else.
 struct Skeleton {
     nodes: RefCell<Vec<Node>>,
+    /// Keep every link attribute, not only `href` (`--links all`).
+    all: bool,
 }
 
 impl Skeleton {
-    fn new() -> Skeleton {
+    fn new(all: bool) -> Skeleton {
         let skeleton = Skeleton {
             nodes: RefCell::new(Vec::with_capacity(1024)),
+            all,
         };
         skeleton.nameless();
         skeleton
@@ -74,11 +86,20 @@ impl Skeleton {
             true => meta_of(attrs),
             false => None,
         };
+        let (links, background) = match self.all && html {
+            true => (
+                links_of(name.local.as_bytes(), attrs),
+                has_background(attrs),
+            ),
+            false => (Vec::new(), false),
+        };
         nodes.push(Node {
             name,
             href: href_of(attrs),
             rel_nofollow: rel_nofollow_of(attrs),
             meta,
+            links,
+            background,
             is_base,
             is_template,
             mathml_integration_point,
@@ -105,15 +126,25 @@ impl Skeleton {
         let mut stack = vec![(DOCUMENT, false)];
         while let Some((id, in_template)) = stack.pop() {
             let node = &mut nodes[id];
+            let nofollow = node.rel_nofollow == Some(true);
             if let Some(href) = node.href.take() {
                 if !node.is_base {
+                    let html = node.name.ns == ns!(html);
                     page.hrefs.push(Href {
                         value: owned(href),
-                        nofollow: node.rel_nofollow == Some(true),
+                        nofollow,
+                        via: Via::href(node.name.local.as_bytes(), html),
                     });
                 } else if page.base.is_none() {
                     page.base = Some(owned(href));
                 }
+            }
+            for (value, via) in std::mem::take(&mut node.links) {
+                page.hrefs.push(Href {
+                    value,
+                    nofollow,
+                    via,
+                });
             }
             if let (Some((name, content)), false) = (node.meta.take(), in_template) {
                 page.metas.push(MetaTag {
@@ -189,6 +220,24 @@ fn attr(attrs: &[Attribute], local: html5ever::LocalName) -> Option<&StrTendril>
     named
         .find(|attr| attr.name.local == local)
         .map(|attr| &attr.value)
+}
+
+/// The HTML element `element`'s links besides its `href` (`--links all`).
+fn links_of(element: &[u8], attrs: &[Attribute]) -> Vec<(Cow<'static, str>, Via)> {
+    let mut links = Vec::new();
+    if may_have_links(element) {
+        let value = |name: &str| {
+            let mut named = attrs.iter().filter(|attr| attr.name.ns == ns!());
+            let found = named.find(|attr| &*attr.name.local == name);
+            found.map(|attr| Cow::Owned(String::from(&*attr.value)))
+        };
+        element_links(element, value, |value, via| links.push((value, via)));
+    }
+    links
+}
+
+fn has_background(attrs: &[Attribute]) -> bool {
+    attr(attrs, local_name!("background")).is_some()
 }
 
 /// Whether the element's `rel` says `nofollow`; `None` without a `rel`.
@@ -294,6 +343,12 @@ impl TreeSink for Skeleton {
         }
         if node.rel_nofollow.is_none() {
             node.rel_nofollow = rel_nofollow_of(&attrs);
+        }
+        // Of the elements merged into, only `<body>` has a link attribute: `background`.
+        let body = node.name.ns == ns!(html) && node.name.local == local_name!("body");
+        if self.all && body && !node.background && has_background(&attrs) {
+            node.background = true;
+            node.links = links_of(b"body", &attrs);
         }
     }
 

@@ -71,9 +71,10 @@ const FIRST_RECORDS: usize = 16;
 /// What every record of the page shares is formatted once: for TSV the SOURCE and its tab,
 /// for JSONL the object up to the `url` value and from it on, so a record costs the link
 /// alone. The JSONL records are those `serde_json` writes for
-/// `{"source","url","nofollow","link_status","depth","status"}`, byte for byte, with
-/// `nofollow` (always `true`) only on links whose elements all say `rel="nofollow"`, and
-/// `link_status` only with `--check` (TSV then has a third field, the link's status).
+/// `{"source","url","nofollow","via","link_status","depth","status"}`, byte for byte, with
+/// `nofollow` (always `true`) only on links whose elements all say `rel="nofollow"`, `via`
+/// (`img@src`: where the link was first found) only with `--links all`, and `link_status`
+/// only with `--check` (TSV then has a third field, the link's status).
 ///
 /// A field holding a tab or line break would break the format; the URL parser never produces
 /// one and input lines holding one are rejected, so such a record cannot occur, and is
@@ -116,8 +117,15 @@ impl PageRecords {
     }
 
     /// Appends the record of one link; `nofollow`: every element linking there says
-    /// `rel="nofollow"` (JSONL says so); `status`: the link's status, with `--check`.
-    pub(crate) fn push(&mut self, link: &str, nofollow: bool, status: Option<&str>) {
+    /// `rel="nofollow"` (JSONL says so); `via`: where it was found, with `--links all` (JSONL
+    /// only); `status`: the link's status, with `--check`.
+    pub(crate) fn push(
+        &mut self,
+        link: &str,
+        nofollow: bool,
+        via: Option<&str>,
+        status: Option<&str>,
+    ) {
         if self.broken_source || has_separator(link) {
             return;
         }
@@ -134,6 +142,10 @@ impl PageRecords {
                 json_string(link, &mut self.bytes);
                 if nofollow {
                     self.bytes.extend_from_slice(b",\"nofollow\":true");
+                }
+                if let Some(via) = via {
+                    self.bytes.extend_from_slice(b",\"via\":");
+                    json_string(via, &mut self.bytes);
                 }
                 if let Some(status) = status {
                     self.bytes.extend_from_slice(b",\"link_status\":");
@@ -217,7 +229,7 @@ mod tests {
     fn records(format: Format, page: PageMeta<'_>, links: &[&str]) -> Records {
         let mut records = PageRecords::new(format, page);
         for link in links {
-            records.push(link, false, None);
+            records.push(link, false, None, None);
         }
         records.finish(page.source.to_owned())
     }
@@ -249,6 +261,8 @@ mod tests {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         nofollow: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         link_status: Option<&'a str>,
         depth: u32,
         status: u16,
@@ -270,14 +284,17 @@ mod tests {
                     depth: 4_000_000_000,
                     status: 599,
                 };
-                for (nofollow, link_status) in [false, true]
+                let statuses = [None, Some("404"), Some("host unreachable")];
+                let marks = [false, true]
                     .into_iter()
-                    .flat_map(|n| [None, Some("404"), Some("host unreachable")].map(|s| (n, s)))
-                {
+                    .flat_map(|n| statuses.map(|s| (n, s)));
+                let marks = marks.flat_map(|m| [None, Some("img@src")].map(|v| (m, v)));
+                for ((nofollow, link_status), via) in marks {
                     let mut expected = serde_json::to_vec(&JsonRecord {
                         source,
                         url,
                         nofollow,
+                        via,
                         link_status,
                         depth: page.depth,
                         status: page.status,
@@ -285,7 +302,7 @@ mod tests {
                     .unwrap();
                     expected.push(b'\n');
                     let mut written = PageRecords::new(Format::Jsonl, page);
-                    written.push(url, nofollow, link_status);
+                    written.push(url, nofollow, via, link_status);
                     assert_eq!(written.finish(source.to_owned()).bytes, expected);
                 }
             }
@@ -305,8 +322,8 @@ mod tests {
     #[test]
     fn tsv_with_check_has_the_status_as_third_field() {
         let mut records = PageRecords::new(Format::Tsv, meta("http://s/"));
-        records.push("http://a/", false, Some("404"));
-        records.push("mailto:x@y", false, Some("-"));
+        records.push("http://a/", false, None, Some("404"));
+        records.push("mailto:x@y", false, None, Some("-"));
         let done = records.finish("http://s/".into());
         assert_eq!(
             String::from_utf8(done.bytes.clone()).unwrap(),

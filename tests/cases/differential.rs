@@ -11,7 +11,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path as FsPath, PathBuf};
 
-use areq::config::LinkOptions;
+use areq::config::{LinkAttributes, LinkOptions};
 use areq::extract::{
     extract_links, findings, for_each_link, tree_findings, tree_links, Findings, Path,
 };
@@ -37,25 +37,24 @@ const PAGES: [&str; 3] = [
     "http://[::1]:8080/a/b/",
 ];
 
-/// Every combination of the link options.
-const OPTIONS: [LinkOptions; 4] = [
-    LinkOptions {
+/// Every combination of the link options, with `href` links and with every link attribute.
+const OPTIONS: [LinkOptions; 8] = {
+    let mut options = [LinkOptions {
         all_schemes: false,
         strip_fragments: false,
-    },
-    LinkOptions {
-        all_schemes: true,
-        strip_fragments: false,
-    },
-    LinkOptions {
-        all_schemes: false,
-        strip_fragments: true,
-    },
-    LinkOptions {
-        all_schemes: true,
-        strip_fragments: true,
-    },
-];
+        attributes: LinkAttributes::Href,
+    }; 8];
+    let mut at = 0;
+    while at < 8 {
+        options[at].all_schemes = at & 1 != 0;
+        options[at].strip_fragments = at & 2 != 0;
+        if at & 4 != 0 {
+            options[at].attributes = LinkAttributes::All;
+        }
+        at += 1;
+    }
+    options
+};
 
 /// One generated document and how it is extracted.
 struct Case {
@@ -65,7 +64,8 @@ struct Case {
     plain: bool,
     page: Url,
     encoding: &'static Encoding,
-    /// The default options, and for one document in three another combination too.
+    /// The default options, `--links all`, and for one document in three another
+    /// combination too.
     options: Vec<LinkOptions>,
 }
 
@@ -79,9 +79,10 @@ fn case(seed: u64, index: usize) -> Case {
     } else {
         UTF_8
     };
-    let mut options = vec![LinkOptions::default()];
+    let mut options = vec![LinkOptions::default(), OPTIONS[4]];
     if rng.u32(..3) == 0 {
-        options.push(OPTIONS[rng.usize(1..OPTIONS.len())]);
+        let other = [1, 2, 3, 5, 6, 7];
+        options.push(OPTIONS[other[rng.usize(..other.len())]]);
     }
     Case {
         seed,
@@ -127,7 +128,8 @@ fn lines(links: Vec<Url>, found: Findings) -> Vec<String> {
     let marked = found
         .links
         .into_iter()
-        .map(|(link, nofollow)| format!("{link} nofollow={nofollow}"));
+        .zip(found.vias)
+        .map(|((link, nofollow), via)| format!("{link} nofollow={nofollow} via={via:?}"));
     let metas = found
         .metas
         .into_iter()
@@ -326,20 +328,26 @@ fn every_fixture_page_yields_the_same_links_on_both_paths() {
 fn the_streaming_path_takes_a_fair_share_of_the_tag_soup() {
     let (mut total, mut stream, mut plain, mut plain_stream) = (0, 0, 0, 0);
     let mut unsure = std::collections::BTreeMap::<String, usize>::new();
-    for case in cases() {
-        let path = for_each_link(
-            &case.html,
-            &case.page,
-            case.encoding,
-            &case.options[0],
-            |_| {},
-        );
+    let runs = cases().flat_map(|case| {
+        let options = [case.options[0], case.options[1]];
+        options.map(|options| {
+            (
+                case.html.clone(),
+                case.page.clone(),
+                case.encoding,
+                case.plain,
+                options,
+            )
+        })
+    });
+    for (html, page, encoding, case_plain, options) in runs {
+        let path = for_each_link(&html, &page, encoding, &options, |_| {});
         total += 1;
-        plain += usize::from(case.plain);
+        plain += usize::from(case_plain);
         match path {
             Path::Stream => {
                 stream += 1;
-                plain_stream += usize::from(case.plain);
+                plain_stream += usize::from(case_plain);
             }
             Path::Tree(why) => *unsure.entry(why.to_string()).or_default() += 1,
         }

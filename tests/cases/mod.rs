@@ -11,6 +11,7 @@ mod hostile;
 mod hosts;
 mod interrupt;
 mod limits;
+mod link_attributes;
 mod links;
 mod long_runs;
 mod many_inputs;

@@ -440,3 +440,27 @@ pub fn raw_end(rng: &mut Rng, name: &str) -> String {
     }
     format!("</{}{tail}", cased(rng, name))
 }
+
+/// `srcset` values: candidates with and without descriptors, commas inside URLs, data: URLs,
+/// invalid descriptors (the candidate is dropped), entities.
+pub(super) const SRCSETS: &[&str] = &[
+    "a.png",
+    "a.png 1x, b.png 2x",
+    " /w.png 100w ,/h.png 100w 50h,",
+    "data:image/png;base64,AAAA 1x, c,d.png",
+    "x.png 1x 2x, y.png 0w, z.png 1.5x",
+    "p.png (a, b), q.png",
+    "e&amp;f.png 1x,,g.png",
+    ",, ,",
+];
+
+/// `<meta http-equiv=refresh>` contents: with and without `url=`, quotes, case, bad times.
+pub(super) const REFRESHES: &[&str] = &[
+    "0; url=/refreshed",
+    "5;URL='/quoted'",
+    "0 , Url = \"/dq\"",
+    "0;/bare",
+    "3",
+    "x; url=/bad",
+    "1.5 urn:x",
+];

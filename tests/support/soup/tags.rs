@@ -1,5 +1,6 @@
 //! Start and end tags in the tag soup: names in any case, attributes in every quoting, the
-//! link attribute among others and sometimes twice.
+//! link attribute among others and sometimes twice, and now and then the attributes
+//! `--links all` reads (`src`, `srcset`, `<meta http-equiv=refresh>`, …).
 
 use super::pieces::{self, cased, chance, pick};
 use super::{Link, Writer};
@@ -55,6 +56,15 @@ impl Writer<'_> {
                 attrs.insert(at, (name.to_string(), value.to_string()));
             }
         }
+        // A `<body background>` or a second `<form action>` sends a page to the tree builder.
+        let merged = matches!(name, "body" | "form");
+        if chance(self.rng, 25) && (self.palette.unsure || !merged) {
+            for _ in 0..self.rng.usize(1..=2) {
+                let (name, value) = self.link_attribute();
+                let at = self.rng.usize(0..=attrs.len());
+                attrs.insert(at, (name.to_string(), value));
+            }
+        }
         let link_name = match link {
             Link::None => None,
             Link::Href => Some("href"),
@@ -78,6 +88,41 @@ impl Writer<'_> {
         }
         tag.push_str(pick(self.rng, &[">", ">", ">", ">", "/>", " >", "\n>"]));
         self.html.push_str(&tag);
+    }
+
+    /// One of the attributes `--links all` reads, with a value for it.
+    fn link_attribute(&mut self) -> (&'static str, String) {
+        let (entities, odd) = (self.palette.entities, self.palette.odd);
+        match self.rng.u32(..14) {
+            0 => ("srcset", pick(self.rng, pieces::SRCSETS).to_string()),
+            1 => (
+                "type",
+                pick(self.rng, &["image", "IMAGE", "text", " image"]).to_string(),
+            ),
+            2 => (
+                "http-equiv",
+                pick(self.rng, &["refresh", "Refresh", "x"]).to_string(),
+            ),
+            3 => ("content", pick(self.rng, pieces::REFRESHES).to_string()),
+            _ => {
+                let names = [
+                    "src",
+                    "src",
+                    "src",
+                    "poster",
+                    "data",
+                    "action",
+                    "formaction",
+                    "cite",
+                    "background",
+                    "longdesc",
+                ];
+                (
+                    pick(self.rng, &names),
+                    pieces::href(self.rng, entities, odd),
+                )
+            }
+        }
     }
 
     /// `name=value` in one of its forms: double, single or no quotes, spaces around `=`, or
