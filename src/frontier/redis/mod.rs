@@ -46,7 +46,7 @@ use self::jobs::{job_args, parse_job, Answer, NewJob};
 use self::known::KnownSeen;
 use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
-use crate::config::{Config, SharedCrawl};
+use crate::config::{Config, LinkAttributes, SharedCrawl};
 use crate::job::Job;
 use crate::politeness::{Pacer, Politeness};
 use crate::scope::Scope;
@@ -107,6 +107,14 @@ impl CrawlSettings {
             ),
             ("max-stalls", max_stalls.to_string()),
             ("respect-nofollow", crawl.respect_nofollow.to_string()),
+            (
+                "links",
+                match config.links.attributes {
+                    LinkAttributes::Href => "href",
+                    LinkAttributes::All => "all",
+                }
+                .to_owned(),
+            ),
             (
                 "allow-private",
                 config.fetch.addresses.allow_private.to_string(),
