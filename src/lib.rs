@@ -31,8 +31,9 @@
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
-//! - [`status`]: `areq status`, a shared crawl's progress; [`limits`]: the open-file limit,
-//!   the concurrency it carries, and the allocator's settings.
+//! - [`status`]: `areq status` and `areq forget`, a shared crawl's progress and clean-up;
+//!   [`limits`]: the open-file limit, the concurrency it carries, and the allocator's
+//!   settings.
 //! - [`cli`] → [`config`]: flags as typed, validated once; [`error`]; [`logging`].
 //! - `fuzzing` (the `fuzzing` feature): entry points for the fuzz targets in `fuzz/`.
 #![warn(missing_docs)]
