@@ -54,6 +54,17 @@ local function keep(p, worker, call, answer)
   return answer
 end
 
+-- What every call of a worker checks before anything else: the crawl is still the one
+-- joined, and the call was not answered before. Returns the reply to send at once (an error,
+-- or the kept answer), or nil to go on.
+local function first_checks(p, epoch, worker, call)
+  local gone = check_epoch(p, epoch)
+  if gone then
+    return gone
+  end
+  return replay(p, worker, call)
+end
+
 -- The worker a lease id belongs to: ids are `WORKER:SEQUENCE`.
 local function lease_worker(id)
   return string.match(id, '^(.*):%d+$') or ''

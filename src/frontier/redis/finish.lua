@@ -8,13 +8,9 @@
 --       take's nine arguments (the first is the worker), then the children as in push.lua.
 -- Returns {children new, then take's answer, if asked}.
 local p, call, worker = ARGV[1], ARGV[3], ARGV[13]
-local gone = check_epoch(p, ARGV[2])
-if gone then
-  return gone
-end
-local kept = replay(p, worker, call)
-if kept then
-  return kept
+local early = first_checks(p, ARGV[2], worker, call)
+if early then
+  return early
 end
 local id, host = ARGV[4], ARGV[5]
 local ago, delay, default_gap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])

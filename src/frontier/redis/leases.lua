@@ -6,13 +6,9 @@
 --       dead when it has not beaten for this long), lease ids...
 -- Returns how many of the leases were still held.
 local p, call, worker = ARGV[1], ARGV[3], ARGV[4]
-local gone = check_epoch(p, ARGV[2])
-if gone then
-  return gone
-end
-local kept = replay(p, worker, call)
-if kept then
-  return kept
+local early = first_checks(p, ARGV[2], worker, call)
+if early then
+  return early
 end
 local lease_ms, heartbeat_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
