@@ -268,7 +268,26 @@ impl LinkChecker {
         }
     }
 
-    /// `host`'s limit of checks in flight, made if it has none.
+    /// One of `host`'s `--per-host` slots, shared by link checks and the crawl's own page
+    /// fetches (which also hold the frontier's slot), so both together stay within
+    /// `--per-host`. Held for one request; never while waiting for link checks.
+    pub(crate) async fn host_slot(&self, host: &str) -> HostSlot<'_> {
+        let limit = self.host_limit(host);
+        // Never closed.
+        let permit = Arc::clone(&limit)
+            .acquire_owned()
+            .await
+            .expect("host limits stay open");
+        drop(limit);
+        HostSlot {
+            checker: self,
+            host: host.to_owned(),
+            permit: Some(permit),
+        }
+    }
+
+    /// `host`'s limit of requests in flight (checks and, with `--check`, page fetches), made
+    /// if it has none.
     fn host_limit(&self, host: &str) -> Arc<Semaphore> {
         let mut hosts = lock(&self.hosts);
         if let Some(limit) = hosts.get(host) {
@@ -289,6 +308,21 @@ impl LinkChecker {
         {
             hosts.remove(host);
         }
+    }
+}
+
+/// A slot of a host's `--per-host` limit, given back (and the host's limit forgotten when
+/// idle) on drop.
+pub(crate) struct HostSlot<'a> {
+    checker: &'a LinkChecker,
+    host: String,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for HostSlot<'_> {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.checker.forget_host_if_idle(&self.host);
     }
 }
 

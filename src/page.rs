@@ -160,9 +160,18 @@ async fn visit_page(
         }
     }
     let started = Instant::now();
-    let fetched = context
-        .fetcher
-        .fetch_with_retries(&job.url, job.lineage(), &context.retry);
+    let fetched = async {
+        // With --check, a page's fetch and the link checks to its host share the host's
+        // --per-host slots, so together they stay within it.
+        let _slot = match &context.checker {
+            Some(checker) => Some(checker.host_slot(job.host()).await),
+            None => None,
+        };
+        context
+            .fetcher
+            .fetch_with_retries(&job.url, job.lineage(), &context.retry)
+            .await
+    };
     let fetched = unless_stopped(context, fetched).await?;
     tell_checker(context, job, answer_of(&fetched));
     Some(match fetched {

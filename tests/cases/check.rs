@@ -412,3 +412,53 @@ fn checks_carry_the_h_headers_only_to_the_input_urls_origin() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].header("authorization"), None);
 }
+
+#[test]
+fn a_hosts_pages_and_link_checks_together_stay_within_per_host() {
+    // The root links to pages the crawl fetches; each of them links to images it only checks,
+    // all on one host and all slow to answer: while some pages are fetched, the others' images
+    // are checked, and together they share the host's two slots.
+    let pages: Vec<String> = (0..6).map(|i| format!("/p/{i}")).collect();
+    let root = page_linking(&pages);
+    let server = TestServer::start(move |request| {
+        let path = request.path.as_str();
+        match path {
+            "/" => root.clone(),
+            "/robots.txt" => Reply::status(404),
+            _ if path.starts_with("/i/") => {
+                Reply::with_type(200, "image/png", "png").delayed(Duration::from_millis(150))
+            }
+            _ => {
+                let images: Vec<String> = (0..4).map(|k| format!("/i{path}/{k}.png")).collect();
+                page_linking(&images).delayed(Duration::from_millis(150))
+            }
+        }
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out",
+        "--check",
+        "-d",
+        "1",
+        "-c",
+        "16",
+        "--per-host",
+        "2",
+    ])
+    .assert_success();
+    assert_eq!(
+        server.max_in_flight(),
+        2,
+        "--per-host 2 held for the crawl's pages and its link checks together"
+    );
+    for page in &pages {
+        assert!(server.hits(page) >= 1, "{page} crawled");
+        for k in 0..4 {
+            let image = format!("/i{page}/{k}.png");
+            assert_eq!(server.hits(&image), 1, "{image} checked once");
+        }
+    }
+}
