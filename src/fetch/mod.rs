@@ -254,14 +254,8 @@ impl Fetcher {
     /// GETs `url` once, following redirects. Non-2xx final statuses are errors (with the
     /// server's `Retry-After`); HTML bodies are read up to the size cap.
     pub(crate) async fn fetch(&self, url: &Url, lineage: Lineage<'_>) -> Result<Fetched, Failure> {
-        let (_lease, response) = self.send(url, lineage).await?;
+        let (_lease, response) = self.send_for_success(url, lineage).await?;
         let status = response.status();
-        if !status.is_success() {
-            return Err(Failure {
-                error: FetchError::Status(status.as_u16()),
-                retry_after: retry_after(response.headers()),
-            });
-        }
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -296,7 +290,18 @@ impl Fetcher {
     /// body is not read. Non-2xx final statuses are errors (with the server's `Retry-After`),
     /// as for a page.
     pub(crate) async fn check(&self, url: &Url, lineage: Lineage<'_>) -> Result<u16, Failure> {
-        let (_lease, response) = self.send(url, lineage).await?;
+        let (_lease, response) = self.send_for_success(url, lineage).await?;
+        Ok(response.status().as_u16())
+    }
+
+    /// [`Fetcher::send`], with a final status other than 2xx as an error that carries the
+    /// server's `Retry-After`: what a page fetch and a link check both ask.
+    async fn send_for_success(
+        &self,
+        url: &Url,
+        lineage: Lineage<'_>,
+    ) -> Result<(Lease, reqwest::Response), Failure> {
+        let (lease, response) = self.send(url, lineage).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(Failure {
@@ -304,7 +309,7 @@ impl Fetcher {
                 retry_after: retry_after(response.headers()),
             });
         }
-        Ok(status.as_u16())
+        Ok((lease, response))
     }
 
     /// GETs `url` once and returns its final status and, for a 2xx, up to `max` bytes of its
