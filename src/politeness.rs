@@ -192,9 +192,10 @@ impl Pacer {
     /// turn counts from now at the earliest, so the gap holds at the server however late the
     /// request left after its turn.
     pub(crate) fn answered(&self, host: &str) {
-        if !self.paces(host) {
+        if !self.may_pace() {
             return;
         }
+        // A host the map does not hold is not paced: nothing to record.
         let now = Instant::now();
         if let Some(turns) = self.lock().get_mut(host) {
             turns.last = turns.last.max(Some(now));
@@ -203,19 +204,24 @@ impl Pacer {
 
     /// When the frontier may start a page of `host`, if not at once.
     pub(crate) fn next_start(&self, host: &str) -> Option<Instant> {
-        if !self.paces(host) {
+        if !self.may_pace() {
             return None;
         }
+        // A host the map does not hold starts at once.
         self.lock().get(host).and_then(HostTurns::next_start)
     }
 
     /// The frontier started a page of `host` at `now`: the host's next page waits its gap
     /// from here, though the page's own request takes its turn as usual.
     pub(crate) fn planned(&self, host: &str, now: Instant) {
-        if !self.paces(host) {
+        if !self.may_pace() {
             return;
         }
         let mut hosts = self.lock();
+        if self.gap.is_zero() && !hosts.contains_key(host) {
+            // Not paced: no bookkeeping.
+            return;
+        }
         let turns = hosts
             .entry(host.to_owned())
             .or_insert_with(|| self.new_host());
@@ -246,8 +252,13 @@ impl Pacer {
 
     /// Whether requests to `host` keep a gap at all.
     fn paces(&self, host: &str) -> bool {
-        !self.gap.is_zero()
-            || (self.raised.load(Ordering::Relaxed) && self.lock().contains_key(host))
+        !self.gap.is_zero() || (self.may_pace() && self.lock().contains_key(host))
+    }
+
+    /// Whether any host may keep a gap: there is one for every host, or some host's was
+    /// raised. Answered without the lock, so an unpaced crawl takes it never.
+    fn may_pace(&self) -> bool {
+        !self.gap.is_zero() || self.raised.load(Ordering::Relaxed)
     }
 
     /// `host`'s gap in force.
