@@ -68,6 +68,13 @@ const HEARTBEAT_GRACE: Duration = Duration::from_secs(3);
 /// work one call does in Redis, however many hosts are at their limit.
 const HOSTS_PER_TAKE: usize = 64;
 
+/// Script arguments, as Redis takes them: each value's text.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        vec![$($value.to_string().into_bytes()),*]
+    };
+}
+
 /// The settings a crawl is created with; every worker that joins must bring the same. Each
 /// is written out explicitly, so the stored form does not move with a type's `Debug`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,22 +274,22 @@ impl RedisFrontier {
     /// The take script's arguments: worker (the lease id prefix), per-host limit, probe
     /// first, default gap (ms), lease time (ms), hosts to look at, stalls before a job is
     /// given up, page budget (0: none), heartbeat grace (ms).
-    fn take_args(&self) -> Vec<String> {
+    fn take_args(&self) -> Vec<Vec<u8>> {
         let Politeness {
             per_host,
             gap,
             probe_first,
         } = self.politeness;
-        vec![
-            self.worker.clone(),
-            per_host.to_string(),
-            u8::from(probe_first).to_string(),
-            gap.as_millis().to_string(),
-            self.lease.as_millis().to_string(),
-            HOSTS_PER_TAKE.to_string(),
-            self.max_stalls.to_string(),
-            self.budget.to_string(),
-            HEARTBEAT_GRACE.as_millis().to_string(),
+        args![
+            self.worker,
+            per_host,
+            u8::from(probe_first),
+            gap.as_millis(),
+            self.lease.as_millis(),
+            HOSTS_PER_TAKE,
+            self.max_stalls,
+            self.budget,
+            HEARTBEAT_GRACE.as_millis(),
         ]
     }
 
@@ -397,13 +404,6 @@ async fn warn_about_eviction(redis: &mut RedisConnection, url: &str, prefix: &st
     }
 }
 
-/// Script arguments, as Redis takes them: each value's text.
-macro_rules! args {
-    ($($value:expr),* $(,)?) => {
-        vec![$($value.to_string().into_bytes()),*]
-    };
-}
-
 impl Frontier for RedisFrontier {
     async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError> {
         if jobs.is_empty() {
@@ -425,11 +425,7 @@ impl Frontier for RedisFrontier {
         if let Some(next) = self.ahead.take() {
             return Ok(next);
         }
-        let args: Vec<Vec<u8>> = self
-            .take_args()
-            .into_iter()
-            .map(String::into_bytes)
-            .collect();
+        let args = self.take_args();
         let answer: Vec<redis::Value> = self.invoke(|scripts| &scripts.pop, &args).await?;
         self.next_from(&answer)
     }
@@ -462,7 +458,7 @@ impl Frontier for RedisFrontier {
             ended.job.depth,
             u8::from(take_next),
         ];
-        args.extend(self.take_args().into_iter().map(String::into_bytes));
+        args.extend(self.take_args());
         // Links this worker knows the crawl has seen cost no write: the seen set only grows.
         let known = &self.known;
         let children: Vec<NewJob<'_>> =

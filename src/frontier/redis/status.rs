@@ -6,21 +6,32 @@ use std::fmt::Write;
 
 use redis::AsyncCommands;
 
-use super::connection::{connect, crawl_prefix, settings_key};
+use super::connection::{connect, crawl_prefix, settings_key, RedisConnection};
 use crate::error::FatalError;
+
+/// An operator's command on crawl `name` failed for `reason`.
+fn failure(name: &str, reason: String) -> FatalError {
+    FatalError::SharedCrawl {
+        name: name.to_owned(),
+        reason,
+    }
+}
+
+/// Connects to the Redis at `url` for a command on crawl `name`: the connection, and the
+/// crawl's key prefix.
+async fn open_crawl(url: &str, name: &str) -> Result<(RedisConnection, String), FatalError> {
+    let redis = connect(url).await.map_err(|err| failure(name, err.0))?;
+    Ok((redis, crawl_prefix(name)))
+}
 
 /// Prints the state of crawl `name` kept in the Redis at `url`: whether it is finished, what
 /// is queued and in flight, and the crawl-wide counts.
 pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalError> {
-    let failed = |reason: String| FatalError::SharedCrawl {
-        name: name.to_owned(),
-        reason,
-    };
-    let mut redis = connect(url).await.map_err(|err| failed(err.0))?;
-    let prefix = crawl_prefix(name);
-    let read_failed = |err: redis::RedisError| failed(format!("redis: {err}"));
+    let failed = |reason: String| failure(name, reason);
+    let (mut redis, prefix) = open_crawl(url, name).await?;
+    let read_failed = |err: redis::RedisError| failure(name, format!("redis: {err}"));
     let settings: BTreeMap<String, String> = redis
-        .hgetall(format!("{prefix}settings"))
+        .hgetall(settings_key(&prefix))
         .await
         .map_err(read_failed)?;
     if settings.is_empty() {
@@ -102,15 +113,11 @@ const ABANDONED_SHOWN: isize = 20;
 /// Deletes every key of crawl `name` in the Redis at `url`. Refuses while workers hold
 /// pages of it, unless `force`. Returns how many keys were deleted.
 pub(crate) async fn forget(url: &str, name: &str, force: bool) -> Result<u64, FatalError> {
-    let failed = |reason: String| FatalError::SharedCrawl {
-        name: name.to_owned(),
-        reason,
-    };
-    let mut redis = connect(url).await.map_err(|err| failed(err.0))?;
-    let prefix = crawl_prefix(name);
-    let read_failed = |err: redis::RedisError| failed(format!("redis: {err}"));
+    let failed = |reason: String| failure(name, reason);
+    let (mut redis, prefix) = open_crawl(url, name).await?;
+    let read_failed = |err: redis::RedisError| failure(name, format!("redis: {err}"));
     let exists: bool = redis
-        .exists(format!("{prefix}settings"))
+        .exists(settings_key(&prefix))
         .await
         .map_err(read_failed)?;
     if !exists {
@@ -128,7 +135,7 @@ pub(crate) async fn forget(url: &str, name: &str, force: bool) -> Result<u64, Fa
     // The settings go first, so a worker still running fails at its next call instead of
     // crawling on in a half-deleted crawl.
     let mut deleted: u64 = redis
-        .del(format!("{prefix}settings"))
+        .del(settings_key(&prefix))
         .await
         .map_err(read_failed)?;
     // Every key of the crawl starts with the prefix; its glob characters are escaped.
