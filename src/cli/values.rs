@@ -90,15 +90,19 @@ pub(super) fn parse_headers(raw: &[String]) -> Result<HeaderMap, clap::Error> {
     Ok(headers)
 }
 
-/// Checks a shared crawl's name: it becomes a Redis hash tag, `{NAME}`.
+/// Checks a shared crawl's name: it becomes Redis hash tags, `{NAME}` and `{NAME:N}` for its
+/// partitions, so it holds no braces, and no colon (a crawl `a:1` would be partition 1 of
+/// crawl `a`).
 pub(super) fn parse_crawl_name(name: &str) -> Result<String, clap::Error> {
     let fine = !name.is_empty()
         && name.len() <= 200
-        && !name.contains(|c: char| c == '{' || c == '}' || c.is_whitespace() || c.is_control());
+        && !name.contains(|c: char| {
+            matches!(c, '{' | '}' | ':') || c.is_whitespace() || c.is_control()
+        });
     match fine {
         true => Ok(name.to_owned()),
         false => Err(usage_error(format!(
-            "invalid value '{name}' for '--crawl': expected 1 to 200 characters, no spaces or braces"
+            "invalid value '{name}' for '--crawl': expected 1 to 200 characters, no spaces, braces or colons"
         ))),
     }
 }

@@ -1,15 +1,18 @@
 //! One crawl kept in a real 3-master Redis Cluster: workers entering through different nodes
 //! (most of them not the node owning the crawl's slot), with a `redis://` URL (the Cluster
-//! detected) or a `redis+cluster://` one, and `areq status` and `areq forget` from any node.
+//! detected) or a `redis+cluster://` one, a crawl of many hosts spread over every master,
+//! and `areq status` and `areq forget` from any node.
 
+use std::collections::BTreeSet;
 use std::process::Child;
 use std::time::Duration;
 
 use super::shared::{single_process_lines, union, CRAWL};
 use crate::support::cmd::{finish, Areq, Run};
+use crate::support::hosts::{loopback_hosts, HostsServer};
 use crate::support::redis::{RedisCluster, RedisServer};
 use crate::support::server::TestServer;
-use crate::support::tree::{page_hits, tree_site, PAGES};
+use crate::support::tree::{lines_of, page_hits, tree_site, PAGES};
 
 /// The key every script of crawl `name` is routed by.
 fn settings_key(name: &str) -> String {
@@ -160,6 +163,101 @@ fn workers_entering_a_cluster_through_nodes_not_owning_the_crawls_slot_fetch_eve
     }
 }
 
+/// Crawls 200 hosts, three pages deep each, from `urls.txt` with the `--redis` arguments
+/// `shared` (none: one process alone); returns the directory the run wrote in.
+fn many_hosts_worker(server: &HostsServer, hosts: &[String], shared: &[&str]) -> (Areq, Child) {
+    let areq = Areq::new();
+    let urls: Vec<String> = hosts.iter().map(|host| server.url(host, "/")).collect();
+    areq.input(&urls);
+    let mut args = vec![
+        "urls.txt",
+        "-o",
+        "out.tsv",
+        "--no-header",
+        "-d",
+        "2",
+        "-c",
+        "20",
+    ];
+    args.extend(shared);
+    let child = areq.spawn(&args);
+    (areq, child)
+}
+
+#[test]
+fn a_crawl_of_many_hosts_spreads_its_keys_over_every_master_and_fetches_each_page_once() {
+    let hosts = loopback_hosts(200);
+    let alone = HostsServer::start_on(&hosts);
+    let (areq, child) = many_hosts_worker(&alone, &hosts, &[]);
+    finish(child).assert_success();
+    let port = alone.port().to_string();
+    let expected = lines_of(&areq.read("out.tsv").replace(&port, "{PORT}"));
+    assert_eq!(expected.len(), 200 * 3, "three pages a host, one link each");
+
+    let cluster = RedisCluster::start();
+    let server = HostsServer::start_on(&hosts);
+    let workers: Vec<(Areq, Child)> = cluster
+        .nodes()
+        .iter()
+        .map(|node| {
+            let url = node.url();
+            many_hosts_worker(&server, &hosts, &["--redis", &url, "--crawl", "hosts"])
+        })
+        .collect();
+    let mut union = BTreeSet::new();
+    let mut shares = Vec::new();
+    for (areq, child) in workers {
+        finish(child).assert_success();
+        let lines = lines_of(
+            &areq
+                .read("out.tsv")
+                .replace(&server.port().to_string(), "{PORT}"),
+        );
+        shares.push(lines.len());
+        union.extend(lines);
+    }
+    assert_eq!(
+        union, expected,
+        "the workers together wrote what one process wrote"
+    );
+    // robots.txt and three pages on every host, each once.
+    let requests = server.requests_by_host();
+    assert_eq!(requests.len(), 200);
+    assert!(
+        requests.values().all(|&n| n == 4),
+        "each page fetched once: {requests:?}"
+    );
+    assert!(
+        shares.iter().filter(|&&n| n > 0).count() >= 2,
+        "the work was shared: {shares:?}"
+    );
+
+    let per_node = cluster.crawl_keys_per_node("hosts");
+    let total: usize = per_node.iter().sum();
+    assert!(
+        per_node.iter().all(|&n| n * 2 <= total),
+        "no master holds more than half of the crawl's {total} keys: {per_node:?}"
+    );
+    let answers: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|node| {
+            let run = status(&node.url(), "hosts");
+            run.assert_success();
+            run.stdout
+        })
+        .collect();
+    assert!(
+        answers[0].contains("pages: 600 ok, 0 failed"),
+        "{}",
+        answers[0]
+    );
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "status differs between nodes: {answers:#?}"
+    );
+}
+
 #[test]
 fn forget_from_any_node_deletes_every_key_of_the_crawl_and_only_its_keys() {
     let cluster = RedisCluster::start();
@@ -171,7 +269,7 @@ fn forget_from_any_node_deletes_every_key_of_the_crawl_and_only_its_keys() {
         let (_areq, child) = worker(&entry.url(), name, &site, &["--max-pages", "5"]);
         finish(child).assert_success();
         assert!(
-            cluster.keys(&format!("areq:{{{name}}}:*")).len() > 3,
+            cluster.crawl_keys(name).len() > 3,
             "{name}: the crawl left its keys"
         );
     }
@@ -182,13 +280,13 @@ fn forget_from_any_node_deletes_every_key_of_the_crawl_and_only_its_keys() {
         let run = Areq::new().run(&["forget", "--redis", &url, "--crawl", name]);
         run.assert_success();
         assert_eq!(
-            cluster.keys(&format!("areq:{{{name}}}:*")),
+            cluster.crawl_keys(name),
             Vec::<String>::new(),
             "{name}: no key left on any node"
         );
         for (later, other) in names.iter().enumerate().skip(i + 1) {
             assert!(
-                !cluster.keys(&format!("areq:{{{other}}}:*")).is_empty(),
+                !cluster.crawl_keys(other).is_empty(),
                 "forgetting {name} kept crawl {later}"
             );
         }

@@ -8,19 +8,12 @@ use serde_json::Value;
 
 use crate::support::cmd::{Areq, Run};
 use crate::support::dns::DnsServer;
-use crate::support::hosts::HostsServer;
+use crate::support::hosts::{loopback_hosts, HostsServer};
 use crate::support::limited::run_with_open_files;
 
 /// Connections the server may see open beyond `-c`: the few idle hosts kept alive, and
 /// connections being closed.
 const SLACK: usize = 8;
-
-/// `count` distinct loopback hosts: 127.1.0.1, 127.1.0.2, … (250 per third octet).
-fn loopback_hosts(count: usize) -> Vec<String> {
-    (0..count)
-        .map(|i| format!("127.1.{}.{}", i / 250, i % 250 + 1))
-        .collect()
-}
 
 /// The run's `--summary-json`, parsed.
 fn summary(areq: &Areq) -> Value {

@@ -504,23 +504,19 @@ fn a_page_is_marked_done_only_once_its_records_are_flushed() {
         "--crawl",
         "flushed",
     ]);
-    let done = || redis.command("HGET areq:{flushed}:stats ok");
+    let done = || redis.stat("flushed", "ok");
     site.replies_to("/", 1);
     // The page is fetched and its records wait on a full pipe: however long that lasts, the
     // page is not done in Redis.
     let watched = Instant::now() + Duration::from_secs(1);
     while Instant::now() < watched {
-        assert_eq!(
-            done(),
-            "$-1\r\n",
-            "marked done before its records were flushed"
-        );
+        assert_eq!(done(), 0, "marked done before its records were flushed");
         std::thread::sleep(Duration::from_millis(20));
     }
     let run = finish(child);
     run.assert_success();
     assert_eq!(run.stdout.lines().count(), LINKS);
-    assert_eq!(done(), "$1\r\n1\r\n", "done once flushed");
+    assert_eq!(done(), 1, "done once flushed");
 }
 
 /// What `areq status` says each worker fetched, by worker.
@@ -655,10 +651,12 @@ fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis() {
     gate.open();
     finish(busy.1).assert_success();
     finish(idle.1).assert_success();
-    // Polling every 50 ms was 40 takes in 2 s; now the idle worker asks about once a second
-    // and the busy one beats its heartbeat once a second.
+    // Polling every 50 ms was 40 takes in 2 s. Now each worker with a free slot asks its
+    // partition once a second and tells the crawl it waits every other time (3 calls in 2 s
+    // each), and the busy one beats its heartbeat once a second: 8, and one more where a
+    // second boundary falls inside the window.
     assert!(
-        calls <= 8,
+        calls <= 9,
         "{calls} script calls in {window:?} from one busy and one idle worker"
     );
     assert_eq!(site.hits("/slow"), 1);

@@ -3,7 +3,7 @@
 //! whoever fetches it, a robots.txt that fails once, workers with other settings, and an
 //! operator forgetting a crawl. Each is measured at the HTTP server or in Redis.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::AsRawFd;
 use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,17 +41,19 @@ fn forget(redis: &RedisServer, name: &str, extra: &[&str]) -> Run {
     Areq::new().run(&args)
 }
 
-/// Key `suffix` of crawl `name`.
+/// Key `suffix` of what crawl `name` keeps once (not per partition).
 fn key(name: &str, suffix: &str) -> String {
     format!("areq:{{{name}}}:{suffix}")
 }
 
-/// A crawl-wide count from the crawl's `stats` hash (0 when absent).
+/// A crawl-wide count: every partition's `stats` field, added up (0 when absent).
 fn stat(redis: &RedisServer, name: &str, field: &str) -> i64 {
-    redis
-        .hgetall(&key(name, "stats"))
-        .get(field)
-        .map_or(0, |n| n.parse().expect("a count"))
+    redis.stat(name, field)
+}
+
+/// The leases held in crawl `name`, in all its partitions.
+fn leases(redis: &RedisServer, name: &str) -> i64 {
+    redis.sum(name, "ZCARD", "leases")
 }
 
 /// Waits (at most 20 s) until `done` holds.
@@ -273,7 +275,7 @@ fn a_call_sent_again_after_its_reply_was_lost_is_answered_once() {
         "no call acted twice"
     );
     assert_eq!(stat(&redis, "resent", "leases_expired"), 0);
-    assert_eq!(redis.int(&["ZCARD", &key("resent", "leases")]), 0);
+    assert_eq!(leases(&redis, "resent"), 0);
     assert!(
         took < Duration::from_secs(15),
         "ended {took:?} after the page, not after a lease expired"
@@ -317,7 +319,7 @@ fn a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends() {
     let args = ["-o", "out.tsv", "-d", "10", "-c", "4"];
     let (_dir, child) = worker(&redis, "evicted", &[site.url("/")], &args);
     gate.wait_until_held(4);
-    let queues = redis.keys(&key("evicted", "q:*"));
+    let queues = redis.partition_keys("evicted", "q:*");
     assert_eq!(queues.len(), 1, "one host, one queue: {queues:?}");
     assert_eq!(redis.int(&["DEL", &queues[0]]), 1);
     gate.open();
@@ -363,12 +365,12 @@ fn sigterm_hands_a_workers_leases_back_at_once_and_ends_on_a_page_boundary() {
     let args = ["-o", "out.tsv", "-d", "10", "-c", "4", "--lease", "30"];
     let (dir, child) = worker(&redis, "termed", &[site.url("/")], &args);
     gate.wait_until_held(4);
-    assert_eq!(redis.int(&["ZCARD", &key("termed", "leases")]), 4);
+    assert_eq!(leases(&redis, "termed"), 4);
     send_signal(&child, libc::SIGTERM);
     let run = finish(child);
     assert_eq!(run.status.code(), Some(143), "{}", run.stderr);
     assert_eq!(
-        redis.int(&["ZCARD", &key("termed", "leases")]),
+        leases(&redis, "termed"),
         0,
         "the leases were handed back, not left to expire"
     );
@@ -413,7 +415,7 @@ fn a_dead_workers_page_is_fetched_again_within_seconds_not_after_its_lease() {
     let (_a_dir, mut a) = worker(&redis, "beats", &[site.url("/")], &args);
     gate.wait_until_held(1);
     wait_until("the worker holding the page beats", || {
-        redis.int(&["ZCARD", &key("beats", "alive")]) >= 1
+        redis.sum("beats", "ZCARD", "alive") >= 1
     });
     let (_b_dir, b) = worker(&redis, "beats", &[site.url("/")], &args);
     a.kill().expect("kill -9 the worker");
@@ -460,7 +462,11 @@ fn a_page_whose_fetchers_die_twice_is_abandoned_and_listed() {
         // The worker holding /poison, found by its lease.
         let mut victim = None;
         wait_until("a running worker holds /poison", || {
-            let leased = redis.hgetall(&key("poison", "leased"));
+            let leased: BTreeMap<String, String> = redis
+                .partition_keys("poison", "leased")
+                .iter()
+                .flat_map(|key| redis.hgetall(key))
+                .collect();
             victim = leased
                 .iter()
                 .filter(|(_, job)| job.ends_with("/poison"))
@@ -576,16 +582,12 @@ fn forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced
         let (_dir, child) = worker(&redis, name, &[site.url("/")], &args);
         finish(child).assert_success();
     }
-    let kept = redis.keys(&key("kept", "*"));
+    let kept = redis.crawl_keys("kept");
     assert!(!kept.is_empty());
-    assert!(!redis.keys(&key("done", "*")).is_empty());
+    assert!(!redis.crawl_keys("done").is_empty());
     forget(&redis, "done", &[]).assert_success();
-    assert_eq!(redis.keys(&key("done", "*")), Vec::<String>::new());
-    assert_eq!(
-        redis.keys(&key("kept", "*")),
-        kept,
-        "other crawls untouched"
-    );
+    assert_eq!(redis.crawl_keys("done"), Vec::<String>::new());
+    assert_eq!(redis.crawl_keys("kept"), kept, "other crawls untouched");
 
     let gate = Gate::new();
     let held = gate.clone();
@@ -595,7 +597,7 @@ fn forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced
     let run = forget(&redis, "busy", &[]);
     assert_eq!(run.code(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
-    assert_eq!(redis.int(&["ZCARD", &key("busy", "leases")]), 1);
+    assert_eq!(leases(&redis, "busy"), 1);
     let shown = status(&redis, "busy");
     assert!(
         shown
@@ -605,7 +607,7 @@ fn forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced
         shown.stdout
     );
     forget(&redis, "busy", &["--force"]).assert_success();
-    assert_eq!(redis.keys(&key("busy", "*")), Vec::<String>::new());
+    assert_eq!(redis.crawl_keys("busy"), Vec::<String>::new());
     gate.open();
     let run = finish(child);
     assert_eq!(run.code(), 1, "{}", run.stderr);
@@ -615,9 +617,9 @@ fn forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced
         run.stderr
     );
     assert_eq!(
-        redis.keys(&key("busy", "*")),
+        redis.crawl_keys("busy"),
         Vec::<String>::new(),
         "the stopped worker wrote nothing back"
     );
-    assert_eq!(redis.keys(&key("kept", "*")), kept);
+    assert_eq!(redis.crawl_keys("kept"), kept);
 }

@@ -122,6 +122,18 @@ impl HostsServer {
     pub fn hosts(&self) -> HashSet<String> {
         self.counts.hosts.lock().unwrap().keys().cloned().collect()
     }
+
+    /// Requests answered for each `Host` value.
+    pub fn requests_by_host(&self) -> HashMap<String, usize> {
+        self.counts.hosts.lock().unwrap().clone()
+    }
+}
+
+/// `count` distinct loopback hosts: 127.1.0.1, 127.1.0.2, … (250 per third octet).
+pub fn loopback_hosts(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| format!("127.1.{}.{}", i / 250, i % 250 + 1))
+        .collect()
 }
 
 impl Drop for HostsServer {

@@ -117,6 +117,39 @@ impl RedisServer {
         keys
     }
 
+    /// Every key of crawl `name`: its own (`areq:{NAME}:…`) and its partitions'
+    /// (`areq:{NAME:N}:…`), sorted.
+    pub fn crawl_keys(&self, name: &str) -> Vec<String> {
+        let mut keys = self.keys(&format!("areq:{{{name}}}:*"));
+        keys.extend(self.partition_keys(name, "*"));
+        keys.sort();
+        keys
+    }
+
+    /// Key `suffix` of crawl `name` in each of its partitions that has it
+    /// (`areq:{NAME:N}:SUFFIX`), sorted.
+    pub fn partition_keys(&self, name: &str, suffix: &str) -> Vec<String> {
+        self.keys(&format!("areq:{{{name}:*}}:{suffix}"))
+    }
+
+    /// `command` (`ZCARD`, `SCARD`, `LLEN`) of key `suffix` in every partition of crawl
+    /// `name`, added up.
+    pub fn sum(&self, name: &str, command: &str, suffix: &str) -> i64 {
+        self.partition_keys(name, suffix)
+            .iter()
+            .map(|key| self.int(&[command, key]))
+            .sum()
+    }
+
+    /// A crawl-wide count: field `field` of every partition's `stats`, added up.
+    pub fn stat(&self, name: &str, field: &str) -> i64 {
+        self.partition_keys(name, "stats")
+            .iter()
+            .filter_map(|key| self.hgetall(key).get(field).map(|n| n.parse::<i64>()))
+            .map(|n| n.expect("a count"))
+            .sum()
+    }
+
     /// An integer reply, such as `ZCARD`'s.
     pub fn int(&self, args: &[&str]) -> i64 {
         match self.query(args) {
@@ -305,6 +338,25 @@ impl RedisCluster {
         }
         keys.sort();
         keys
+    }
+
+    /// Every key of crawl `name` on every node, sorted.
+    pub fn crawl_keys(&self, name: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .nodes
+            .iter()
+            .flat_map(|node| node.crawl_keys(name))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// How many keys of crawl `name` (its own and its partitions') each node holds.
+    pub fn crawl_keys_per_node(&self, name: &str) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .map(|node| node.crawl_keys(name).len())
+            .collect()
     }
 
     fn wait_until_ok(&self) {

@@ -1,15 +1,22 @@
--- Helpers every script of the shared frontier starts with.
+-- Helpers every script of a crawl's partition starts with.
 --
--- Every script's KEYS[1] is the crawl's settings hash (`areq:{NAME}:settings`, which holds the
--- epoch): a Cluster sends the call to the node owning the crawl's slot by it, and every key a
--- script builds from the prefix shares its hash tag `{NAME}`, so it lives in that slot.
--- Every script's ARGV starts the same way: prefix (`areq:{NAME}:`), the crawl's epoch as the
--- worker joined it, and a call id ('' for none). The script then checks before it writes:
--- the crawl must still be the one joined (an emptied Redis is an error, never "done"), and
--- a call sent again after its reply was lost answers what it answered the first time.
+-- A crawl is split by host into partitions (see partition.rs): everything about a host (its
+-- queue, pace, seen URLs, robots.txt verdict, leases) lives in its partition, whose keys share
+-- the hash tag `{NAME:N}`, so a Cluster keeps a partition in one slot and spreads the
+-- partitions over its masters. A script runs in one partition. Its KEYS[1] is the
+-- partition's epoch key (`areq:{NAME:N}:epoch`), by which a Cluster sends the call to the
+-- partition's node; the other keys it names are the partition's prefix and a fixed name, or
+-- a host's or worker's key under the same prefix (known only once the rotation is read, so
+-- not declarable beforehand: they share the tag, hence the slot, which is what a Cluster
+-- checks).
+-- Every script's ARGV starts the same way: prefix (`areq:{NAME:N}:`), the crawl's epoch as
+-- the worker joined it, a call id ('' for none), and the worker. The script checks before it
+-- writes: the partition must still belong to the crawl joined (an emptied Redis is an error,
+-- never "done"), and a call sent again after its reply was lost answers what it answered the
+-- first time.
 
-if KEYS[1] ~= ARGV[1] .. 'settings' then
-  return redis.error_reply('AREQ_KEYS KEYS[1] must be the settings key of the crawl at ARGV[1]')
+if KEYS[1] ~= ARGV[1] .. 'epoch' then
+  return redis.error_reply('AREQ_KEYS KEYS[1] must be the epoch key of the partition at ARGV[1]')
 end
 
 -- Redis's clock, in milliseconds: one clock for every worker.
@@ -18,20 +25,20 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- An error reply unless the crawl at `p` is still the one joined at `epoch`: Redis restarted
--- without persistence, was flushed, failed over to an empty replica, or the crawl was
--- forgotten (and maybe made anew).
+-- An error reply unless the partition at `p` still belongs to the crawl joined at `epoch`:
+-- Redis restarted without persistence, was flushed, failed over to an empty replica, or the
+-- crawl was forgotten (and maybe made anew).
 local function check_epoch(p, epoch)
-  if redis.call('HGET', p .. 'settings', 'epoch') ~= epoch then
+  if redis.call('GET', p .. 'epoch') ~= epoch then
     return redis.error_reply('AREQ_GONE the crawl is no longer in this Redis '
       .. '(restarted without persistence, flushed, failed over or forgotten)')
   end
   return nil
 end
 
--- The answer kept for call `call` of `worker`, if this call was made before (the worker sends
--- a call again when its reply was lost). A worker makes one call at a time, so one kept
--- answer per worker is enough.
+-- The answer kept for call `call` of `worker` in this partition, if this call was made before
+-- (the worker sends a call again when its reply was lost). A worker makes one call at a time
+-- in a partition, so one kept answer per worker is enough.
 local function replay(p, worker, call)
   if call == '' then
     return nil
@@ -70,36 +77,61 @@ local function lease_worker(id)
   return string.match(id, '^(.*):%d+$') or ''
 end
 
--- How long a worker that found nothing to take counts as waiting for work (ms).
-local WAITING_MS = 2000
-
--- Whether any worker is waiting for work now.
-local function anyone_waiting(p, now)
-  return redis.call('ZCOUNT', p .. 'waiting', now, '+inf') > 0
+-- The partition's version: bumped at every change of what it holds (jobs queued, leases), so
+-- a worker that read it twice with nothing between knows nothing changed (the crawl's end
+-- check, and taking an empty partition off the active set).
+local function bump(p)
+  return redis.call('HINCRBY', p .. 'stats', 'version', 1)
 end
 
--- Wakes up to `n` waiting workers: tokens on the wake list, which idle workers block on
--- (BLPOP), instead of polling. Only while someone waits, and never more than a few queued.
-local function wake(p, n)
-  if n <= 0 or not anyone_waiting(p, now_ms()) then
-    return
-  end
-  local tokens = {}
-  for i = 1, math.min(n, 16) do
-    tokens[i] = '1'
-  end
-  redis.call('LPUSH', p .. 'wake', unpack(tokens))
-  redis.call('LTRIM', p .. 'wake', 0, 31)
+local function version(p)
+  return tonumber(redis.call('HGET', p .. 'stats', 'version')) or 0
 end
 
--- Queues the jobs in ARGV from `first` on (seen bucket, fingerprint, host, job each) whose
+-- The seen set: 8-byte fingerprints in hashes small enough for Redis's compact encoding.
+-- It grows in levels: level j has SEEN_BASE * 4^j buckets and takes new fingerprints until
+-- they average SEEN_FILL a bucket, then the next level opens. A URL is looked for in every
+-- level opened before, and added to the newest: a fingerprint's bucket at each level comes
+-- from its seed, so it is the same for every worker.
+local SEEN_BASE = 16
+local SEEN_FILL = 64
+
+-- The level new fingerprints go to when the partition holds `count`, and its bucket count.
+local function seen_level(count)
+  local level, buckets, below = 0, SEEN_BASE, 0
+  while count >= below + buckets * SEEN_FILL do
+    below = below + buckets * SEEN_FILL
+    level = level + 1
+    buckets = buckets * 4
+  end
+  return level, buckets
+end
+
+-- Adds `fingerprint` (bucket seed `seed`) to the seen set of `p`, whose count is `count` and
+-- whose newest level is `level` of `buckets`. Returns whether it was new.
+local function mark_seen(p, seed, fingerprint, level, buckets)
+  local size = SEEN_BASE
+  for j = 0, level - 1 do
+    if redis.call('HEXISTS', p .. 'seen:' .. j .. ':' .. (seed % size), fingerprint) == 1 then
+      return false
+    end
+    size = size * 4
+  end
+  return redis.call('HSETNX', p .. 'seen:' .. level .. ':' .. (seed % buckets), fingerprint, '') == 1
+end
+
+-- Queues the jobs in ARGV from `first` on (bucket seed, fingerprint, host, job each) whose
 -- URLs were not seen before; keeps the rotation holding each host with queued jobs once.
 -- Returns how many were new.
 local function queue_unseen(p, first)
+  local stats = p .. 'stats'
+  local count = tonumber(redis.call('HGET', stats, 'seen')) or 0
   local new = 0
   for i = first, #ARGV, 4 do
-    local bucket, fingerprint, host, job = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    if redis.call('HSETNX', p .. 'seen:' .. bucket, fingerprint, '') == 1 then
+    local seed, fingerprint, host, job = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local level, buckets = seen_level(count)
+    if mark_seen(p, seed, fingerprint, level, buckets) then
+      count = count + 1
       if redis.call('RPUSH', p .. 'q:' .. host, job) == 1 then
         redis.call('RPUSH', p .. 'hosts', host)
       end
@@ -107,125 +139,142 @@ local function queue_unseen(p, first)
     end
   end
   if new > 0 then
-    redis.call('HINCRBY', p .. 'stats', 'queued', new)
-    wake(p, new)
+    redis.call('HSET', stats, 'seen', count)
+    redis.call('HINCRBY', stats, 'queued', new)
+    bump(p)
   end
   return new
 end
 
--- Releases lease `id`: off the lease set and its worker's, its host slot freed, and off the
--- page budget. Returns the job it held, or nil when the lease was no longer held.
+-- The host a leased job is at: leased jobs are stored as `HOST<TAB>JOB`.
+local function leased_host(leased)
+  return string.match(leased, '^([^\t]*)')
+end
+
+-- Releases lease `id`: off the lease set and its worker's, its host slot freed. Returns the
+-- leased job (`HOST<TAB>JOB`), or nil when the lease was no longer held.
 local function release(p, id)
-  local job = redis.call('HGET', p .. 'leased', id)
-  if redis.call('ZREM', p .. 'leases', id) == 0 or not job then
+  local leased = redis.call('HGET', p .. 'leased', id)
+  if redis.call('ZREM', p .. 'leases', id) == 0 or not leased then
     return nil
   end
   local worker = lease_worker(id)
   redis.call('HDEL', p .. 'leased', id)
   redis.call('SREM', p .. 'held:' .. worker, id)
-  local host = string.match(job, '^([^\t]*)')
-  local key = p .. 'host:' .. host
+  local key = p .. 'host:' .. leased_host(leased)
   redis.call('HINCRBY', key, 'inflight', -1)
   if redis.call('HINCRBY', key, 'w:' .. worker, -1) <= 0 then
     redis.call('HDEL', key, 'w:' .. worker)
   end
-  wake(p, 1)
-  return job
+  bump(p)
+  return leased
 end
 
--- Puts `job` back at the front of its host's queue.
-local function queue_front(p, job)
-  local host = string.match(job, '^([^\t]*)')
+-- Puts a leased job back at the front of its host's queue.
+local function queue_front(p, leased)
+  local host = leased_host(leased)
+  local job = string.sub(leased, #host + 2)
   if redis.call('LPUSH', p .. 'q:' .. host, job) == 1 then
     redis.call('RPUSH', p .. 'hosts', host)
   end
   redis.call('HINCRBY', p .. 'stats', 'queued', 1)
-  redis.call('HINCRBY', p .. 'stats', 'started', -1)
 end
 
 -- Puts the job of lease `id` back at the front of its host's queue (its worker handed it
 -- back). Returns whether the lease was still held.
 local function requeue(p, id)
-  local job = release(p, id)
-  if not job then
+  local leased = release(p, id)
+  if not leased then
     return false
   end
-  queue_front(p, job)
+  queue_front(p, leased)
   return true
 end
 
 -- Lease `id` stalled: it expired, or its worker stopped beating. Its job goes back to the
 -- queue, unless it has stalled `max_stalls` times: then it is given up (a page that kills
--- whoever fetches it must not kill every worker in turn) and listed as abandoned.
+-- whoever fetches it must not kill every worker in turn) and listed as abandoned. Returns
+-- whether the job went back to the queue.
 local function stalled(p, id, max_stalls)
-  local job = release(p, id)
-  if not job then
-    return
+  local leased = release(p, id)
+  if not leased then
+    return false
   end
   redis.call('HINCRBY', p .. 'stats', 'leases_expired', 1)
-  local stalls = redis.call('HINCRBY', p .. 'stalls', job, 1)
+  local stalls = redis.call('HINCRBY', p .. 'stalls', leased, 1)
   if stalls >= max_stalls then
-    redis.call('HDEL', p .. 'stalls', job)
-    redis.call('RPUSH', p .. 'abandoned', job)
+    redis.call('HDEL', p .. 'stalls', leased)
+    redis.call('RPUSH', p .. 'abandoned', leased)
     redis.call('HINCRBY', p .. 'stats', 'abandoned', 1)
-  else
-    queue_front(p, job)
+    return false
   end
+  queue_front(p, leased)
+  return true
 end
 
 -- Takes back what stalled: leases past their expiry, and the leases of workers whose
--- heartbeat stopped.
+-- heartbeat stopped. Returns how many jobs went back to the queue.
 local function reclaim(p, now, max_stalls)
+  local requeued = 0
+  local function take_back(id)
+    if stalled(p, id, max_stalls) then
+      requeued = requeued + 1
+    end
+  end
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 64)) do
-    stalled(p, id, max_stalls)
+    take_back(id)
   end
   for _, worker in ipairs(redis.call('ZRANGEBYSCORE', p .. 'alive', '-inf', now, 'LIMIT', 0, 8)) do
     for _, id in ipairs(redis.call('SMEMBERS', p .. 'held:' .. worker)) do
-      stalled(p, id, max_stalls)
+      take_back(id)
     end
     redis.call('DEL', p .. 'held:' .. worker)
     redis.call('ZREM', p .. 'alive', worker)
   end
+  return requeued
 end
 
--- Takes the next job whose host may start a request now, with a lease on it; first takes
--- back what stalled. Hosts are served round-robin from the rotation list, which holds each
--- host with queued jobs once. While other workers wait for work, a worker takes at most its
--- fair share of a host's slots (the host's limit over the workers wanting it, rounded down,
--- at least one), so a host's pages spread over the workers instead of staying with the
--- first. ARGV from `from` on: worker (the lease id prefix), per-host limit, probe first
+-- How long a worker that found nothing to take in a partition counts as waiting for its
+-- work (ms).
+local WAITING_MS = 2000
+
+-- Takes the next job of this partition whose host may start a request now, with a lease on
+-- it; first takes back what stalled. Hosts are served round-robin from the rotation list,
+-- which holds each host with queued jobs once. While other workers wait for this
+-- partition's work, a worker does not take a host's slot while one of them holds fewer of
+-- the host's pages: a host's pages spread over the workers that want them instead of
+-- staying with the first, which would otherwise take back each slot it frees.
+-- ARGV[4] is the worker (the lease id prefix); from `from` on: per-host limit, probe first
 -- (1/0), default gap (ms), lease time (ms), hosts to look at, stalls before a job is given
--- up, page budget (0: none), heartbeat grace (ms).
--- Returns {'job', lease id, job, queued, leased} or {'wait' | 'busy' | 'spent', ms, queued,
--- leased}.
+-- up, heartbeat grace (ms).
+-- Returns {'job', lease id, HOST<TAB>JOB, queued, leased, version, requeued} or
+-- {'wait' | 'busy' | 'empty', ms, queued, leased, version, requeued}: counts of this
+-- partition, and how many stalled jobs this call put back in the queue.
 local function take(p, from)
-  local worker = ARGV[from]
-  local per_host = tonumber(ARGV[from + 1])
-  local probe_first = ARGV[from + 2] == '1'
-  local default_gap = tonumber(ARGV[from + 3])
-  local lease_ms = tonumber(ARGV[from + 4])
-  local max_scan = tonumber(ARGV[from + 5])
-  local max_stalls = tonumber(ARGV[from + 6])
-  local budget = tonumber(ARGV[from + 7])
-  local heartbeat_ms = tonumber(ARGV[from + 8])
+  local worker = ARGV[4]
+  local per_host = tonumber(ARGV[from])
+  local probe_first = ARGV[from + 1] == '1'
+  local default_gap = tonumber(ARGV[from + 2])
+  local lease_ms = tonumber(ARGV[from + 3])
+  local max_scan = tonumber(ARGV[from + 4])
+  local max_stalls = tonumber(ARGV[from + 5])
+  local heartbeat_ms = tonumber(ARGV[from + 6])
   local now = now_ms()
   local stats = p .. 'stats'
 
-  reclaim(p, now, max_stalls)
+  local requeued = reclaim(p, now, max_stalls)
 
-  -- Workers other than this one that found nothing to take lately.
+  -- Workers other than this one that found nothing to take here lately.
   local waiting = p .. 'waiting'
-  local others = redis.call('ZCOUNT', waiting, now, '+inf')
-  if (tonumber(redis.call('ZSCORE', waiting, worker)) or 0) >= now then
-    others = others - 1
+  local others = {}
+  for _, other in ipairs(redis.call('ZRANGEBYSCORE', waiting, now, '+inf', 'LIMIT', 0, 64)) do
+    if other ~= worker then
+      others[#others + 1] = other
+    end
   end
 
   local earliest = -1
-  local spent = budget > 0 and (tonumber(redis.call('HGET', stats, 'started')) or 0) >= budget
   local rotating = redis.call('LLEN', p .. 'hosts')
-  if spent then
-    rotating = 0
-  end
   for _ = 1, math.min(rotating, max_scan) do
     local host = redis.call('LPOP', p .. 'hosts')
     local queue = p .. 'q:' .. host
@@ -238,7 +287,17 @@ local function take(p, from)
       limit = 1
     end
     local mine = tonumber(state[5]) or 0
-    local fair = mine >= math.max(1, math.floor(limit / (1 + math.max(others, 0))))
+    -- A waiting worker holding fewer of the host's pages than this one goes first.
+    local poorer = false
+    if #others > 0 then
+      local fields = {}
+      for i, other in ipairs(others) do
+        fields[i] = 'w:' .. other
+      end
+      for _, held in ipairs(redis.call('HMGET', key, unpack(fields))) do
+        poorer = poorer or (tonumber(held) or 0) < mine
+      end
+    end
     local at = 0
     if state[2] then
       at = tonumber(state[2]) + gap
@@ -247,7 +306,7 @@ local function take(p, from)
       -- The host's queue is gone (evicted, deleted): the host leaves the rotation, and
       -- nothing is counted for jobs that are not there.
       redis.log(redis.LOG_WARNING, 'areq: ' .. queue .. ' is missing; its host leaves the rotation')
-    elseif inflight >= limit or at > now or (others > 0 and fair) then
+    elseif inflight >= limit or at > now or poorer then
       if inflight < limit and at > now and (earliest < 0 or at < earliest) then
         earliest = at
       end
@@ -260,16 +319,16 @@ local function take(p, from)
         redis.call('RPUSH', p .. 'hosts', host)
       end
       local id = worker .. ':' .. redis.call('HINCRBY', stats, 'lease_seq', 1)
+      local leased = host .. '\t' .. job
       redis.call('ZADD', p .. 'leases', now + lease_ms, id)
-      redis.call('HSET', p .. 'leased', id, job)
+      redis.call('HSET', p .. 'leased', id, leased)
       redis.call('SADD', p .. 'held:' .. worker, id)
       -- A worker taking a page is alive: an old heartbeat of a worker that was idle must not
       -- make the others take this page back.
       redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
-      redis.call('HINCRBY', stats, 'started', 1)
       redis.call('ZREM', waiting, worker)
       local queued = redis.call('HINCRBY', stats, 'queued', -1)
-      return {'job', id, job, queued, redis.call('ZCARD', p .. 'leases')}
+      return {'job', id, leased, queued, redis.call('ZCARD', p .. 'leases'), bump(p), requeued}
     end
   end
 
@@ -280,21 +339,20 @@ local function take(p, from)
     redis.call('HINCRBY', stats, 'lost', queued)
     redis.call('HSET', stats, 'queued', 0)
     queued = 0
+    bump(p)
   end
-  if spent then
-    -- The crawl's page budget is spent: what is queued stays queued.
-    return {'spent', 0, queued, leased}
+  if queued == 0 and leased == 0 then
+    redis.call('ZREM', waiting, worker)
+    return {'empty', 0, 0, 0, version(p), requeued}
   end
-  if queued > 0 or leased > 0 then
-    -- Work is queued or may come from pages in flight: this worker waits for it.
-    redis.call('ZADD', waiting, now + WAITING_MS, worker)
-  end
+  -- Work is queued or may come from pages in flight: this worker waits for it.
+  redis.call('ZADD', waiting, now + WAITING_MS, worker)
   if rotating > max_scan then
     -- Hosts were left unscanned (they are next in the rotation): ask again soon.
-    return {'wait', 50, queued, leased}
+    return {'wait', 50, queued, leased, version(p), requeued}
   end
   if earliest >= 0 then
-    return {'wait', earliest - now, queued, leased}
+    return {'wait', earliest - now, queued, leased, version(p), requeued}
   end
-  return {'busy', 0, queued, leased}
+  return {'busy', 0, queued, leased, version(p), requeued}
 end

@@ -17,14 +17,7 @@ pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long connecting to one server may take.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The key prefix of crawl `name`: one hash tag for all of its keys, so a crawl lives in one
-/// slot of a Cluster (a NAME has no braces: see `parse_crawl_name`).
-pub(crate) fn crawl_prefix(name: &str) -> String {
-    format!("areq:{{{name}}}:")
-}
-
-/// The crawl's settings hash (with its epoch) under `prefix`: the key every script call
-/// declares in `KEYS`, so a Cluster sends the call to the node owning the crawl's slot.
+/// The crawl's settings hash (with its epoch) under its crawl prefix (`areq:{NAME}:`).
 pub(super) fn settings_key(prefix: &str) -> String {
     format!("{prefix}settings")
 }
@@ -201,16 +194,6 @@ pub(super) fn is_transient(err: &redis::RedisError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_key_of_a_crawl_shares_one_hash_tag() {
-        assert_eq!(crawl_prefix("docs-2026"), "areq:{docs-2026}:");
-        let slot = |key: &str| redis::cluster_routing::Slot::for_key(key);
-        let prefix = crawl_prefix("docs-2026");
-        for key in ["settings", "q:example.com", "seen:17", "wake", "reply:w-1"] {
-            assert_eq!(slot(&format!("{prefix}{key}")), slot("docs-2026"), "{key}");
-        }
-    }
 
     #[test]
     fn a_cluster_url_names_a_node_with_the_plain_scheme() {

@@ -1,27 +1,28 @@
 -- A job ended and its records are flushed: releases its lease and its host's slot, applies
 -- what this worker learned of the host's pace, counts the page, and queues the links it
--- found (as push.lua). With take = 1, then takes the next job for the same worker in the
--- same call.
--- KEYS: the crawl's settings hash (see common.lua).
--- ARGV: prefix, epoch, call id, lease id, host, ms since the host's last request (-1: none),
---       Crawl-delay (ms, 0: none), default gap (ms), outcome, links, depth, take (1/0),
---       take's nine arguments (the first is the worker), then the children as in push.lua.
--- Returns {children new, then take's answer, if asked}.
-local p, call, worker = ARGV[1], ARGV[3], ARGV[13]
+-- found that belong to this partition (as push.lua; the worker pushed the others to their
+-- partitions before this call). With take = 1, then takes the next job of this partition for
+-- the same worker in the same call.
+-- KEYS: the partition's epoch key (see common.lua).
+-- ARGV: prefix, epoch, call id, worker, lease id, host, ms since the host's last request
+--       (-1: none), Crawl-delay (ms, 0: none), default gap (ms), outcome, links, depth,
+--       take (1/0), take's seven arguments, then the children as in push.lua.
+-- Returns {children new, version, then take's answer, if asked}.
+local p, call, worker = ARGV[1], ARGV[3], ARGV[4]
 local early = first_checks(p, ARGV[2], worker, call)
 if early then
   return early
 end
-local id, host = ARGV[4], ARGV[5]
-local ago, delay, default_gap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local outcome, links, depth = ARGV[9], tonumber(ARGV[10]), ARGV[11]
+local id, host = ARGV[5], ARGV[6]
+local ago, delay, default_gap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local outcome, links, depth = ARGV[10], tonumber(ARGV[11]), ARGV[12]
 local now = now_ms()
 local key = p .. 'host:' .. host
 local stats = p .. 'stats'
 
-local job = release(p, id)
-if job then
-  redis.call('HDEL', p .. 'stalls', job)
+local leased = release(p, id)
+if leased then
+  redis.call('HDEL', p .. 'stalls', leased)
   redis.call('HINCRBY', stats, outcome, 1)
   redis.call('HINCRBY', stats, 'links', links)
   redis.call('HINCRBY', p .. 'workers', worker, 1)
@@ -45,9 +46,10 @@ if delay > (tonumber(redis.call('HGET', key, 'gap')) or default_gap) then
   redis.call('HSET', key, 'gap', delay)
 end
 
-local answer = {queue_unseen(p, 22)}
-if ARGV[12] == '1' then
-  for _, value in ipairs(take(p, 13)) do
+local new = queue_unseen(p, 21)
+local answer = {new, version(p)}
+if ARGV[13] == '1' then
+  for _, value in ipairs(take(p, 14)) do
     table.insert(answer, value)
   end
 end

@@ -7,51 +7,61 @@ use url::Url;
 use super::super::{Children, FrontierError, Job};
 use crate::seen::UrlKey;
 
-/// What the take script answered.
-pub(super) struct Answer {
+/// What a partition's take script answered.
+pub(super) struct Taken {
+    /// A job: its lease id in the partition, and the job as leased (`HOST<TAB>JOB`).
     pub(super) job: Option<(String, String)>,
-    /// The crawl's page budget is spent: nothing more will be taken.
-    pub(super) spent: bool,
-    /// Nothing may start until a page ends somewhere (no politeness gap to wait for).
+    /// The partition has nothing queued and nothing leased.
+    pub(super) empty: bool,
+    /// Nothing of the partition may start until a page of it ends (no politeness gap to
+    /// wait for).
     pub(super) busy: bool,
     pub(super) wait: Duration,
+    /// Jobs queued and leases held in the partition.
     pub(super) queued: usize,
     pub(super) leased: usize,
+    /// The partition's version (see common.lua).
+    pub(super) version: u64,
+    /// Jobs of workers taken for dead that this call put back in the queue.
+    pub(super) requeued: u64,
 }
 
-impl Answer {
-    pub(super) fn parse(values: &[redis::Value]) -> Result<Answer, FrontierError> {
+impl Taken {
+    pub(super) fn parse(values: &[redis::Value]) -> Result<Taken, FrontierError> {
+        let unexpected = || FrontierError(format!("redis: unexpected answer {values:?}"));
         let text = |at: usize| -> Result<String, FrontierError> {
             values
                 .get(at)
                 .and_then(|value| redis::from_redis_value_ref::<String>(value).ok())
-                .ok_or_else(|| FrontierError(format!("redis: unexpected answer {values:?}")))
+                .ok_or_else(unexpected)
         };
-        let number = |at: usize| -> Result<i64, FrontierError> {
+        let number = |at: usize| -> Result<u64, FrontierError> {
             values
                 .get(at)
                 .and_then(|value| redis::from_redis_value_ref::<i64>(value).ok())
-                .ok_or_else(|| FrontierError(format!("redis: unexpected answer {values:?}")))
+                .map(|value| u64::try_from(value).unwrap_or(0))
+                .ok_or_else(unexpected)
         };
-        let count = |value: i64| usize::try_from(value).unwrap_or(0);
-        match text(0)?.as_str() {
-            "job" => Ok(Answer {
-                job: Some((text(1)?, text(2)?)),
-                spent: false,
-                busy: false,
-                wait: Duration::ZERO,
-                queued: count(number(3)?),
-                leased: count(number(4)?),
-            }),
-            kind => Ok(Answer {
-                job: None,
-                spent: kind == "spent",
-                busy: kind == "busy",
-                wait: Duration::from_millis(count(number(1)?) as u64),
-                queued: count(number(2)?),
-                leased: count(number(3)?),
-            }),
-        }
+        let kind = text(0)?;
+        // A job's answer has one field more before the counts: {'job', lease, job, …} against
+        // {kind, ms, …}.
+        let counts = if kind == "job" { 3 } else { 2 };
+        Ok(Taken {
+            job: match kind.as_str() {
+                "job" => Some((text(1)?, text(2)?)),
+                _ => None,
+            },
+            empty: kind == "empty",
+            busy: kind == "busy",
+            wait: match kind.as_str() {
+                "job" => Duration::ZERO,
+                _ => Duration::from_millis(number(1)?),
+            },
+            queued: number(counts)? as usize,
+            leased: number(counts + 1)? as usize,
+            version: number(counts + 2)?,
+            requeued: number(counts + 3)?,
+        })
     }
 }
 
@@ -81,17 +91,19 @@ impl<'a> NewJob<'a> {
     /// Each of `children` that `wanted` keeps, with the key it came with.
     pub(super) fn children(
         children: &'a Children,
-        wanted: impl Fn(&UrlKey) -> bool + 'a,
-    ) -> impl Iterator<Item = NewJob<'a>> {
-        let links = children.links.iter().filter(move |(_, key)| wanted(key));
-        links.map(|(url, key)| NewJob {
-            key: *key,
-            url,
-            source: url.as_str(),
-            depth: children.depth,
-            origin: &children.origin,
-            seed_origin: &children.seed_origin,
-        })
+        wanted: impl Fn(&UrlKey) -> bool,
+    ) -> Vec<NewJob<'a>> {
+        let links = children.links.iter().filter(|(_, key)| wanted(key));
+        links
+            .map(|(url, key)| NewJob {
+                key: *key,
+                url,
+                source: url.as_str(),
+                depth: children.depth,
+                origin: &children.origin,
+                seed_origin: &children.seed_origin,
+            })
+            .collect()
     }
 
     /// The key of the job's URL.
@@ -99,19 +111,18 @@ impl<'a> NewJob<'a> {
         self.key
     }
 
-    fn host(&self) -> &'a str {
+    /// The host of the job's URL.
+    pub(super) fn host(&self) -> &'a str {
         self.url.host_str().unwrap_or_default()
     }
 }
 
-/// The script arguments for `jobs`: seen bucket, fingerprint, host and the job, each.
+/// The script arguments for `jobs`: bucket seed, fingerprint, host and the job, each.
 pub(super) fn job_args<'a>(jobs: impl Iterator<Item = NewJob<'a>>) -> Vec<Vec<u8>> {
     let mut args = Vec::with_capacity(jobs.size_hint().0 * 4);
     for job in jobs {
-        let key = job.key.bits();
-        let bucket = (key >> 112) as u16;
-        let fingerprint = ((key >> 48) as u64).to_be_bytes();
-        args.push(bucket.to_string().into_bytes());
+        let (seed, fingerprint) = seen_fields(job.key);
+        args.push(seed.to_string().into_bytes());
         args.push(fingerprint.to_vec());
         args.push(job.host().as_bytes().to_vec());
         args.push(format_job(&job).into_bytes());
@@ -119,40 +130,65 @@ pub(super) fn job_args<'a>(jobs: impl Iterator<Item = NewJob<'a>>) -> Vec<Vec<u8
     args
 }
 
-/// A job as stored: `HOST<TAB>DEPTH<TAB>ORIGIN<TAB>SEED_ORIGIN<TAB>SOURCE<TAB>URL` (no field
-/// holds a tab). SOURCE is empty when it is the URL (a found link's), so the URL is stored
-/// once.
+/// How the seen set holds a URL key (see common.lua): a 32-bit seed its bucket at each level
+/// comes from, and the 8 bytes stored in the bucket. With the host's partition they keep 96
+/// bits of the key.
+fn seen_fields(key: UrlKey) -> (u32, [u8; 8]) {
+    let bits = key.bits();
+    ((bits >> 96) as u32, ((bits >> 32) as u64).to_be_bytes())
+}
+
+/// The stored ORIGIN of a job whose scope key is empty (`--scope any`): `/` is in no host.
+const NO_ORIGIN: &str = "/";
+
+/// A job as queued: `DEPTH<TAB>ORIGIN<TAB>SEED_ORIGIN<TAB>SOURCE<TAB>URL` (no field holds a
+/// tab), in its host's queue, so the host is not stored again. What the URL already says is
+/// left empty: ORIGIN when it is the URL's host (`/` when it is empty), SEED_ORIGIN when it is the URL's origin, and
+/// SOURCE when it is the URL (a found link's). A job of a one-site crawl costs its URL and a
+/// few bytes.
 fn format_job(job: &NewJob<'_>) -> String {
     let url = job.url.as_str();
     let source = if job.source == url { "" } else { job.source };
-    format!(
-        "{}\t{}\t{}\t{}\t{source}\t{url}",
-        job.host(),
-        job.depth,
-        job.origin,
-        job.seed_origin,
-    )
+    let origin = match job.origin {
+        same if same == job.host() => "",
+        "" => NO_ORIGIN,
+        other => other,
+    };
+    let seed_origin = if *job.seed_origin == *job.url.origin().ascii_serialization() {
+        ""
+    } else {
+        job.seed_origin
+    };
+    format!("{}\t{origin}\t{seed_origin}\t{source}\t{url}", job.depth)
 }
 
-pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
-    let bad = || FrontierError(format!("redis: a stored job is malformed: {text:?}"));
-    let mut fields = text.splitn(6, '\t');
-    let (_host, depth, origin, seed_origin, source, url) = (
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-        fields.next().ok_or_else(bad)?,
-    );
+/// The job a take leased, as stored with its host: `HOST<TAB>JOB` (see [`format_job`]).
+pub(super) fn parse_job(leased: &str) -> Result<Job, FrontierError> {
+    let bad = || FrontierError(format!("redis: a stored job is malformed: {leased:?}"));
+    let mut fields = leased.splitn(6, '\t');
+    let mut next = || fields.next().ok_or_else(bad);
+    let (host, depth, origin, seed_origin, source, url) =
+        (next()?, next()?, next()?, next()?, next()?, next()?);
     let url = Url::parse(url).map_err(|_| bad())?;
+    if url.host_str().unwrap_or_default() != host {
+        return Err(bad());
+    }
+    let origin = match origin {
+        "" => host,
+        NO_ORIGIN => "",
+        other => other,
+    };
+    let seed_origin = match seed_origin {
+        "" => url.origin().ascii_serialization(),
+        given => given.to_owned(),
+    };
     Ok(Job {
         // A found link's SOURCE is its URL: no second copy.
         given: (!source.is_empty() && source != url.as_str()).then(|| source.to_owned()),
-        url,
         depth: depth.parse().map_err(|_| bad())?,
         origin: origin.into(),
         seed_origin: seed_origin.into(),
+        url,
         lease: None,
     })
 }
@@ -160,6 +196,11 @@ pub(super) fn parse_job(text: &str) -> Result<Job, FrontierError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job as a take leases it: with its host in front.
+    fn leased(job: &NewJob<'_>) -> String {
+        format!("{}\t{}", job.host(), format_job(job))
+    }
 
     #[test]
     fn jobs_round_trip_through_their_stored_form() {
@@ -171,30 +212,54 @@ mod tests {
             seed_origin: "http://example.org".into(),
             lease: None,
         };
-        assert_eq!(parse_job(&format_job(&NewJob::of(&job))).unwrap(), job);
+        assert_eq!(parse_job(&leased(&NewJob::of(&job))).unwrap(), job);
         let children = Children {
             depth: 4,
             origin: "example.org".into(),
             seed_origin: "http://example.org".into(),
             links: vec![(job.url.clone(), UrlKey::of(&job.url))],
         };
-        let child = NewJob::children(&children, |_| true).next().unwrap();
+        let child = NewJob::children(&children, |_| true).remove(0);
         let found = Job {
             given: None,
             depth: 4,
-            ..job
+            ..job.clone()
         };
         assert_eq!(child.key, UrlKey::of(&found.url));
-        assert_eq!(parse_job(&format_job(&child)).unwrap(), found);
+        assert_eq!(parse_job(&leased(&child)).unwrap(), found);
         assert_eq!(
             format_job(&child),
-            "example.org\t4\texample.org\thttp://example.org\t\thttp://example.org/b?q=1",
-            "a found link's URL is stored once"
+            "4\t\t\t\thttp://example.org/b?q=1",
+            "what the URL says is not stored again"
         );
-        assert!(parse_job("host\tx\to\thttp://o\ts\thttp://a/").is_err());
+        for (origin, seed_origin) in [
+            ("", "http://seed.example:8080"),
+            ("example.com", "https://x"),
+        ] {
+            let other = Job {
+                origin: origin.into(),
+                seed_origin: seed_origin.into(),
+                ..job.clone()
+            };
+            assert_eq!(parse_job(&leased(&NewJob::of(&other))).unwrap(), other);
+        }
+        assert!(parse_job("example.org\tx\t\t\t\thttp://example.org/").is_err());
         assert!(
-            parse_job("host\t1\to\ts\thttp://a/").is_err(),
+            parse_job("example.org\t1\t\t\thttp://example.org/").is_err(),
             "a field short"
         );
+        assert!(
+            parse_job("other.org\t1\t\t\t\thttp://example.org/").is_err(),
+            "a job in another host's queue"
+        );
+    }
+
+    #[test]
+    fn the_seen_set_keeps_96_bits_of_a_key_besides_the_host() {
+        let key = UrlKey::of(&Url::parse("http://example.org/").unwrap());
+        let (seed, fingerprint) = seen_fields(key);
+        let bits = key.bits();
+        assert_eq!(u128::from(seed), bits >> 96);
+        assert_eq!(u64::from_be_bytes(fingerprint), (bits >> 32) as u64);
     }
 }

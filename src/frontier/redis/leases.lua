@@ -1,7 +1,7 @@
--- Renews this worker's leases for another lifetime and beats its heartbeat (lifetime > 0),
--- or gives them back (lifetime 0: the worker stops before finishing them, and their jobs go
--- back to the front of their hosts' queues).
--- KEYS: the crawl's settings hash (see common.lua).
+-- Renews this worker's leases in a partition for another lifetime and beats its heartbeat
+-- there (lifetime > 0), or gives them back (lifetime 0: the worker stops before finishing
+-- them, and their jobs go back to the front of their hosts' queues).
+-- KEYS: the partition's epoch key (see common.lua).
 -- ARGV: prefix, epoch, call id, worker, lifetime (ms), heartbeat (ms: the worker counts as
 --       dead when it has not beaten for this long), lease ids...
 -- Returns how many of the leases were still held.

@@ -1,59 +1,68 @@
-//! [`RedisFrontier`]: one crawl shared by several workers through Redis (or Valkey).
+//! [`RedisFrontier`]: one crawl shared by several workers through Redis (or Valkey), a single
+//! server or a Cluster.
 //!
-//! Every key of a crawl starts with `areq:{NAME}:`, one hash tag, so a crawl lives in one
-//! slot of a Redis Cluster (for now: one crawl is one node's memory and one Redis thread's
-//! work). Every script call declares the crawl's settings key in `KEYS`, by which a Cluster
-//! client sends it to the node owning that slot. The state and what changes it:
+//! A crawl is split by host into partitions (see [`partition`]), each under a hash tag of its
+//! own, so a Cluster spreads them over its masters. Per partition (`areq:{NAME:N}:`):
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `settings` | hash | depth, scope, patterns, politeness: a worker with others is refused |
-//! | `seen:B` | hash | 65,536 buckets of 8-byte URL fingerprints (80 bits with the bucket) |
+//! | `epoch` | string | the crawl's epoch: every script in the partition checks it |
+//! | `seen:L:B` | hash | the partition's seen set: 8-byte URL fingerprints, level L, bucket B |
 //! | `hosts` | list | hosts with queued jobs, in serving order (round-robin) |
 //! | `q:HOST` | list | a host's queued jobs, breadth-first |
-//! | `host:HOST` | hash | in flight, last request start (ms), gap (ms), probed |
-//! | `leases` | sorted set | lease id → expiry (ms, Redis time) |
-//! | `leased` | hash | lease id → job |
+//! | `host:HOST` | hash | in flight (and per worker), last request start (ms), gap (ms), probed |
+//! | `leases`, `leased`, `held:WORKER` | sorted set, hash, set | lease id → expiry, → job; a worker's leases |
+//! | `alive`, `waiting` | sorted sets | workers' heartbeats; workers waiting for this partition's work |
 //! | `robots` | hash | origin → robots.txt verdict, fetched once per crawl |
-//! | `stats`, `depths`, `workers`, `hostset` | hash, hash, hash, set | crawl-wide counts |
+//! | `stats`, `depths`, `workers`, `hostset` | hash, hash, hash, set | counts, version, seen count |
+//! | `stalls`, `abandoned`, `reply:WORKER` | hash, list, string | stalled jobs; given up; the last answer |
 //!
-//! Each change is one Lua script, so it is atomic: two workers can never both take the last
-//! slot of a host, and a host's send turns are kept in Redis time across all workers. A page
-//! costs about two round trips (a take, and a finish that also takes the next job), plus a
-//! send turn per request to a host with a gap and lease renewals every third of `--lease`.
+//! And once per crawl (`areq:{NAME}:`): `settings` (with the epoch and the partition count),
+//! `active` (partitions that may hold work, by version), `waiting` and `wake` (idle workers
+//! and their wake-up tokens), `budget` (pages started, for `--max-pages`), `reply:WORKER`.
+//!
+//! Each change is one Lua script in one partition, so it is atomic: two workers can never
+//! both take the last slot of a host, and a host's send turns are kept in Redis time across
+//! all workers. A worker serves the active partitions in turn. A page whose links belong to
+//! other partitions pushes them there first, all at once, then acknowledges the page in its
+//! own: a worker dying between the two loses nothing (the page is fetched again) and
+//! duplicates nothing (the seen sets take the links once). A one-site crawl lives in one
+//! partition and costs about two round trips a page, as a crawl in one slot did.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::Script;
 use tokio::sync::Notify;
 
+mod calls;
 mod connection;
 mod jobs;
 mod known;
+pub(crate) mod partition;
+mod settings;
 mod shared;
 mod status;
 mod wake;
 
+pub(crate) use settings::CrawlSettings;
 pub(crate) use shared::{RedisRobots, RedisTurns};
 pub(crate) use status::{forget, show_status};
 
-use self::connection::{
-    connect, crawl_prefix, is_transient, redis_error, settings_key, worker_name, RedisConnection,
-};
-use self::jobs::{job_args, parse_job, Answer, NewJob};
+use self::calls::{Call, Caller, Which};
+use self::connection::{connect, settings_key, worker_name, RedisConnection};
+use self::jobs::{job_args, parse_job, NewJob, Taken};
 use self::known::KnownSeen;
+use self::partition::Layout;
 use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
-use crate::config::{Config, LinkAttributes, SharedCrawl};
+use crate::config::SharedCrawl;
 use crate::job::Job;
 use crate::politeness::{Pacer, Politeness};
-use crate::scope::Scope;
-use crate::seen::{UrlKey, FINGERPRINT_SCHEME};
+use crate::seen::UrlKey;
 
 /// How long a worker with nothing to start waits before it asks again, unless another
-/// worker's script wakes it first (a page finished, links queued: see `wake` in common.lua).
+/// worker wakes it first (a page finished, links queued).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// How often a worker holding pages beats its heartbeat (and renews its leases, when
@@ -68,6 +77,16 @@ const HEARTBEAT_GRACE: Duration = Duration::from_secs(3);
 /// work one call does in Redis, however many hosts are at their limit.
 const HOSTS_PER_TAKE: usize = 64;
 
+/// How many partitions one pop asks in turn before it answers "wait".
+const PARTITIONS_PER_POP: usize = 8;
+
+/// How often a worker reads the active set again, to serve partitions other workers filled.
+const ACTIVE_REFRESH: Duration = Duration::from_secs(1);
+
+/// How long a worker that found nothing counts as waiting for a wake-up: long enough that
+/// an idle worker, asking again every [`IDLE_POLL`], tells the crawl every other time.
+const IDLE_FOR: Duration = Duration::from_millis(2500);
+
 /// Script arguments, as Redis takes them: each value's text.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {
@@ -75,137 +94,54 @@ macro_rules! args {
     };
 }
 
-/// The settings a crawl is created with; every worker that joins must bring the same. Each
-/// is written out explicitly, so the stored form does not move with a type's `Debug`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CrawlSettings(Vec<(&'static str, String)>);
-
-impl CrawlSettings {
-    /// What decides which pages a crawl fetches, what they yield, and how politely: a worker
-    /// that differs in any of them would crawl another crawl.
-    pub(crate) fn of(config: &Config) -> CrawlSettings {
-        let crawl = &config.crawl;
-        let patterns = |list: &[regex::Regex]| {
-            list.iter()
-                .map(regex::Regex::as_str)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let scope = match crawl.scope.scope {
-            Scope::Host => "host",
-            Scope::Domain => "domain",
-            Scope::Any => "any",
-        };
-        let max_stalls = config.shared.as_ref().map_or(0, |shared| shared.max_stalls);
-        CrawlSettings(vec![
-            ("fingerprint", FINGERPRINT_SCHEME.to_owned()),
-            ("depth", crawl.depth.to_string()),
-            ("scope", scope.to_owned()),
-            ("include", patterns(&crawl.scope.include)),
-            ("exclude", patterns(&crawl.scope.exclude)),
-            ("robots", crawl.robots.to_string()),
-            ("per-host", config.per_host.to_string()),
-            ("gap-ms", crawl.host_gap.as_millis().to_string()),
-            ("user-agent", config.fetch.user_agent.clone()),
-            ("max-body", config.fetch.max_body.to_string()),
-            (
-                "max-pages",
-                crawl.max_pages.map_or("none".into(), |max| max.to_string()),
-            ),
-            ("max-stalls", max_stalls.to_string()),
-            ("respect-nofollow", crawl.respect_nofollow.to_string()),
-            (
-                "links",
-                match config.links.attributes {
-                    LinkAttributes::Href => "href",
-                    LinkAttributes::All => "all",
-                }
-                .to_owned(),
-            ),
-            (
-                "allow-private",
-                config.fetch.addresses.allow_private.to_string(),
-            ),
-            (
-                "deny-net",
-                config
-                    .fetch
-                    .addresses
-                    .deny
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ])
-    }
-}
-
-/// The Lua scripts, loaded once.
-struct Scripts {
-    push: Script,
-    pop: Script,
-    finish: Script,
-    leases: Script,
-}
-
-impl Scripts {
-    fn new() -> Scripts {
-        let script = |body: &str| Script::new(&[include_str!("common.lua"), body].concat());
-        Scripts {
-            push: script(include_str!("push.lua")),
-            pop: script(include_str!("pop.lua")),
-            finish: script(include_str!("finish.lua")),
-            leases: script(include_str!("leases.lua")),
-        }
-    }
+/// What a worker last saw of a partition.
+#[derive(Debug, Clone, Copy, Default)]
+struct View {
+    queued: usize,
+    leased: usize,
 }
 
 /// A crawl's frontier in Redis, shared by every worker that joins the crawl.
 pub(crate) struct RedisFrontier {
-    redis: RedisConnection,
-    /// `areq:{NAME}:`.
-    prefix: String,
-    /// This worker's name in lease ids and counts.
-    worker: String,
-    /// The crawl's epoch as this worker joined it: every script checks it, so a crawl gone
-    /// from Redis is an error, not a finished crawl.
-    epoch: String,
+    caller: Caller,
     politeness: Politeness,
     /// This process's pacer: what this worker learned of each host's pace goes to Redis.
     pacer: Arc<Pacer>,
     lease: Duration,
     /// Times a page's lease may expire before it is given up.
     max_stalls: usize,
-    /// Pages started crawl-wide, at most (`--max-pages`; 0: no limit).
-    budget: u64,
-    scripts: Scripts,
-    /// Leases this worker holds.
-    held: HashSet<Arc<str>>,
+    /// Whether the crawl has a page budget (`--max-pages`), kept in the crawl's slot.
+    budgeted: bool,
+    /// Leases this worker holds, each with its partition.
+    held: HashMap<Arc<str>, u16>,
     renew_at: Instant,
-    /// The last call's id: a call sent again after its reply was lost keeps its id, and
-    /// Redis answers it as it did the first time.
-    calls: u64,
-    /// When Redis first failed to answer, if it has not answered since: the worker gives
-    /// it one `--lease` from then, whatever the calls made meanwhile.
-    failing_since: Option<Instant>,
-    /// Jobs queued crawl-wide, and leases held crawl-wide, as last seen.
-    queued: usize,
-    leased: usize,
-    /// The crawl's page budget is spent, as last seen: what is queued stays queued.
+    /// The partitions this worker serves in turn (the active set, as last read).
+    rotation: VecDeque<u16>,
+    rotation_read: Option<Instant>,
+    /// What this worker last saw of each partition it served.
+    views: HashMap<u16, View>,
+    /// Pages of the budget to give back (jobs handed back or taken back from dead workers).
+    unreserve: u64,
+    /// Workers waiting for work, as last seen, and when.
+    waiting: (u64, Option<Instant>),
+    /// Until when the crawl counts this worker as waiting for a wake-up.
+    idle_until: Option<Instant>,
+    /// The crawl had nothing left anywhere at the last end check, and nothing was pushed
+    /// since.
+    drained: bool,
+    /// The crawl's page budget is spent: what is queued stays queued.
     spent: bool,
     /// Wake-ups while this worker has nothing to start.
     waker: Waker,
     /// URLs this worker knows the crawl has seen: pushing them again is skipped.
     known: KnownSeen,
-    /// What the last finish took ahead for the next pop: a job, or the answer that none may
-    /// start yet.
-    ahead: Option<Next>,
+    /// A job the last finish took ahead for the next pop: its partition, lease and job.
+    ahead: Option<(u16, String, String)>,
 }
 
 impl RedisFrontier {
-    /// Connects to the Redis at `url` and joins the crawl `name`, creating it with
-    /// `settings` or checking that they match the stored ones.
+    /// Connects to the Redis at `shared.redis` and joins the crawl `shared.name`, creating it
+    /// with `settings` or checking that they match the stored ones.
     pub(crate) async fn join(
         shared: &SharedCrawl,
         settings: &CrawlSettings,
@@ -215,65 +151,40 @@ impl RedisFrontier {
     ) -> Result<RedisFrontier, FrontierError> {
         let (url, name) = (&shared.redis, &shared.name);
         let mut redis = connect(url).await?;
-        let prefix = crawl_prefix(name);
-        warn_about_eviction(&mut redis, url, &prefix).await;
-        let script = Script::new(include_str!("settings.lua"));
-        let mut check = script.prepare_invoke();
-        check.key(settings_key(&prefix)).arg(new_epoch());
-        for (key, value) in &settings.0 {
-            check.arg(*key).arg(value);
-        }
-        let answer: Vec<String> = check
-            .invoke_async(&mut redis)
-            .await
-            .map_err(|err| redis_error(url, &err))?;
-        let Some((epoch, mismatches)) = answer.split_first() else {
-            return Err(FrontierError(format!("redis at {url}: empty answer")));
-        };
-        if !mismatches.is_empty() {
-            let stored: Vec<String> = mismatches
-                .chunks(2)
-                .map(|pair| {
-                    let ours = settings
-                        .0
-                        .iter()
-                        .find(|(key, _)| *key == pair[0])
-                        .map_or("", |(_, value)| value.as_str());
-                    format!("{} is {} there, {} here", pair[0], pair[1], ours)
-                })
-                .collect();
-            return Err(FrontierError(format!(
-                "crawl {name} exists with other settings: {}",
-                stored.join("; ")
-            )));
-        }
+        let joined = settings::join_crawl(&mut redis, url, name, settings).await?;
+        let layout = Arc::new(joined.layout);
+        warn_about_eviction(&mut redis, url, &layout).await;
+        let waker = Waker::start(url, format!("{}wake", layout.crawl_prefix()));
+        let caller = Caller::new(redis, layout, worker_name(), joined.epoch, shared.lease);
         Ok(RedisFrontier {
-            redis,
-            prefix,
-            worker: worker_name(),
-            epoch: epoch.clone(),
+            caller,
             politeness,
             pacer,
             lease: shared.lease,
             max_stalls: shared.max_stalls,
-            budget: budget.unwrap_or(0),
-            scripts: Scripts::new(),
-            held: HashSet::new(),
+            budgeted: budget.is_some(),
+            held: HashMap::new(),
             renew_at: Instant::now() + renewal(shared.lease),
-            calls: 0,
-            failing_since: None,
-            queued: 0,
-            leased: 0,
+            rotation: VecDeque::new(),
+            rotation_read: None,
+            views: HashMap::new(),
+            unreserve: 0,
+            waiting: (0, None),
+            idle_until: None,
+            drained: false,
             spent: false,
             known: KnownSeen::default(),
-            waker: Waker::start(url, format!("{}wake", crawl_prefix(name))),
+            waker,
             ahead: None,
         })
     }
 
-    /// The take script's arguments: worker (the lease id prefix), per-host limit, probe
-    /// first, default gap (ms), lease time (ms), hosts to look at, stalls before a job is
-    /// given up, page budget (0: none), heartbeat grace (ms).
+    fn layout(&self) -> &Layout {
+        &self.caller.layout
+    }
+
+    /// The take script's arguments: per-host limit, probe first, default gap (ms), lease
+    /// time (ms), hosts to look at, stalls before a job is given up, heartbeat grace (ms).
     fn take_args(&self) -> Vec<Vec<u8>> {
         let Politeness {
             per_host,
@@ -281,96 +192,237 @@ impl RedisFrontier {
             probe_first,
         } = self.politeness;
         args![
-            self.worker,
             per_host,
             u8::from(probe_first),
             gap.as_millis(),
             self.lease.as_millis(),
             HOSTS_PER_TAKE,
             self.max_stalls,
-            self.budget,
             HEARTBEAT_GRACE.as_millis(),
         ]
     }
 
-    /// What a take answered, as the scheduler's [`Next`]; a job taken is now held.
-    fn next_from(&mut self, answer: &[redis::Value]) -> Result<Next, FrontierError> {
-        let answer = Answer::parse(answer)?;
-        self.queued = answer.queued;
-        self.leased = answer.leased;
-        self.spent = answer.spent;
-        Ok(match answer.job {
-            Some((lease, job)) => {
-                self.waker.idle(false);
-                let mut job = parse_job(&job)?;
-                self.known.insert(UrlKey::of(&job.url));
-                let lease: Arc<str> = lease.into();
-                self.held.insert(Arc::clone(&lease));
-                job.lease = Some(lease);
-                Next::Ready(job)
-            }
-            None if answer.leased == 0 && (answer.queued == 0 || answer.spent) => Next::Empty,
-            None if answer.busy => {
-                self.waker.idle(true);
-                Next::WaitUntil(Instant::now() + IDLE_POLL)
-            }
-            None => Next::WaitUntil(Instant::now() + answer.wait),
-        })
+    /// Notes what a take in partition `n` saw.
+    fn saw(&mut self, n: u16, taken: &Taken) {
+        if self.budgeted {
+            self.unreserve += taken.requeued;
+        }
+        let view = View {
+            queued: taken.queued,
+            leased: taken.leased,
+        };
+        if taken.empty {
+            self.views.remove(&n);
+        } else {
+            self.views.insert(n, view);
+        }
     }
 
-    /// Runs `script` with the arguments every script starts with (prefix, epoch, a new call
-    /// id) and then `args`. While Redis is away the call is sent again, with the same id, until
-    /// one `--lease` has passed since Redis first failed (by then the leases this worker held
-    /// are lost anyway): then every call fails at once, and the worker stops.
-    async fn invoke<T: redis::FromRedisValue>(
+    /// Reads the active set again when this worker has served every partition it knew, or
+    /// when it is a while since it did. Starts the rotation at a random place, so workers
+    /// spread over the partitions.
+    async fn refresh_rotation(&mut self) -> Result<(), FrontierError> {
+        let fresh = self
+            .rotation_read
+            .is_some_and(|at| at.elapsed() < ACTIVE_REFRESH);
+        if fresh && !self.rotation.is_empty() {
+            return Ok(());
+        }
+        let key = format!("{}active", self.layout().crawl_prefix());
+        let mut redis = self.caller.redis.clone();
+        let active: Vec<u16> = redis::cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut redis)
+            .await
+            .map_err(|err| FrontierError(format!("redis: {err}")))?;
+        self.rotation_read = Some(Instant::now());
+        self.rotation = active.into();
+        if !self.rotation.is_empty() {
+            let start = fastrand::usize(..self.rotation.len());
+            self.rotation.rotate_left(start);
+        }
+        Ok(())
+    }
+
+    /// The crawl-slot call for what this worker has to tell it: `ops`, the pages of the
+    /// budget to give back, and a wake-up for `woken` waiting workers when some wait (or it
+    /// is a while since this worker looked). None when there is nothing to tell.
+    fn crawl_call(&mut self, mut ops: Vec<Vec<u8>>, woken: u64) -> Option<Call> {
+        if self.unreserve > 0 {
+            ops.extend(args!["unreserve", self.unreserve]);
+            self.unreserve = 0;
+        }
+        let (waiting, seen_at) = self.waiting;
+        let stale = seen_at.is_none_or(|at| at.elapsed() >= IDLE_POLL);
+        if woken > 0 && (waiting > 0 || stale) {
+            ops.extend(args!["wake", woken]);
+        }
+        (!ops.is_empty()).then(|| Call::crawl(ops))
+    }
+
+    /// Notes the crawl slot's answer: how many workers wait; returns the pages of the budget
+    /// granted.
+    fn crawl_answered(&mut self, answer: &redis::Value) -> u64 {
+        let numbers: Vec<u64> = redis::from_redis_value_ref(answer).unwrap_or_default();
+        self.waiting = (numbers.first().copied().unwrap_or(0), Some(Instant::now()));
+        numbers.get(1).copied().unwrap_or(0)
+    }
+
+    /// Runs `calls` and then, in the same round trip, the crawl-slot call `ops` makes (if
+    /// any); returns the calls' answers.
+    async fn run_with_crawl(
         &mut self,
-        script: fn(&Scripts) -> &Script,
-        args: &[Vec<u8>],
-    ) -> Result<T, FrontierError> {
-        self.calls += 1;
-        let call = self.calls.to_string();
-        let mut wait = Duration::from_millis(100);
-        loop {
-            if let Some(since) = self.failing_since {
-                if since.elapsed() >= self.lease {
-                    return Err(FrontierError(format!(
-                        "redis: no answer for {:.0?}, one --lease",
-                        since.elapsed()
-                    )));
-                }
-            }
-            let mut invocation = script(&self.scripts).prepare_invoke();
-            invocation
-                .key(settings_key(&self.prefix))
-                .arg(&self.prefix)
-                .arg(&self.epoch)
-                .arg(&call)
-                .arg(args);
-            match invocation.invoke_async(&mut self.redis).await {
-                Ok(value) => {
-                    self.failing_since = None;
-                    return Ok(value);
-                }
-                Err(err) if err.code() == Some(CRAWL_GONE) => {
-                    return Err(FrontierError(format!(
-                        "the crawl is gone from redis: {}",
-                        err.detail().unwrap_or_default()
-                    )));
-                }
-                Err(err) if is_transient(&err) => {
-                    self.failing_since.get_or_insert_with(Instant::now);
-                    tracing::warn!(error = %err, "redis unavailable; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
-                Err(err) => return Err(FrontierError(format!("redis: {err}"))),
+        mut calls: Vec<Call>,
+        ops: Vec<Vec<u8>>,
+        woken: u64,
+    ) -> Result<(Vec<redis::Value>, u64), FrontierError> {
+        let crawl = self.crawl_call(ops, woken);
+        let with_crawl = crawl.is_some();
+        calls.extend(crawl);
+        let mut answers = self.caller.run_all(calls).await?;
+        let granted = match with_crawl {
+            true => answers
+                .pop()
+                .map_or(0, |answer| self.crawl_answered(&answer)),
+            false => 0,
+        };
+        Ok((answers, granted))
+    }
+
+    /// A job taken in partition `n`: held now, and, with a budget, one page of it taken.
+    /// Returns `None` when the budget is spent (the job is handed back).
+    async fn taken(
+        &mut self,
+        n: u16,
+        lease: String,
+        leased: &str,
+    ) -> Result<Option<Job>, FrontierError> {
+        self.waker.idle(false);
+        self.idle_until = None;
+        let mut job = parse_job(leased)?;
+        self.known.insert(UrlKey::of(&job.url));
+        let lease: Arc<str> = format!("{n}:{lease}").into();
+        self.held.insert(Arc::clone(&lease), n);
+        job.lease = Some(lease);
+        if self.budgeted {
+            let (_, granted) = self.run_with_crawl(vec![], args!["reserve", 1], 0).await?;
+            if granted == 0 {
+                self.spent = true;
+                self.give_back(vec![job], false).await?;
+                return Ok(None);
             }
         }
+        Ok(Some(job))
+    }
+
+    /// Hands the leases of `jobs` back to their partitions; with `unreserve`, gives their
+    /// pages of the budget back too.
+    async fn give_back(&mut self, jobs: Vec<Job>, unreserve: bool) -> Result<(), FrontierError> {
+        let mut by_partition: HashMap<u16, Vec<Arc<str>>> = HashMap::new();
+        for lease in jobs.into_iter().filter_map(|job| job.lease) {
+            if let Some(n) = self.held.remove(&lease) {
+                by_partition.entry(n).or_default().push(lease);
+            }
+        }
+        if self.budgeted && unreserve {
+            self.unreserve += by_partition
+                .values()
+                .map(|leases| leases.len() as u64)
+                .sum::<u64>();
+        }
+        let calls: Vec<Call> = by_partition
+            .into_iter()
+            .map(|(n, leases)| {
+                let mut args = args![0, 0];
+                args.extend(
+                    leases
+                        .iter()
+                        .map(|lease| lease_id(lease).as_bytes().to_vec()),
+                );
+                Call::partition(Which::Leases, n, args)
+            })
+            .collect();
+        self.run_with_crawl(calls, vec![], 0).await?;
+        Ok(())
+    }
+
+    /// The crawl's end check, when the active set is empty: every partition read twice, and
+    /// done only when both reads find every partition empty at the same version. A version
+    /// grows at every change, so the partitions did not change between their two reads, and
+    /// all were empty at once at the end of the first pass: no page was in flight anywhere,
+    /// so none can queue more. Partitions found holding work (a worker died between filling
+    /// one and marking it active) go back into the active set.
+    async fn end_check(&mut self) -> Result<bool, FrontierError> {
+        let first = self.probe_all().await?;
+        let busy: Vec<Vec<u8>> = first
+            .iter()
+            .enumerate()
+            .filter(|(_, probe)| probe.1 + probe.2 > 0)
+            .flat_map(|(n, probe)| args!["activate", format!("{n}:{}", probe.0)])
+            .collect();
+        if !busy.is_empty() {
+            self.run_with_crawl(vec![], busy, 0).await?;
+            return Ok(false);
+        }
+        let second = self.probe_all().await?;
+        Ok(first == second)
+    }
+
+    /// Every partition's {version, queued, leased}.
+    async fn probe_all(&mut self) -> Result<Vec<(u64, u64, u64)>, FrontierError> {
+        let calls = self
+            .layout()
+            .all()
+            .map(|n| Call::partition(Which::Probe, n, vec![]))
+            .collect();
+        let answers = self.caller.run_all(calls).await?;
+        answers
+            .iter()
+            .map(|answer| {
+                redis::from_redis_value_ref::<(u64, u64, u64)>(answer)
+                    .map_err(|err| FrontierError(format!("redis: {err}")))
+            })
+            .collect()
+    }
+
+    /// Pushes `jobs` to their partitions, all at once, and marks the partitions that got new
+    /// ones active. Returns how many were new.
+    async fn push_to_partitions(
+        &mut self,
+        jobs: Vec<(u16, NewJob<'_>)>,
+        ops: &mut Vec<Vec<u8>>,
+    ) -> Result<u64, FrontierError> {
+        let mut by_partition: HashMap<u16, Vec<NewJob<'_>>> = HashMap::new();
+        for (n, job) in jobs {
+            by_partition.entry(n).or_default().push(job);
+        }
+        let mut partitions = Vec::with_capacity(by_partition.len());
+        let mut calls = Vec::with_capacity(by_partition.len());
+        for (n, jobs) in by_partition {
+            partitions.push(n);
+            calls.push(Call::partition(Which::Push, n, job_args(jobs.into_iter())));
+        }
+        let answers = self.caller.run_all(calls).await?;
+        let mut new = 0;
+        for (n, answer) in partitions.into_iter().zip(answers) {
+            let (added, version): (u64, u64) = redis::from_redis_value(answer)
+                .map_err(|err| FrontierError(format!("redis: {err}")))?;
+            if added > 0 {
+                new += added;
+                ops.extend(args!["activate", format!("{n}:{version}")]);
+                self.views.entry(n).or_default().queued += added as usize;
+            }
+        }
+        Ok(new)
     }
 }
 
-/// The error code a script answers when the crawl it was called for is gone (common.lua).
-const CRAWL_GONE: &str = "AREQ_GONE";
+/// The lease id a script knows, from a worker's `PARTITION:ID`.
+fn lease_id(lease: &str) -> &str {
+    lease.split_once(':').map_or(lease, |(_, id)| id)
+}
 
 /// How often leases are renewed: a third of `--lease`, or every heartbeat when that is
 /// sooner.
@@ -378,19 +430,15 @@ fn renewal(lease: Duration) -> Duration {
     (lease / 3).min(HEARTBEAT)
 }
 
-/// A new crawl's epoch: random, so a crawl forgotten and made anew is another crawl.
-fn new_epoch() -> String {
-    format!("{:016x}", fastrand::u64(..))
-}
-
 /// Warns when Redis may evict keys under memory pressure: a crawl whose keys are evicted
-/// loses pages. Asks the server holding the crawl (in a Cluster, the node owning its slot).
-/// Redis may refuse `CONFIG` (managed services): then nothing is said.
-async fn warn_about_eviction(redis: &mut RedisConnection, url: &str, prefix: &str) {
+/// loses pages. Asks the server holding the crawl's settings (in a Cluster, one node; the
+/// masters are usually configured alike). Redis may refuse `CONFIG` (managed services): then
+/// nothing is said.
+async fn warn_about_eviction(redis: &mut RedisConnection, url: &str, layout: &Layout) {
     let policy: Result<Vec<String>, _> = redis
         .query_at(
             redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy"),
-            &settings_key(prefix),
+            &settings_key(&layout.crawl_prefix()),
         )
         .await;
     if let Ok(policy) = policy {
@@ -409,32 +457,105 @@ impl Frontier for RedisFrontier {
         if jobs.is_empty() {
             return Ok(0);
         }
-        let jobs: Vec<NewJob<'_>> = jobs.iter().map(NewJob::of).collect();
-        let keys: Vec<UrlKey> = jobs.iter().map(NewJob::key).collect();
-        let mut args = args![self.worker];
-        args.extend(job_args(jobs.into_iter()));
-        let new: usize = self.invoke(|scripts| &scripts.push, &args).await?;
+        let layout = Arc::clone(&self.caller.layout);
+        let new_jobs: Vec<(u16, NewJob<'_>)> = jobs
+            .iter()
+            .map(|job| (layout.partition_of(job.host()), NewJob::of(job)))
+            .collect();
+        let keys: Vec<UrlKey> = new_jobs.iter().map(|(_, job)| job.key()).collect();
+        let mut ops = Vec::new();
+        let new = self.push_to_partitions(new_jobs, &mut ops).await?;
+        self.run_with_crawl(vec![], ops, new).await?;
         for key in keys {
             self.known.insert(key);
         }
-        self.queued += new;
-        Ok(new)
+        // Even links seen before: another worker may have queued them after this one found
+        // the crawl empty (seeds every worker lists, pushed while it started).
+        self.drained = false;
+        Ok(new as usize)
     }
 
     async fn pop(&mut self, _now: Instant) -> Result<Next, FrontierError> {
-        if let Some(next) = self.ahead.take() {
-            return Ok(next);
+        if let Some((n, lease, leased)) = self.ahead.take() {
+            return Ok(match self.taken(n, lease, &leased).await? {
+                Some(job) => Next::Ready(job),
+                None => Next::Empty,
+            });
         }
-        let args = self.take_args();
-        let answer: Vec<redis::Value> = self.invoke(|scripts| &scripts.pop, &args).await?;
-        self.next_from(&answer)
+        if self.drained || self.spent {
+            return Ok(Next::Empty);
+        }
+        let mut ops = Vec::new();
+        let mut earliest: Option<Duration> = None;
+        let mut asked: Vec<u16> = Vec::with_capacity(PARTITIONS_PER_POP);
+        while asked.len() < PARTITIONS_PER_POP {
+            if asked.is_empty() || self.rotation.is_empty() {
+                self.refresh_rotation().await?;
+            }
+            // Each partition is asked once a pop: one that had nothing is not asked again.
+            let Some(n) = self.rotation.pop_front() else {
+                break;
+            };
+            if asked.contains(&n) {
+                self.rotation.push_front(n);
+                break;
+            }
+            asked.push(n);
+            let answer: Vec<redis::Value> = self
+                .caller
+                .run(Call::partition(Which::Pop, n, self.take_args()))
+                .await?;
+            let taken = Taken::parse(&answer)?;
+            self.saw(n, &taken);
+            if let Some((lease, leased)) = taken.job {
+                self.rotation.push_back(n);
+                if !ops.is_empty() || self.unreserve > 0 {
+                    self.run_with_crawl(vec![], ops, 0).await?;
+                }
+                return Ok(match self.taken(n, lease, &leased).await? {
+                    Some(job) => Next::Ready(job),
+                    None => Next::Empty,
+                });
+            }
+            if taken.empty {
+                ops.extend(args!["retire", format!("{n}:{}", taken.version)]);
+                continue;
+            }
+            self.rotation.push_back(n);
+            if !taken.busy {
+                earliest = Some(earliest.map_or(taken.wait, |at| at.min(taken.wait)));
+            }
+        }
+        let nothing_active = asked.is_empty();
+        if nothing_active && self.held.is_empty() && self.end_check().await? {
+            self.drained = true;
+            self.run_with_crawl(vec![], ops, 0).await?;
+            return Ok(Next::Empty);
+        }
+        if let Some(wait) = earliest {
+            self.run_with_crawl(vec![], ops, 0).await?;
+            return Ok(Next::WaitUntil(Instant::now() + wait));
+        }
+        // Nothing may start anywhere until a page ends or links come: wait for a wake-up.
+        let lapsing = self
+            .idle_until
+            .is_none_or(|until| until < Instant::now() + IDLE_POLL + IDLE_POLL / 5);
+        if lapsing {
+            ops.extend(args!["idle", IDLE_FOR.as_millis()]);
+            self.idle_until = Some(Instant::now() + IDLE_FOR);
+        }
+        self.run_with_crawl(vec![], ops, 0).await?;
+        self.waker.idle(true);
+        Ok(Next::WaitUntil(Instant::now() + IDLE_POLL))
     }
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
         let Some(lease) = ended.job.lease.clone() else {
             return Err(FrontierError("a job without a lease ended".into()));
         };
-        self.held.remove(&lease);
+        let Some(home) = self.held.remove(&lease) else {
+            return Err(FrontierError(format!("lease {lease} is not held")));
+        };
         let host = ended.job.host();
         // robots.txt or the page, whichever went last: the host's gap counts from there.
         let ago = self
@@ -445,10 +566,25 @@ impl Frontier for RedisFrontier {
             .pacer
             .crawl_delay(host)
             .map_or(0, |gap| gap.as_millis() as u64);
-        // One job ahead at most: one not yet started is not taken over.
-        let take_next = ended.take_next && !matches!(self.ahead, Some(Next::Ready(_)));
+        // One job ahead at most.
+        let take_next = ended.take_next && self.ahead.is_none();
+        // Links this worker knows the crawl has seen cost no write: the seen set only grows.
+        let layout = Arc::clone(&self.caller.layout);
+        let known = &self.known;
+        let children: Vec<(u16, NewJob<'_>)> =
+            NewJob::children(&ended.children, |key| !known.contains(key))
+                .into_iter()
+                .map(|job| (layout.partition_of(job.host()), job))
+                .collect();
+        let pushed: Vec<UrlKey> = children.iter().map(|(_, job)| job.key()).collect();
+        let (own, elsewhere): (Vec<_>, Vec<_>) =
+            children.into_iter().partition(|(n, _)| *n == home);
+        // Links of other partitions are queued first: if this worker dies before the page is
+        // acknowledged, the page is fetched again and its links are not lost.
+        let mut ops = Vec::new();
+        let new_elsewhere = self.push_to_partitions(elsewhere, &mut ops).await?;
         let mut args = args![
-            lease,
+            lease_id(&lease),
             host,
             ago,
             delay,
@@ -459,42 +595,52 @@ impl Frontier for RedisFrontier {
             u8::from(take_next),
         ];
         args.extend(self.take_args());
-        // Links this worker knows the crawl has seen cost no write: the seen set only grows.
-        let known = &self.known;
-        let children: Vec<NewJob<'_>> =
-            NewJob::children(&ended.children, |key| !known.contains(key)).collect();
-        let pushed: Vec<UrlKey> = children.iter().map(NewJob::key).collect();
-        args.extend(job_args(children.into_iter()));
-        let answer: Vec<redis::Value> = self.invoke(|scripts| &scripts.finish, &args).await?;
+        // Links of this partition that may be new (Redis tells after the call).
+        let maybe_new_here = own.len() as u64;
+        args.extend(job_args(own.into_iter().map(|(_, job)| job)));
+        let finish = Call::partition(Which::Finish, home, args);
+        // The freed slot and the links may be work for waiting workers.
+        let woken = 1 + new_elsewhere + maybe_new_here;
+        let (answers, _) = self.run_with_crawl(vec![finish], ops, woken).await?;
         for key in pushed {
             self.known.insert(key);
         }
-        let new = answer
+        let answer: Vec<redis::Value> = answers
+            .into_iter()
+            .next()
+            .map(redis::from_redis_value)
+            .transpose()
+            .map_err(|err| FrontierError(format!("redis: {err}")))?
+            .unwrap_or_default();
+        let new_here = answer
             .first()
-            .and_then(|value| redis::from_redis_value_ref::<usize>(value).ok())
+            .and_then(|value| redis::from_redis_value_ref::<u64>(value).ok())
             .unwrap_or(0);
-        self.queued += new;
-        if take_next && answer.len() > 1 {
-            self.ahead = Some(self.next_from(&answer[1..])?);
+        if new_here + new_elsewhere > 0 {
+            self.drained = false;
+        }
+        if take_next && answer.len() > 2 {
+            let taken = Taken::parse(&answer[2..])?;
+            self.saw(home, &taken);
+            if let Some((lease, leased)) = taken.job {
+                self.ahead = Some((home, lease, leased));
+            }
+        } else if let Some(view) = self.views.get_mut(&home) {
+            view.queued += new_here as usize;
+            view.leased = view.leased.saturating_sub(1);
         }
         Ok(())
     }
 
     async fn hand_back(&mut self, mut jobs: Vec<Job>) -> Result<(), FrontierError> {
-        if let Some(Next::Ready(job)) = self.ahead.take() {
+        if let Some((n, lease, leased)) = self.ahead.take() {
+            let mut job = parse_job(&leased)?;
+            let lease: Arc<str> = format!("{n}:{lease}").into();
+            self.held.insert(Arc::clone(&lease), n);
+            job.lease = Some(lease);
             jobs.push(job);
         }
-        let leases: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
-        if leases.is_empty() {
-            return Ok(());
-        }
-        for lease in &leases {
-            self.held.remove(lease);
-        }
-        let mut args = args![self.worker, 0, 0];
-        args.extend(leases.iter().map(|lease| lease.as_bytes().to_vec()));
-        let _ours: usize = self.invoke(|scripts| &scripts.leases, &args).await?;
-        Ok(())
+        self.give_back(jobs, true).await
     }
 
     fn upkeep_due(&self) -> Option<Instant> {
@@ -503,25 +649,28 @@ impl Frontier for RedisFrontier {
 
     async fn upkeep(&mut self) -> Result<(), FrontierError> {
         self.renew_at = Instant::now() + renewal(self.lease);
-        if self.held.is_empty() {
-            return Ok(());
+        let mut by_partition: HashMap<u16, Vec<&str>> = HashMap::new();
+        for (lease, n) in &self.held {
+            by_partition.entry(*n).or_default().push(lease_id(lease));
         }
-        let mut args = args![
-            self.worker,
-            self.lease.as_millis(),
-            HEARTBEAT_GRACE.as_millis()
-        ];
-        args.extend(self.held.iter().map(|lease| lease.as_bytes().to_vec()));
-        let _renewed: usize = self.invoke(|scripts| &scripts.leases, &args).await?;
+        let calls: Vec<Call> = by_partition
+            .into_iter()
+            .map(|(n, leases)| {
+                let mut args = args![self.lease.as_millis(), HEARTBEAT_GRACE.as_millis()];
+                args.extend(leases.iter().map(|lease| lease.as_bytes().to_vec()));
+                Call::partition(Which::Leases, n, args)
+            })
+            .collect();
+        self.caller.run_all(calls).await?;
         Ok(())
     }
 
     fn len(&self) -> usize {
-        self.queued
+        self.views.values().map(|view| view.queued).sum()
     }
 
     fn is_drained(&self) -> bool {
-        (self.queued == 0 || self.spent) && self.leased == 0
+        (self.drained || self.spent) && self.held.is_empty()
     }
 
     fn wakes(&self) -> Option<Arc<Notify>> {

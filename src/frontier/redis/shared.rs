@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::connection::{settings_key, RedisConnection};
+use super::connection::RedisConnection;
+use super::partition::Layout;
 use super::RedisFrontier;
 use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 
@@ -15,7 +16,7 @@ use crate::shared::{BoxFuture, SharedRobots, SharedTurns};
 #[derive(Clone)]
 pub(crate) struct RedisTurns {
     redis: RedisConnection,
-    prefix: String,
+    layout: Arc<Layout>,
     epoch: String,
     script: Arc<Script>,
 }
@@ -23,7 +24,7 @@ pub(crate) struct RedisTurns {
 impl std::fmt::Debug for RedisTurns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisTurns")
-            .field("prefix", &self.prefix)
+            .field("crawl", &self.layout.crawl_prefix())
             .finish()
     }
 }
@@ -32,9 +33,9 @@ impl RedisTurns {
     /// The turns of the crawl `frontier` belongs to.
     pub(crate) fn of(frontier: &RedisFrontier) -> RedisTurns {
         RedisTurns {
-            redis: frontier.redis.clone(),
-            prefix: frontier.prefix.clone(),
-            epoch: frontier.epoch.clone(),
+            redis: frontier.caller.redis.clone(),
+            layout: Arc::clone(&frontier.caller.layout),
+            epoch: frontier.caller.epoch.clone(),
             script: Arc::new(Script::new(
                 &[include_str!("common.lua"), include_str!("turn.lua")].concat(),
             )),
@@ -46,12 +47,15 @@ impl RedisTurns {
     /// by this worker's own pacing, and the frontier's next call reports the failure.
     async fn take_turn(&self, host: &str, gap: Duration) -> Duration {
         let mut redis = self.redis.clone();
+        let n = self.layout.partition_of(host);
         let wait = self
             .script
             .prepare_invoke()
-            .key(settings_key(&self.prefix))
-            .arg(&self.prefix)
+            .key(self.layout.epoch_key(n))
+            .arg(self.layout.prefix(n))
             .arg(&self.epoch)
+            .arg("")
+            .arg("")
             .arg(host)
             .arg(gap.as_millis() as u64)
             .invoke_async::<u64>(&mut redis)
@@ -66,19 +70,30 @@ impl RedisTurns {
     }
 }
 
-/// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once.
+/// robots.txt verdicts of a shared crawl, one per origin, so the crawl fetches each once;
+/// each kept in the partition of its origin's host.
 pub(crate) struct RedisRobots {
     redis: RedisConnection,
-    key: String,
+    layout: Arc<Layout>,
 }
 
 impl RedisRobots {
     /// The store of the crawl `frontier` belongs to.
     pub(crate) fn of(frontier: &RedisFrontier) -> RedisRobots {
         RedisRobots {
-            redis: frontier.redis.clone(),
-            key: format!("{}robots", frontier.prefix),
+            redis: frontier.caller.redis.clone(),
+            layout: Arc::clone(&frontier.caller.layout),
         }
+    }
+
+    /// The key holding the verdict for `origin` (`scheme://host[:port]`).
+    fn key(&self, origin: &str) -> String {
+        let host = url::Url::parse(origin)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let n = self.layout.partition_of(&host);
+        format!("{}robots", self.layout.prefix(n))
     }
 
     /// The stored verdict for `origin`, if any worker stored one. A failing Redis means
@@ -86,7 +101,7 @@ impl RedisRobots {
     async fn load_verdict(&self, origin: &str) -> Option<Vec<u8>> {
         let mut redis = self.redis.clone();
         redis::cmd("HGET")
-            .arg(&self.key)
+            .arg(self.key(origin))
             .arg(origin)
             .query_async::<Option<Vec<u8>>>(&mut redis)
             .await
@@ -100,7 +115,7 @@ impl RedisRobots {
     async fn save_verdict(&self, origin: &str, verdict: &[u8]) {
         let mut redis = self.redis.clone();
         let saved = redis::cmd("HSETNX")
-            .arg(&self.key)
+            .arg(self.key(origin))
             .arg(origin)
             .arg(verdict)
             .query_async::<i64>(&mut redis)

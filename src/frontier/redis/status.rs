@@ -1,12 +1,15 @@
-//! The operator's commands on a shared crawl's Redis: `areq status` (the keys it reads, and
-//! the report it makes of them) and `areq forget` (deleting every key of a crawl).
+//! The operator's commands on a shared crawl's Redis: `areq status` (the keys it reads in
+//! every partition, and the report it makes of their sums) and `areq forget` (deleting every
+//! key of a crawl).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use redis::AsyncCommands;
+use futures_util::future::join_all;
+use redis::{AsyncCommands, FromRedisValue};
 
-use super::connection::{connect, crawl_prefix, settings_key, RedisConnection};
+use super::connection::{connect, settings_key, RedisConnection};
+use super::partition::{crawl_prefix, slot_of, Layout};
 use crate::error::FatalError;
 
 /// An operator's command on crawl `name` failed for `reason`.
@@ -17,50 +20,106 @@ fn failure(name: &str, reason: String) -> FatalError {
     }
 }
 
-/// Connects to the Redis at `url` for a command on crawl `name`: the connection, and the
-/// crawl's key prefix.
-async fn open_crawl(url: &str, name: &str) -> Result<(RedisConnection, String), FatalError> {
-    let redis = connect(url).await.map_err(|err| failure(name, err.0))?;
-    Ok((redis, crawl_prefix(name)))
+/// Connects to the Redis at `url` for a command on crawl `name`: the connection, the crawl's
+/// settings, and its layout. A crawl with no settings there is an error.
+async fn open_crawl(
+    url: &str,
+    name: &str,
+) -> Result<(RedisConnection, BTreeMap<String, String>, Layout), FatalError> {
+    let mut redis = connect(url).await.map_err(|err| failure(name, err.0))?;
+    let settings: BTreeMap<String, String> = redis
+        .hgetall(settings_key(&crawl_prefix(name)))
+        .await
+        .map_err(|err| failure(name, format!("redis: {err}")))?;
+    if settings.is_empty() {
+        return Err(failure(name, "no such crawl in this Redis".into()));
+    }
+    let partitions = settings
+        .get("partitions")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    Ok((redis, settings, Layout::new(name, partitions)))
+}
+
+/// Runs the command `command` makes of each partition's prefix, all at once; their answers
+/// in partition order.
+async fn in_every_partition<T: FromRedisValue>(
+    redis: &RedisConnection,
+    layout: &Layout,
+    command: impl Fn(&str) -> redis::Cmd,
+) -> redis::RedisResult<Vec<T>> {
+    let calls = layout.all().map(|n| {
+        let mut redis = redis.clone();
+        let cmd = command(layout.prefix(n));
+        async move { cmd.query_async::<T>(&mut redis).await }
+    });
+    join_all(calls).await.into_iter().collect()
+}
+
+/// Adds each count of `maps` up, key by key.
+fn summed<K: Ord>(maps: Vec<BTreeMap<K, i64>>) -> BTreeMap<K, i64> {
+    let mut sums = BTreeMap::new();
+    for map in maps {
+        for (key, n) in map {
+            *sums.entry(key).or_insert(0) += n;
+        }
+    }
+    sums
 }
 
 /// Prints the state of crawl `name` kept in the Redis at `url`: whether it is finished, what
-/// is queued and in flight, and the crawl-wide counts.
+/// is queued and in flight, and the crawl-wide counts (each partition's, added up).
 pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalError> {
-    let failed = |reason: String| failure(name, reason);
-    let (mut redis, prefix) = open_crawl(url, name).await?;
+    let (redis, settings, layout) = open_crawl(url, name).await?;
     let read_failed = |err: redis::RedisError| failure(name, format!("redis: {err}"));
-    let settings: BTreeMap<String, String> = redis
-        .hgetall(settings_key(&prefix))
+    let hash = |suffix: &'static str| {
+        move |prefix: &str| {
+            redis::cmd("HGETALL")
+                .arg(format!("{prefix}{suffix}"))
+                .clone()
+        }
+    };
+    let stats = summed::<String>(
+        in_every_partition(&redis, &layout, hash("stats"))
+            .await
+            .map_err(read_failed)?,
+    );
+    let depths = summed::<u32>(
+        in_every_partition(&redis, &layout, hash("depths"))
+            .await
+            .map_err(read_failed)?,
+    );
+    let workers = summed::<String>(
+        in_every_partition(&redis, &layout, hash("workers"))
+            .await
+            .map_err(read_failed)?,
+    );
+    let count = |command: &'static str, suffix: &'static str| {
+        move |prefix: &str| redis::cmd(command).arg(format!("{prefix}{suffix}")).clone()
+    };
+    let leased: i64 = in_every_partition::<i64>(&redis, &layout, count("ZCARD", "leases"))
         .await
-        .map_err(read_failed)?;
-    if settings.is_empty() {
-        return Err(failed("no such crawl in this Redis".into()));
-    }
-    let stats: BTreeMap<String, i64> = redis
-        .hgetall(format!("{prefix}stats"))
+        .map_err(read_failed)?
+        .into_iter()
+        .sum();
+    let hosts: i64 = in_every_partition::<i64>(&redis, &layout, count("SCARD", "hostset"))
         .await
-        .map_err(read_failed)?;
-    let depths: BTreeMap<u32, i64> = redis
-        .hgetall(format!("{prefix}depths"))
-        .await
-        .map_err(read_failed)?;
-    let workers: BTreeMap<String, i64> = redis
-        .hgetall(format!("{prefix}workers"))
-        .await
-        .map_err(read_failed)?;
-    let leased: i64 = redis
-        .zcard(format!("{prefix}leases"))
-        .await
-        .map_err(read_failed)?;
-    let hosts: i64 = redis
-        .scard(format!("{prefix}hostset"))
-        .await
-        .map_err(read_failed)?;
-    let abandoned: Vec<String> = redis
-        .lrange(format!("{prefix}abandoned"), 0, ABANDONED_SHOWN - 1)
-        .await
-        .map_err(read_failed)?;
+        .map_err(read_failed)?
+        .into_iter()
+        .sum();
+    let abandoned: Vec<String> = in_every_partition::<Vec<String>>(&redis, &layout, |prefix| {
+        redis::cmd("LRANGE")
+            .arg(format!("{prefix}abandoned"))
+            .arg(0)
+            .arg(ABANDONED_SHOWN - 1)
+            .clone()
+    })
+    .await
+    .map_err(read_failed)?
+    .into_iter()
+    .flatten()
+    .take(ABANDONED_SHOWN as usize)
+    .collect();
     let stat = |key: &str| stats.get(key).copied().unwrap_or(0);
     let queued = stat("queued");
     let state = if queued == 0 && leased == 0 {
@@ -93,9 +152,11 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
     let _ = writeln!(text, "  pages by depth: {by_depth}");
     let by_worker = list(&mut workers.iter().map(|(worker, n)| format!("{worker}: {n}")));
     let _ = writeln!(text, "  pages by worker: {by_worker}");
+    let _ = writeln!(text, "  seen: {} URLs", stat("seen"));
     let settings = list(
         &mut settings
             .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "epoch" | "ready"))
             .map(|(key, value)| format!("{key} {value:?}")),
     );
     let _ = writeln!(text, "  settings: {settings}");
@@ -114,66 +175,113 @@ const ABANDONED_SHOWN: isize = 20;
 /// pages of it, unless `force`. Returns how many keys were deleted.
 pub(crate) async fn forget(url: &str, name: &str, force: bool) -> Result<u64, FatalError> {
     let failed = |reason: String| failure(name, reason);
-    let (mut redis, prefix) = open_crawl(url, name).await?;
+    let (mut redis, _, layout) = open_crawl(url, name).await?;
     let read_failed = |err: redis::RedisError| failure(name, format!("redis: {err}"));
-    let exists: bool = redis
-        .exists(settings_key(&prefix))
-        .await
-        .map_err(read_failed)?;
-    if !exists {
-        return Err(failed("no such crawl in this Redis".into()));
-    }
-    let leased: i64 = redis
-        .zcard(format!("{prefix}leases"))
-        .await
-        .map_err(read_failed)?;
+    let leased: i64 = in_every_partition::<i64>(&redis, &layout, |prefix| {
+        redis::cmd("ZCARD").arg(format!("{prefix}leases")).clone()
+    })
+    .await
+    .map_err(read_failed)?
+    .into_iter()
+    .sum();
     if leased > 0 && !force {
         return Err(failed(format!(
             "{leased} pages are held by workers: stop them first, or give --force"
         )));
     }
     // The settings go first, so a worker still running fails at its next call instead of
-    // crawling on in a half-deleted crawl.
-    let mut deleted: u64 = redis
-        .del(settings_key(&prefix))
-        .await
-        .map_err(read_failed)?;
-    // Every key of the crawl starts with the prefix; its glob characters are escaped.
-    let pattern: String = prefix
+    // crawling on in a half-deleted crawl; then each partition's epoch, for the same reason.
+    let crawl = crawl_prefix(name);
+    let mut deleted: u64 = redis.del(settings_key(&crawl)).await.map_err(read_failed)?;
+    let epochs: Vec<u64> = in_every_partition(&redis, &layout, |prefix| {
+        redis::cmd("DEL").arg(format!("{prefix}epoch")).clone()
+    })
+    .await
+    .map_err(read_failed)?;
+    deleted += epochs.into_iter().sum::<u64>();
+    let prefixes: Vec<&str> = std::iter::once(crawl.as_str())
+        .chain(layout.all().map(|n| layout.prefix(n)))
+        .collect();
+    let keys = match &redis {
+        RedisConnection::Single(_) => scan(&mut redis, name).await,
+        RedisConnection::Cluster(_) => keys_in_slots(&mut redis, &prefixes).await,
+    }
+    .map_err(read_failed)?;
+    let ours = keys
+        .into_iter()
+        .filter(|key| prefixes.iter().any(|prefix| key.starts_with(prefix)));
+    // One key a command: a Cluster refuses keys of several slots in one.
+    let unlinked = join_all(ours.map(|key| {
+        let mut redis = redis.clone();
+        async move {
+            redis::cmd("UNLINK")
+                .arg(key)
+                .query_async::<u64>(&mut redis)
+                .await
+        }
+    }))
+    .await;
+    for n in unlinked {
+        deleted += n.map_err(read_failed)?;
+    }
+    Ok(deleted)
+}
+
+/// The keys of a single Redis that may be crawl `name`'s: `areq:{NAME}:…` and
+/// `areq:{NAME:N}:…` (the caller keeps the ones under the crawl's prefixes).
+async fn scan(redis: &mut RedisConnection, name: &str) -> redis::RedisResult<Vec<String>> {
+    // The name's glob characters are escaped.
+    let escaped: String = name
         .chars()
         .flat_map(|c| match c {
             '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
             c => vec![c],
         })
-        .chain(['*'])
         .collect();
-    // In a Cluster, SCAN goes to the node owning the crawl's slot: all of its keys are there.
-    let home = settings_key(&prefix);
+    let pattern = format!("areq:{{{escaped}[:}}]*");
+    let mut keys = Vec::new();
     let mut cursor: u64 = 0;
     loop {
-        let (next, keys): (u64, Vec<String>) = redis
-            .query_at(
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000),
-                &home,
-            )
-            .await
-            .map_err(read_failed)?;
-        if !keys.is_empty() {
-            let n: u64 = redis::cmd("UNLINK")
-                .arg(&keys)
-                .query_async(&mut redis)
-                .await
-                .map_err(read_failed)?;
-            deleted += n;
-        }
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(redis)
+            .await?;
+        keys.extend(found);
         if next == 0 {
-            return Ok(deleted);
+            return Ok(keys);
         }
         cursor = next;
     }
+}
+
+/// The keys of a Cluster in the slots of `prefixes` (each slot asked at its master; other
+/// crawls' keys may share a slot).
+async fn keys_in_slots(
+    redis: &mut RedisConnection,
+    prefixes: &[&str],
+) -> redis::RedisResult<Vec<String>> {
+    let mut slots: Vec<(u16, &str)> = prefixes
+        .iter()
+        .map(|prefix| (slot_of(prefix), *prefix))
+        .collect();
+    slots.sort_unstable();
+    slots.dedup_by_key(|(slot, _)| *slot);
+    let mut keys = Vec::new();
+    for (slot, prefix) in slots {
+        let found: Vec<String> = redis
+            .query_at(
+                redis::cmd("CLUSTER")
+                    .arg("GETKEYSINSLOT")
+                    .arg(slot)
+                    .arg(1_000_000),
+                prefix,
+            )
+            .await?;
+        keys.extend(found);
+    }
+    Ok(keys)
 }
