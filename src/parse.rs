@@ -56,7 +56,7 @@ pub(crate) fn parse_page(
     } = uses;
     let mut hosts = HostLinks::default();
     let mut to_check = Vec::new();
-    let scanned = scan(&html, options.attributes);
+    let scanned = scan(&html, options);
     let with_via = options.attributes == LinkAttributes::All;
     if let Some(follow) = &mut follow {
         let nofollow = follow

@@ -357,6 +357,7 @@ impl Cli {
                     LinksArg::Href => LinkAttributes::Href,
                     LinksArg::All => LinkAttributes::All,
                 },
+                anchors: false,
             },
             fetch: FetchOptions {
                 timeout: Duration::from_secs_f64(self.timeout),
