@@ -200,6 +200,12 @@ impl ScannedPage<'_> {
         metas.map(|meta| (&*meta.name, &*meta.content))
     }
 
+    /// The page's fragment targets (when asked for), duplicates included, in no promised
+    /// order.
+    pub(crate) fn anchors(&self) -> impl Iterator<Item = &str> {
+        self.hrefs.anchors.iter().map(|anchor| &**anchor)
+    }
+
     /// Calls `found` with each distinct link of the page, in first-seen tree order.
     ///
     /// `page_url` is the final response URL (after redirects); `encoding` is the page's
