@@ -93,6 +93,9 @@ pub struct LinkOptions {
     pub strip_fragments: bool,
     /// Which attributes hold links (`--links`).
     pub attributes: LinkAttributes,
+    /// Also find each page's fragment targets, its elements' `id`s and its `<a>`s' `name`s
+    /// (`--check-fragments`).
+    pub anchors: bool,
 }
 
 /// Which attributes of a page hold its links (`--links`).

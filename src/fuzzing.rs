@@ -22,7 +22,8 @@ const ENCODINGS: [&Encoding; 3] = [UTF_8, WINDOWS_1252, SHIFT_JIS];
 
 /// What the first byte of an extractor input picks: bits 0 and 1 the options (all schemes,
 /// fragments stripped), the next two the page URL, the next three the page encoding, and the
-/// top bit `--links all`.
+/// top bit `--links all`. Bit 6, one of the encoding's, also asks for fragment targets
+/// (`--check-fragments`).
 pub fn link_knobs(byte: u8) -> (LinkOptions, Url, &'static Encoding) {
     let options = LinkOptions {
         all_schemes: byte & 1 != 0,
@@ -31,6 +32,7 @@ pub fn link_knobs(byte: u8) -> (LinkOptions, Url, &'static Encoding) {
             0 => LinkAttributes::Href,
             _ => LinkAttributes::All,
         },
+        anchors: byte & 0x40 != 0,
     };
     let page = PAGES[usize::from(byte >> 2) % PAGES.len()];
     // The pages are written above as valid URLs.
@@ -65,8 +67,8 @@ pub fn extract(
 /// The default link path against the reference: [`extract_links`] (the streaming scanner, or
 /// the tree builder when the scanner is unsure of the page) finds exactly the links
 /// [`tree_links`] finds, in the same order, and they hold what [`extract`] checks; and both
-/// paths find the same `rel="nofollow"` marks, places found (`--links all`) and `<meta>`
-/// tags ([`findings`] and [`tree_findings`]).
+/// paths find the same `rel="nofollow"` marks, places found (`--links all`), `<meta>` tags
+/// and fragment targets (`--check-fragments`) ([`findings`] and [`tree_findings`]).
 ///
 /// [`extract_links`]: crate::extract::extract_links
 /// [`tree_links`]: crate::extract::tree_links

@@ -27,7 +27,8 @@
 //! - [`output`]: record formats both ways (written, and read back for `--resume`), the
 //!   `.done` companion, and the single writer task.
 //! - [`check`]: `--check`, each distinct link's status, found once per run through the same
-//!   fetcher and limits as pages.
+//!   fetcher and limits as pages; [`fragment`]: `--check-fragments`, whether a `#fragment`
+//!   points into its page.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
@@ -49,6 +50,7 @@ pub mod error;
 pub mod extract;
 mod fetch;
 mod follow;
+mod fragment;
 mod frontier;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -262,6 +264,7 @@ async fn start(
     let places = Arc::new(Semaphore::new(config.concurrency));
     let retry = RetryPolicy::of(&config.fetch);
     let robots = robots.filter(|_| config.crawl.robots);
+    let parser = Arc::new(ParsePool::start());
     let checker = config.check.then(|| {
         Arc::new(LinkChecker::new(
             fetcher.clone(),
@@ -269,6 +272,8 @@ async fn start(
             robots.clone(),
             Arc::clone(&places),
             config.per_host,
+            config.links.anchors,
+            Arc::clone(&parser),
         ))
     });
     let context = Arc::new(PageContext {
@@ -278,7 +283,7 @@ async fn start(
         output,
         retry,
         robots,
-        parser: ParsePool::start(),
+        parser,
         places,
         checker,
         confirm_writes: shared.is_some(),

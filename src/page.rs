@@ -9,7 +9,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::check::{LinkChecker, LinkStatus};
+use crate::check::{LinkChecker, LinkStatus, LinkingPage};
 use crate::config::{Format, LinkOptions};
 use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
@@ -18,6 +18,7 @@ use crate::output::{PageMeta, PageRecords, Records};
 use crate::parse::{parse_page, LinkUses, PageLinks};
 use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
+use crate::seen::UrlKey;
 
 /// What every page task shares.
 pub(crate) struct PageContext {
@@ -33,8 +34,8 @@ pub(crate) struct PageContext {
     pub(crate) retry: RetryPolicy,
     /// robots.txt rules, when they are obeyed.
     pub(crate) robots: Option<Arc<RobotsCache>>,
-    /// The threads pages are parsed on.
-    pub(crate) parser: ParsePool,
+    /// The threads pages are parsed on (link checks parse there too).
+    pub(crate) parser: Arc<ParsePool>,
     /// The places under `-c`: a page takes one, and its link checks may borrow more.
     pub(crate) places: Arc<Semaphore>,
     /// The run's link statuses, with `--check`.
@@ -183,6 +184,9 @@ async fn visit_page(
             content_type,
         }) => {
             tracing::info!(status, content_type, "skipped: not HTML");
+            if let Some(checker) = &context.checker {
+                checker.anchors_found(&job.url, None);
+            }
             // No records, but the page is complete (for `--resume`).
             visit.written = send_records(context, Records::none(job.source().to_owned())).await?;
             (Outcome::NotHtml { status }, PageLinks::default())
@@ -247,6 +251,7 @@ async fn parse_and_write(
         tracing::warn!(bytes = page.body.len(), "body cut at --max-body");
     }
     let (status, bytes, truncated) = (page.status, page.body.len() as u64, page.truncated);
+    let page_key = UrlKey::of(&page.final_url);
     let (links, format) = (context.links, context.format);
     let (source, depth) = (job.source().to_owned(), job.depth);
     let uses = LinkUses {
@@ -266,7 +271,15 @@ async fn parse_and_write(
         Ok((records, mut found, source)) => match &context.checker {
             Some(checker) => {
                 let to_check = std::mem::take(&mut found.to_check);
-                let checked = with_statuses(checker, records, to_check, job);
+                let anchors = found.anchors.take();
+                if let Some(anchors) = &anchors {
+                    checker.anchors_found(&job.url, Some(anchors.clone()));
+                }
+                let page = anchors.as_ref().map(|anchors| LinkingPage {
+                    key: page_key,
+                    anchors,
+                });
+                let checked = with_statuses(checker, records, to_check, job, page);
                 (
                     unless_stopped(context, checked).await?.finish(source),
                     found,
@@ -304,6 +317,7 @@ async fn with_statuses(
     mut records: PageRecords,
     links: Vec<(url::Url, bool, Option<&'static str>)>,
     job: &Job,
+    page: Option<LinkingPage<'_>>,
 ) -> PageRecords {
     // The links are found below the page, never the input URL itself.
     let lineage = Lineage {
@@ -314,7 +328,7 @@ async fn with_statuses(
         .into_iter()
         .map(|(url, nofollow, via)| (url, (nofollow, via)))
         .unzip();
-    let statuses = checker.statuses(&urls, lineage).await;
+    let statuses = checker.statuses(&urls, lineage, page).await;
     for ((url, (nofollow, via)), status) in urls.iter().zip(marks).zip(&statuses) {
         records.push(url.as_str(), nofollow, via, Some(&status.to_string()));
     }

@@ -10,6 +10,7 @@ use crate::decode::decode_html;
 use crate::extract::scan;
 use crate::fetch::Page;
 use crate::follow::{Followed, Follower};
+use crate::fragment::Anchors;
 use crate::graph::HostLinks;
 use crate::nofollow::page_says_nofollow;
 use crate::output::{PageMeta, PageRecords};
@@ -36,6 +37,8 @@ pub(crate) struct PageLinks {
     /// With `--check`, every link in order, whether all its elements say `rel="nofollow"`,
     /// and with `--links all` where it was found: their records are still to be formatted.
     pub(crate) to_check: Vec<(Url, bool, Option<&'static str>)>,
+    /// With `--check-fragments`, what the page's fragments can point at.
+    pub(crate) anchors: Option<Anchors>,
 }
 
 /// Decodes `page`, extracts its links and, as each is found, formats its record (or keeps
@@ -56,7 +59,7 @@ pub(crate) fn parse_page(
     } = uses;
     let mut hosts = HostLinks::default();
     let mut to_check = Vec::new();
-    let scanned = scan(&html, options.attributes);
+    let scanned = scan(&html, options);
     let with_via = options.attributes == LinkAttributes::All;
     if let Some(follow) = &mut follow {
         let nofollow = follow
@@ -81,10 +84,14 @@ pub(crate) fn parse_page(
             follow.offer(link.url, link.fingerprint, link.nofollow);
         }
     });
+    let anchors = options
+        .anchors
+        .then(|| Anchors::of(scanned.anchors(), page.truncated));
     let links = PageLinks {
         followed: follow.map(Follower::finish).unwrap_or_default(),
         hosts,
         to_check,
+        anchors,
     };
     (records, links)
 }

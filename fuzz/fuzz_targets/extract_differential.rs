@@ -1,6 +1,6 @@
 //! The default link path (the streaming scanner, or the tree builder when the scanner is
 //! unsure of the page) against the tree builder alone: the same links, in the same order, with
-//! the same `rel="nofollow"` marks and `<meta>` tags, for any HTML. The first byte picks the options, the page URL and the page encoding; the rest is
+//! the same `rel="nofollow"` marks, `<meta>` tags and fragment targets, for any HTML. The first byte picks the options, the page URL and the page encoding; the rest is
 //! the HTML.
 #![no_main]
 

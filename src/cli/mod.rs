@@ -91,6 +91,11 @@ pub struct Cli {
     #[arg(long, conflicts_with = "redis", help_heading = LINKS)]
     pub check: bool,
 
+    /// Also check each link's #fragment in its HTML page: fragment-missing when no element
+    /// has that id (or `<a name>`); implies --check
+    #[arg(long, conflicts_with_all = ["redis", "strip_fragments"], help_heading = LINKS)]
+    pub check_fragments: bool,
+
     /// Requests in flight overall
     #[arg(short, long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
           value_parser = parse_count, help_heading = FETCHING)]
@@ -357,6 +362,7 @@ impl Cli {
                     LinksArg::Href => LinkAttributes::Href,
                     LinksArg::All => LinkAttributes::All,
                 },
+                anchors: self.check_fragments,
             },
             fetch: FetchOptions {
                 timeout: Duration::from_secs_f64(self.timeout),
@@ -395,7 +401,7 @@ impl Cli {
                 host_gap: rate_gap.max(Duration::from_millis(self.delay)),
                 graph: self.graph,
             },
-            check: self.check,
+            check: self.check || self.check_fragments,
             fail_on_error: self.fail_on_error,
             resume: self.resume,
             shared,

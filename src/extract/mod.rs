@@ -46,6 +46,10 @@ pub(crate) struct PageHrefs<'a> {
     pub(crate) hrefs: Vec<Href<'a>>,
     /// The HTML `<meta>` elements with a `name`, outside templates, in tree order.
     pub(crate) metas: Vec<MetaTag<'a>>,
+    /// When asked for, what a fragment can point at: the `id` of every element and the
+    /// `name` of every HTML `<a>`, outside templates, empty values left out, in no promised
+    /// order, duplicates included.
+    pub(crate) anchors: Vec<Cow<'a, str>>,
 }
 
 /// One `href` as found, entities decoded.
@@ -126,7 +130,7 @@ pub fn for_each_link(
     options: &LinkOptions,
     mut found: impl FnMut(Url),
 ) -> Path {
-    let page = scan(html, options.attributes);
+    let page = scan(html, options);
     page.for_each_link(page_url, encoding, options, |link| found(link.url));
     page.path
 }
@@ -155,17 +159,35 @@ pub(crate) struct ScannedPage<'a> {
     pub(crate) path: Path,
 }
 
-/// Scans `html` for the links in `attributes` on the default path: the streaming scanner, or
-/// the tree builder where the scanner is unsure of the page.
-pub(crate) fn scan(html: &str, attributes: LinkAttributes) -> ScannedPage<'_> {
-    let all = attributes == LinkAttributes::All;
-    match stream::stream_hrefs(html, all) {
+/// What a scan collects besides `href`s and `<meta>` tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    /// Every link attribute (`--links all`), not only `href`.
+    pub(crate) all: bool,
+    /// The page's fragment targets (`--check-fragments`).
+    pub(crate) anchors: bool,
+}
+
+impl Wanted {
+    fn of(options: &LinkOptions) -> Wanted {
+        Wanted {
+            all: options.attributes == LinkAttributes::All,
+            anchors: options.anchors,
+        }
+    }
+}
+
+/// Scans `html` for what `options` ask on the default path: the streaming scanner, or the
+/// tree builder where the scanner is unsure of the page.
+pub(crate) fn scan<'a>(html: &'a str, options: &LinkOptions) -> ScannedPage<'a> {
+    let wanted = Wanted::of(options);
+    match stream::stream_hrefs(html, wanted) {
         Ok(hrefs) => ScannedPage {
             hrefs,
             path: Path::Stream,
         },
         Err(unsure) => ScannedPage {
-            hrefs: tree::tree_hrefs(html, all),
+            hrefs: tree::tree_hrefs(html, wanted),
             path: Path::Tree(unsure),
         },
     }
@@ -176,6 +198,12 @@ impl ScannedPage<'_> {
     pub(crate) fn metas(&self) -> impl Iterator<Item = (&str, &str)> {
         let metas = self.hrefs.metas.iter();
         metas.map(|meta| (&*meta.name, &*meta.content))
+    }
+
+    /// The page's fragment targets (when asked for), duplicates included, in no promised
+    /// order.
+    pub(crate) fn anchors(&self) -> impl Iterator<Item = &str> {
+        self.hrefs.anchors.iter().map(|anchor| &**anchor)
     }
 
     /// Calls `found` with each distinct link of the page, in first-seen tree order.
@@ -213,7 +241,7 @@ pub fn tree_links(
     options: &LinkOptions,
 ) -> Vec<Url> {
     let mut links = Vec::new();
-    let hrefs = tree::tree_hrefs(html, options.attributes == LinkAttributes::All);
+    let hrefs = tree::tree_hrefs(html, Wanted::of(options));
     resolve::resolve_each(&hrefs, page_url, encoding, options, |link| {
         links.push(link.url)
     });
@@ -230,6 +258,9 @@ pub struct Findings {
     pub vias: Vec<Via>,
     /// The document's `<meta>` tags with a `name`, as (name, content), in tree order.
     pub metas: Vec<(String, String)>,
+    /// With [`LinkOptions::anchors`], what a fragment can point at (elements' `id`s, `<a>`s'
+    /// `name`s), sorted, each once.
+    pub anchors: Vec<String>,
 }
 
 /// What the default path (see [`for_each_link`]) finds on one page.
@@ -239,12 +270,7 @@ pub fn findings(
     encoding: &'static Encoding,
     options: &LinkOptions,
 ) -> Findings {
-    findings_of(
-        &scan(html, options.attributes).hrefs,
-        page_url,
-        encoding,
-        options,
-    )
+    findings_of(&scan(html, options).hrefs, page_url, encoding, options)
 }
 
 /// What the tree builder alone finds on one page: the reference for [`findings`].
@@ -254,8 +280,8 @@ pub fn tree_findings(
     encoding: &'static Encoding,
     options: &LinkOptions,
 ) -> Findings {
-    let all = options.attributes == LinkAttributes::All;
-    findings_of(&tree::tree_hrefs(html, all), page_url, encoding, options)
+    let hrefs = tree::tree_hrefs(html, Wanted::of(options));
+    findings_of(&hrefs, page_url, encoding, options)
 }
 
 /// The [`Findings`] of one page's hrefs and metas.
@@ -275,10 +301,14 @@ fn findings_of(
     });
     let metas = hrefs.metas.iter();
     let metas = metas.map(|meta| (meta.name.to_string(), meta.content.to_string()));
+    let mut anchors: Vec<String> = hrefs.anchors.iter().map(|a| a.to_string()).collect();
+    anchors.sort_unstable();
+    anchors.dedup();
     Findings {
         links,
         vias,
         metas: metas.collect(),
+        anchors,
     }
 }
 
@@ -709,6 +739,7 @@ mod all_attributes_tests {
         all_schemes: false,
         strip_fragments: false,
         attributes: LinkAttributes::All,
+        anchors: false,
     };
 
     /// Each link both paths find with `--links all`, as (link, via, navigates), after
@@ -861,5 +892,71 @@ mod all_attributes_tests {
         assert_eq!(links, [Url::parse("http://h/a").unwrap()]);
         let found = findings(html, &page, UTF_8, &LinkOptions::default());
         assert_eq!(found.vias[0].name, "a@href");
+    }
+}
+
+#[cfg(test)]
+mod anchor_tests {
+    use super::*;
+    use encoding_rs::UTF_8;
+
+    const ANCHORS: LinkOptions = LinkOptions {
+        all_schemes: false,
+        strip_fragments: false,
+        attributes: LinkAttributes::Href,
+        anchors: true,
+    };
+
+    /// The fragment targets both paths find on `html`, after checking they agree; and the
+    /// path the default one took.
+    fn anchors(html: &str) -> (Vec<String>, Path) {
+        let page = Url::parse("http://h/").unwrap();
+        let found = findings(html, &page, UTF_8, &ANCHORS);
+        assert_eq!(found, tree_findings(html, &page, UTF_8, &ANCHORS), "{html}");
+        let path = for_each_link(html, &page, UTF_8, &ANCHORS, |_| {});
+        (found.anchors, path)
+    }
+
+    #[test]
+    fn ids_of_every_element_and_names_of_html_a_elements_are_targets() {
+        let html = "<h1 id=intro>x</h1><a name=old>y</a><div name=not-a></div>\
+                    <img name=image><svg id=drawing><a name=svg-a id=svg-link></a></svg>\
+                    <p ID='caf&eacute;' id=second><a id='' name=''></a><template id=t>\
+                    <p id=in-template><a name=in-template></template><base id=b>";
+        let (found, path) = anchors(html);
+        assert_eq!(path, Path::Stream);
+        assert_eq!(
+            found,
+            ["b", "café", "drawing", "intro", "old", "svg-link", "t"]
+        );
+    }
+
+    #[test]
+    fn ids_the_tree_builder_may_drop_take_its_path() {
+        for html in [
+            "<body id=a><body id=b>",
+            "<html id=a><html id=b>",
+            "<head id=h>",
+            "<form id=f1></form><form id=f2>",
+        ] {
+            let (_, path) = anchors(html);
+            assert_eq!(path, Path::Tree(Unsure::MergedElement), "{html}");
+        }
+        assert_eq!(anchors("<body id=b><p id=p>").1, Path::Stream);
+        // An implicit body takes the id of a later `<body>` tag.
+        assert_eq!(anchors("<p id=p><body id=b>").0, ["b", "p"]);
+        assert_eq!(anchors("<body id=a><body id=b>").0, ["a"]);
+        let (found, path) = anchors("<table><tr><td id=cell><a name=row></table>");
+        assert_eq!(path, Path::Tree(Unsure::Table));
+        assert_eq!(found, ["cell", "row"]);
+    }
+
+    #[test]
+    fn targets_are_found_only_when_asked_for() {
+        let page = Url::parse("http://h/").unwrap();
+        let found = findings("<p id=x>", &page, UTF_8, &LinkOptions::default());
+        assert!(found.anchors.is_empty());
+        let path = for_each_link("<head id=h>", &page, UTF_8, &LinkOptions::default(), |_| {});
+        assert_eq!(path, Path::Stream);
     }
 }

@@ -25,24 +25,33 @@
 //! dropped) and a `<form>` with an `action` after another `<form>` (dropped while a form is
 //! open); those pages take the tree builder's path too. An `<image>` is an `<img>`, as the
 //! tree builder renames it.
+//!
+//! When fragment targets are asked for, each start tag's `id` is kept, and an HTML `<a>`'s
+//! `name`, outside templates. An `id` may also be dropped where its tag is merged into an
+//! element that has one or dropped: on a second `<html>` or `<body>`, on any `<head>` (one may
+//! already be open, made by an earlier tag), and on a `<form>` after another; those pages
+//! take the tree builder's path.
 
 use memchr::memchr;
 
 use super::attributes::{element_links, may_have_links, LINK_ATTRIBUTES};
 use super::charref::attribute_value;
-use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Unsure, Via};
+use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Unsure, Via, Wanted};
 
-/// The hrefs of `html` in token order (with `all`, every link attribute's), or why token
-/// order may not be tree order here.
-pub(super) fn stream_hrefs(html: &str, all: bool) -> Result<PageHrefs<'_>, Unsure> {
+/// The hrefs of `html` in token order (and what else is `wanted`), or why token order may not
+/// be tree order here.
+pub(super) fn stream_hrefs(html: &str, wanted: Wanted) -> Result<PageHrefs<'_>, Unsure> {
     let mut scanner = Scanner {
         html,
         bytes: html.as_bytes(),
         page: PageHrefs::default(),
         foreign: Vec::new(),
         templates: 0,
-        all,
+        all: wanted.all,
+        anchors: wanted.anchors,
         forms: 0,
+        htmls: 0,
+        bodies: 0,
     };
     scanner.run()?;
     Ok(scanner.page)
@@ -71,8 +80,10 @@ struct Tag<'a> {
     xlink_href: Option<&'a str>,
     /// The raw value of the first `rel` attribute.
     rel: Option<&'a str>,
-    /// The raw value of the first `name` attribute (a `<meta>`'s).
-    meta_name: Option<&'a str>,
+    /// The raw value of the first `name` attribute (a `<meta>`'s or an `<a>`'s).
+    name_attribute: Option<&'a str>,
+    /// The raw value of the first `id` attribute.
+    id: Option<&'a str>,
     /// The raw value of the first `content` attribute (a `<meta>`'s).
     content: Option<&'a str>,
     self_closing: bool,
@@ -90,8 +101,14 @@ struct Scanner<'a> {
     templates: usize,
     /// Every link attribute counts, not only `href` (`--links all`).
     all: bool,
-    /// The HTML `<form>` start tags seen so far (only counted with `all`).
+    /// Keep the fragment targets: `id`s, and `<a>`s' `name`s.
+    anchors: bool,
+    /// The HTML `<form>` start tags seen so far (only counted with `all` or `anchors`).
     forms: usize,
+    /// The HTML `<html>` start tags seen outside templates (only counted with `anchors`).
+    htmls: usize,
+    /// The HTML `<body>` start tags seen outside templates (only counted with `anchors`).
+    bodies: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -199,7 +216,8 @@ impl<'a> Scanner<'a> {
             href: None,
             xlink_href: None,
             rel: None,
-            meta_name: None,
+            name_attribute: None,
+            id: None,
             content: None,
             self_closing: false,
             end: 0,
@@ -285,10 +303,18 @@ impl<'a> Scanner<'a> {
     fn start_tag(&mut self, tag: Tag<'a>) -> Result<Option<usize>, Unsure> {
         if !self.foreign.is_empty() {
             self.foreign_start_tag(&tag)?;
+            if self.anchors {
+                self.push_id(&tag);
+            }
             return Ok(Some(tag.end));
         }
         let mut name = [0u8; 10];
         let lower = lowercase(tag.name, &mut name);
+        if self.anchors {
+            self.push_anchors(&tag, lower)?;
+        } else if self.all && lower == b"form" {
+            self.forms += 1;
+        }
         let text = match lower {
             b"table" | b"caption" | b"colgroup" | b"col" | b"tbody" | b"thead" | b"tfoot"
             | b"tr" | b"td" | b"th" => return Err(Unsure::Table),
@@ -396,15 +422,13 @@ impl<'a> Scanner<'a> {
             let at = LINK_ATTRIBUTES.iter().position(|known| *known == name)?;
             values[at]
         };
-        match element {
-            b"body" if value("background").is_some() => return Err(Unsure::MergedElement),
-            b"form" => {
-                self.forms += 1;
-                if self.forms > 1 && value("action").is_some() {
-                    return Err(Unsure::MergedElement);
-                }
-            }
-            _ => {}
+        let merged = match element {
+            b"body" => value("background").is_some(),
+            b"form" => self.forms > 1 && value("action").is_some(),
+            _ => false,
+        };
+        if merged {
+            return Err(Unsure::MergedElement);
         }
         let nofollow = says_nofollow(tag);
         let hrefs = &mut self.page.hrefs;
@@ -422,9 +446,53 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    /// Keeps the fragment targets of the HTML start tag `tag` named `lower`: its `id`, and an
+    /// `<a>`'s `name`, unless it is template content; unsure where the tree builder may drop
+    /// the `id` (see the module's comment). Counts the tags that decides by.
+    fn push_anchors(&mut self, tag: &Tag<'a>, lower: &[u8]) -> Result<(), Unsure> {
+        if lower == b"form" {
+            self.forms += 1;
+        }
+        if self.templates > 0 {
+            return Ok(());
+        }
+        let seen_before = match lower {
+            b"html" => count_again(&mut self.htmls),
+            b"body" => count_again(&mut self.bodies),
+            b"form" => self.forms > 1,
+            b"head" => true,
+            _ => false,
+        };
+        if seen_before && tag.id.is_some() {
+            return Err(Unsure::MergedElement);
+        }
+        self.push_id(tag);
+        if lower == b"a" {
+            self.push_anchor(tag.name_attribute);
+        }
+        Ok(())
+    }
+
+    /// Keeps `tag`'s `id`, unless it is template content.
+    fn push_id(&mut self, tag: &Tag<'a>) {
+        if self.templates == 0 {
+            self.push_anchor(tag.id);
+        }
+    }
+
+    /// Keeps a fragment target's raw `value`, unless empty.
+    fn push_anchor(&mut self, value: Option<&'a str>) {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            let value = attribute_value(value);
+            if !value.is_empty() {
+                self.page.anchors.push(value);
+            }
+        }
+    }
+
     /// Keeps an HTML `<meta>` with a `name`, unless it is template content.
     fn push_meta(&mut self, tag: &Tag<'a>) {
-        if let (Some(name), 0) = (tag.meta_name, self.templates) {
+        if let (Some(name), 0) = (tag.name_attribute, self.templates) {
             self.page.metas.push(MetaTag {
                 name: attribute_value(name),
                 content: attribute_value(tag.content.unwrap_or_default()),
@@ -661,15 +729,22 @@ impl<'a> Tag<'a> {
     /// Keeps the attribute if links need it; the first of a name wins, as in the tokenizer.
     fn attribute(&mut self, name: &str, value: &'a str) {
         let kept = match name.len() {
+            2 if name.eq_ignore_ascii_case("id") => &mut self.id,
             3 if name.eq_ignore_ascii_case("rel") => &mut self.rel,
             4 if name.eq_ignore_ascii_case("href") => &mut self.href,
-            4 if name.eq_ignore_ascii_case("name") => &mut self.meta_name,
+            4 if name.eq_ignore_ascii_case("name") => &mut self.name_attribute,
             7 if name.eq_ignore_ascii_case("content") => &mut self.content,
             10 if name.eq_ignore_ascii_case("xlink:href") => &mut self.xlink_href,
             _ => return,
         };
         kept.get_or_insert(value);
     }
+}
+
+/// Counts one more tag; says whether one was counted before.
+fn count_again(counter: &mut usize) -> bool {
+    *counter += 1;
+    *counter > 1
 }
 
 /// Whether `tag`'s `rel` says `nofollow`.

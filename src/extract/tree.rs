@@ -13,6 +13,10 @@
 //!
 //! With `--links all` an HTML element also keeps its other links (`attributes`), listed after
 //! its `href`; a `<body>` merged into the existing one adds its `background` if that had none.
+//!
+//! When fragment targets are asked for, each element also keeps its `id` (a tag merged into an
+//! element adds one if that had none) and an HTML `<a>` its `name`; those in template contents
+//! are not part of the document and are left out.
 
 use std::borrow::Cow;
 use std::cell::{Ref, RefCell};
@@ -22,13 +26,13 @@ use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
 
 use super::attributes::{element_links, may_have_links};
-use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Via};
+use super::{rel_says_nofollow, Href, MetaTag, PageHrefs, Via, Wanted};
 
-/// The hrefs of `html` in tree order (with `all`, every link attribute's), found by
-/// html5ever's tree builder: the reference the streaming scanner must match, and the path for
-/// pages the scanner cannot be sure of.
-pub(super) fn tree_hrefs(html: &str, all: bool) -> PageHrefs<'static> {
-    let skeleton = parse_document(Skeleton::new(all), ParseOpts::default()).one(html);
+/// The hrefs of `html` in tree order (and what else is `wanted`), found by html5ever's tree
+/// builder: the reference the streaming scanner must match, and the path for pages the
+/// scanner cannot be sure of.
+pub(super) fn tree_hrefs(html: &str, wanted: Wanted) -> PageHrefs<'static> {
+    let skeleton = parse_document(Skeleton::new(wanted), ParseOpts::default()).one(html);
     skeleton.hrefs_in_tree_order()
 }
 
@@ -50,6 +54,10 @@ struct Node {
     links: Vec<(Cow<'static, str>, Via)>,
     /// It has a `background` attribute (with `--links all`; a merged `<body>` needs to know).
     background: bool,
+    /// The `id` attribute, empty or not (when fragment targets are asked for).
+    id: Option<StrTendril>,
+    /// An HTML `<a>`'s `name` (when fragment targets are asked for).
+    a_name: Option<StrTendril>,
     is_base: bool,
     is_template: bool,
     mathml_integration_point: bool,
@@ -65,13 +73,16 @@ struct Skeleton {
     nodes: RefCell<Vec<Node>>,
     /// Keep every link attribute, not only `href` (`--links all`).
     all: bool,
+    /// Keep the fragment targets: `id`s, and `<a>`s' `name`s.
+    anchors: bool,
 }
 
 impl Skeleton {
-    fn new(all: bool) -> Skeleton {
+    fn new(wanted: Wanted) -> Skeleton {
         let skeleton = Skeleton {
             nodes: RefCell::new(Vec::with_capacity(1024)),
-            all,
+            all: wanted.all,
+            anchors: wanted.anchors,
         };
         skeleton.nameless();
         skeleton
@@ -93,6 +104,16 @@ impl Skeleton {
             ),
             false => (Vec::new(), false),
         };
+        let (id, a_name) = match self.anchors {
+            true => (
+                attr(attrs, local_name!("id")).cloned(),
+                match html && name.local == local_name!("a") {
+                    true => attr(attrs, local_name!("name")).cloned(),
+                    false => None,
+                },
+            ),
+            false => (None, None),
+        };
         nodes.push(Node {
             name,
             href: href_of(attrs),
@@ -100,6 +121,8 @@ impl Skeleton {
             meta,
             links,
             background,
+            id,
+            a_name,
             is_base,
             is_template,
             mathml_integration_point,
@@ -151,6 +174,11 @@ impl Skeleton {
                     name: owned(name),
                     content: owned(content),
                 });
+            }
+            if !in_template {
+                let anchors = [node.id.take(), node.a_name.take()].into_iter().flatten();
+                let anchors = anchors.filter(|anchor| !anchor.is_empty());
+                page.anchors.extend(anchors.map(owned));
             }
             let in_template = in_template || node.is_template;
             let mut child = node.last_child;
@@ -343,6 +371,9 @@ impl TreeSink for Skeleton {
         }
         if node.rel_nofollow.is_none() {
             node.rel_nofollow = rel_nofollow_of(&attrs);
+        }
+        if self.anchors && node.id.is_none() {
+            node.id = attr(&attrs, local_name!("id")).cloned();
         }
         // Of the elements merged into, only `<body>` has a link attribute: `background`.
         let body = node.name.ns == ns!(html) && node.name.local == local_name!("body");

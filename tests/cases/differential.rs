@@ -2,8 +2,9 @@
 //! scanner, or the tree builder when the scanner is unsure of a page) must find exactly the
 //! links the tree builder alone finds (`tree_links`), in the same order, on thousands of
 //! generated tag soup documents and on every HTML fixture; and the same `rel="nofollow"` marks
-//! and named `<meta>` tags (robots directives), outside templates (`findings` and
-//! `tree_findings`).
+//! and named `<meta>` tags (robots directives), outside templates, and with
+//! `--check-fragments` the same fragment targets (`id`s and `<a name>`s, outside templates)
+//! (`findings` and `tree_findings`).
 //!
 //! A mismatch is reported with its seed and document index (`case(seed, index)` makes the
 //! document again), the document itself, and a shrunk document that still shows it.
@@ -37,20 +38,23 @@ const PAGES: [&str; 3] = [
     "http://[::1]:8080/a/b/",
 ];
 
-/// Every combination of the link options, with `href` links and with every link attribute.
-const OPTIONS: [LinkOptions; 8] = {
+/// Every combination of the link options, with `href` links and with every link attribute,
+/// without and with fragment targets.
+const OPTIONS: [LinkOptions; 16] = {
     let mut options = [LinkOptions {
         all_schemes: false,
         strip_fragments: false,
         attributes: LinkAttributes::Href,
-    }; 8];
+        anchors: false,
+    }; 16];
     let mut at = 0;
-    while at < 8 {
+    while at < 16 {
         options[at].all_schemes = at & 1 != 0;
         options[at].strip_fragments = at & 2 != 0;
         if at & 4 != 0 {
             options[at].attributes = LinkAttributes::All;
         }
+        options[at].anchors = at & 8 != 0;
         at += 1;
     }
     options
@@ -64,8 +68,8 @@ struct Case {
     plain: bool,
     page: Url,
     encoding: &'static Encoding,
-    /// The default options, `--links all`, and for one document in three another
-    /// combination too.
+    /// The default options, `--links all`, fragment targets (`--check-fragments`), and for
+    /// one document in three another combination too.
     options: Vec<LinkOptions>,
 }
 
@@ -79,9 +83,9 @@ fn case(seed: u64, index: usize) -> Case {
     } else {
         UTF_8
     };
-    let mut options = vec![LinkOptions::default(), OPTIONS[4]];
+    let mut options = vec![LinkOptions::default(), OPTIONS[4], OPTIONS[8]];
     if rng.u32(..3) == 0 {
-        let other = [1, 2, 3, 5, 6, 7];
+        let other = [1, 2, 3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15];
         options.push(OPTIONS[other[rng.usize(..other.len())]]);
     }
     Case {
@@ -122,7 +126,7 @@ struct Answers {
 }
 
 /// What one path finds on a page, as lines: the links (the plain list), then each link with
-/// its `rel="nofollow"` mark and each named `<meta>` tag.
+/// its `rel="nofollow"` mark, each named `<meta>` tag, and each fragment target.
 fn lines(links: Vec<Url>, found: Findings) -> Vec<String> {
     let links = links.into_iter().map(String::from);
     let marked = found
@@ -134,7 +138,11 @@ fn lines(links: Vec<Url>, found: Findings) -> Vec<String> {
         .metas
         .into_iter()
         .map(|(name, content)| format!("<meta name={name:?} content={content:?}>"));
-    links.chain(marked).chain(metas).collect()
+    let anchors = found
+        .anchors
+        .into_iter()
+        .map(|anchor| format!("#{anchor:?}"));
+    links.chain(marked).chain(metas).chain(anchors).collect()
 }
 
 /// One path: its plain links and its findings.
@@ -329,7 +337,7 @@ fn the_streaming_path_takes_a_fair_share_of_the_tag_soup() {
     let (mut total, mut stream, mut plain, mut plain_stream) = (0, 0, 0, 0);
     let mut unsure = std::collections::BTreeMap::<String, usize>::new();
     let runs = cases().flat_map(|case| {
-        let options = [case.options[0], case.options[1]];
+        let options = [case.options[0], case.options[1], case.options[2]];
         options.map(|options| {
             (
                 case.html.clone(),

@@ -1,6 +1,7 @@
 //! The integration test cases, one file per area.
 
 mod check;
+mod check_fragments;
 mod cluster;
 mod differential;
 mod fetching;

@@ -224,7 +224,12 @@ pub const OTHER_ATTRS: &[(&str, &str)] = &[
     ("rel", "nofollowed"),
     ("REL", "nofollow"),
     ("id", "i"),
+    ("id", ""),
+    ("ID", "caf&eacute;"),
+    ("id", "Top"),
     ("name", "robots"),
+    ("name", "n"),
+    ("NAME", "i"),
     ("content", "nofollow"),
 ];
 
