@@ -169,6 +169,13 @@ impl LinkChecker {
         let _ = cell.set(status);
     }
 
+    /// Whether the link of `key` has its status.
+    pub(crate) fn known(&self, key: UrlKey) -> bool {
+        lock(&self.links)
+            .get(&key)
+            .is_some_and(|entry| entry.status.initialized())
+    }
+
     /// The statuses of a page's `links`, in order: known ones at once, the others checked
     /// ([`CHECKS_PER_PAGE`] at once), each on `own`, the page's place under `-c`, or on a
     /// place borrowed while one is free. `lineage` is the page's.

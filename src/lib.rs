@@ -27,7 +27,8 @@
 //! - [`output`]: record formats both ways (written, and read back for `--resume`), the
 //!   `.done` companion, and the single writer task.
 //! - [`check`]: `--check`, each distinct link's status, found once per run through the same
-//!   fetcher and limits as pages.
+//!   fetcher and limits as pages; [`parking`]: a page waits, without its place, for the
+//!   crawl of the pages its links lead to rather than requesting them twice.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
@@ -60,6 +61,7 @@ pub mod logging;
 mod nofollow;
 mod output;
 mod page;
+mod parking;
 mod parse;
 mod parse_pool;
 mod politeness;
@@ -93,6 +95,7 @@ use crate::input::{InputCounters, InputReader, Seed};
 use crate::nofollow::NofollowRules;
 use crate::output::{spawn_writer, Sink, WriterReport};
 use crate::page::PageContext;
+use crate::parking::Parking;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
 use crate::resume::{Completed, Rebuilt, Start};
@@ -271,6 +274,9 @@ async fn start(
             config.per_host,
         ))
     });
+    // Parking needs a frontier that can serve a page ahead of its turn: the in-memory one.
+    let parking = (config.check && shared.is_none())
+        .then(|| Arc::new(Parking::new(config.concurrency, Arc::clone(&places))));
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
@@ -281,6 +287,7 @@ async fn start(
         parser: ParsePool::start(),
         places,
         checker,
+        parking,
         confirm_writes: shared.is_some(),
         stop: shutdown.graceful.child_token(),
     });

@@ -15,9 +15,11 @@ use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::job::{Job, Lineage};
 use crate::output::{PageMeta, PageRecords, Records};
+use crate::parking::{Parking, WaitingPage};
 use crate::parse::{parse_page, LinkUses, PageLinks};
 use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
+use crate::seen::UrlKey;
 
 /// What every page task shares.
 pub(crate) struct PageContext {
@@ -39,6 +41,9 @@ pub(crate) struct PageContext {
     pub(crate) places: Arc<Semaphore>,
     /// The run's link statuses, with `--check`.
     pub(crate) checker: Option<Arc<LinkChecker>>,
+    /// Where pages wait for the crawl of their links, with `--check` and the in-memory
+    /// frontier.
+    pub(crate) parking: Option<Arc<Parking>>,
     /// A page ends only once the writer has flushed its records (a shared frontier marks
     /// it done then).
     pub(crate) confirm_writes: bool,
@@ -109,8 +114,12 @@ pub(crate) struct PageResult {
     /// The page's records reached the writer (and, with `confirm_writes`, were flushed);
     /// `false` when the output went away first.
     pub(crate) written: bool,
-    /// The page's place under `-c`, freed once the frontier knows the page ended.
+    /// The page's place under `-c`, freed once the frontier knows the page ended (`None`:
+    /// a parked page gave it back).
     pub(crate) permit: Option<OwnedSemaphorePermit>,
+    /// The frontier was told the page's fetch ended, and given the links it follows, before
+    /// the page waited for its links' crawl (see [`crate::parking`]).
+    pub(crate) told_frontier: bool,
 }
 
 /// What a task learns while it works.
@@ -118,6 +127,10 @@ pub(crate) struct PageResult {
 struct HostVisit {
     /// The page's records reached the writer (see [`PageResult::written`]).
     written: bool,
+    /// The page's place under `-c`, while it holds one.
+    place: Option<OwnedSemaphorePermit>,
+    /// See [`PageResult::told_frontier`].
+    told_frontier: bool,
 }
 
 /// Fetches, parses and writes one page. The global `permit` comes back with the result, so
@@ -129,7 +142,11 @@ pub(crate) async fn run_page(
     permit: OwnedSemaphorePermit,
     uses: LinkUses,
 ) -> PageResult {
-    let mut visit = HostVisit { written: true };
+    let mut visit = HostVisit {
+        written: true,
+        place: Some(permit),
+        told_frontier: false,
+    };
     let (outcome, links) = visit_page(&context, &job, uses, &mut visit)
         .await
         .unwrap_or_else(|| {
@@ -141,7 +158,8 @@ pub(crate) async fn run_page(
         outcome,
         links,
         written: visit.written,
-        permit: Some(permit),
+        permit: visit.place,
+        told_frontier: visit.told_frontier,
     }
 }
 
@@ -209,6 +227,9 @@ fn tell_checker(context: &PageContext, job: &Job, status: LinkStatus) {
     if let Some(checker) = &context.checker {
         checker.answered(&job.url, status);
     }
+    if let Some(parking) = &context.parking {
+        parking.resolved(UrlKey::of(&job.url));
+    }
 }
 
 /// Runs `step` unless the run stops first: `None` then, and the step is dropped.
@@ -266,7 +287,8 @@ async fn parse_and_write(
         Ok((records, mut found, source)) => match &context.checker {
             Some(checker) => {
                 let to_check = std::mem::take(&mut found.to_check);
-                let checked = with_statuses(checker, records, to_check, job);
+                let checked =
+                    with_statuses(context, checker, records, to_check, job, &mut found, visit);
                 (
                     unless_stopped(context, checked).await?.finish(source),
                     found,
@@ -299,11 +321,16 @@ async fn parse_and_write(
 
 /// The page's records, each with its link's status (`--check`): the links are checked (or
 /// their statuses known) first.
+/// With a parking area, the page may wait there, without its place, for the crawl of the
+/// pages its links lead to; the links it follows then go to the frontier first.
 async fn with_statuses(
+    context: &PageContext,
     checker: &LinkChecker,
     mut records: PageRecords,
     links: Vec<(url::Url, bool, Option<&'static str>)>,
     job: &Job,
+    found: &mut PageLinks,
+    visit: &mut HostVisit,
 ) -> PageRecords {
     // The links are found below the page, never the input URL itself.
     let lineage = Lineage {
@@ -314,7 +341,18 @@ async fn with_statuses(
         .into_iter()
         .map(|(url, nofollow, via)| (url, (nofollow, via)))
         .unzip();
-    let statuses = checker.statuses(&urls, lineage).await;
+    let statuses = match &context.parking {
+        Some(parking) => {
+            let page = WaitingPage {
+                job,
+                lineage,
+                children: &mut found.followed.children,
+            };
+            let (place, told) = (&mut visit.place, &mut visit.told_frontier);
+            parking.statuses(checker, &urls, page, place, told).await
+        }
+        None => checker.statuses(&urls, lineage).await,
+    };
     for ((url, (nofollow, via)), status) in urls.iter().zip(marks).zip(&statuses) {
         records.push(url.as_str(), nofollow, via, Some(&status.to_string()));
     }

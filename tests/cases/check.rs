@@ -455,10 +455,129 @@ fn a_hosts_pages_and_link_checks_together_stay_within_per_host() {
         "--per-host 2 held for the crawl's pages and its link checks together"
     );
     for page in &pages {
-        assert!(server.hits(page) >= 1, "{page} crawled");
+        assert_eq!(
+            server.hits(page),
+            1,
+            "{page} crawled, and not checked besides"
+        );
         for k in 0..4 {
             let image = format!("/i{page}/{k}.png");
             assert_eq!(server.hits(&image), 1, "{image} checked once");
         }
     }
+}
+
+/// Each `SOURCE<TAB>LINK<TAB>STATUS` line of `out`, counted.
+fn record_counts(out: &str) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for line in out.lines().skip(1) {
+        *counts.entry(line.to_string()).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn each_page_of_a_recursive_check_crawl_is_requested_once() {
+    // Every page links to the root, to its siblings and to its own children, which the crawl
+    // fetches later: a page waits for their fetches instead of checking them.
+    let server = TestServer::start(|request| {
+        let path = request.path.as_str();
+        match path {
+            "/robots.txt" => Reply::status(404),
+            "/missing" => Reply::status(404),
+            _ if path.ends_with(".png") => Reply::with_type(200, "image/png", "png"),
+            _ => {
+                let base = path.trim_end_matches('/');
+                let depth = base.matches('/').count();
+                let mut links = vec!["/".to_string(), "/missing".into(), format!("{base}/i.png")];
+                if depth < 3 {
+                    links.extend((0..3).map(|k| format!("{base}/{k}")));
+                }
+                if let Some((parent, _)) = base.rsplit_once('/') {
+                    links.extend((0..3).map(|k| format!("{parent}/{k}")));
+                }
+                page_linking(&links)
+            }
+        }
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    areq.run(&["urls.txt", "-o", "out", "--check", "-d", "5", "-c", "4"])
+        .assert_success();
+    let requests = server.requests();
+    let mut paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths.len(), 2 + 40 + 40, "{paths:?}");
+    for pair in paths.windows(2) {
+        assert_ne!(pair[0], pair[1], "requested twice");
+    }
+    let out = areq.read("out");
+    let counts = record_counts(&out);
+    assert!(counts.values().all(|&count| count == 1), "{out}");
+    let root = server.url("/");
+    assert_eq!(
+        counts.get(&format!("{}\t{root}\t200", server.url("/0/1/2"))),
+        Some(&1),
+        "{out}"
+    );
+    assert_eq!(
+        counts.get(&format!(
+            "{}\t{}\t404",
+            server.url("/2"),
+            server.url("/missing")
+        )),
+        Some(&1)
+    );
+    assert!(
+        counts
+            .keys()
+            .all(|line| line.ends_with("\t200") || line.ends_with("\t404")),
+        "{out}"
+    );
+}
+
+#[test]
+fn pages_finding_the_parking_area_full_check_their_links_and_write_every_record_once() {
+    // -c 1 parks 64 pages at most: the root waits for its 100 pages, each of which waits for
+    // its own leaf, queued behind the others; the pages after the 63rd find no room and check
+    // their leaf, which the crawl then fetches too.
+    let pages: Vec<String> = (0..100).map(|i| format!("/p/{i}")).collect();
+    let root = page_linking(&pages);
+    let server = TestServer::start(move |request| {
+        let path = request.path.as_str();
+        match path {
+            "/" => root.clone(),
+            "/robots.txt" => Reply::status(404),
+            _ if path.starts_with("/p/") => page_linking(&[path.replace("/p/", "/q/")]),
+            _ => Reply::html("leaf"),
+        }
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    areq.run(&["urls.txt", "-o", "out", "--check", "-d", "2", "-c", "1"])
+        .assert_success();
+    let out = areq.read("out");
+    let counts = record_counts(&out);
+    assert_eq!(counts.len(), 200, "{out}");
+    assert!(counts.values().all(|&count| count == 1), "{out}");
+    for i in 0..100 {
+        let (page, leaf) = (
+            server.url(&format!("/p/{i}")),
+            server.url(&format!("/q/{i}")),
+        );
+        assert!(counts.contains_key(&format!("{}\t{page}\t200", server.url("/"))));
+        assert!(
+            counts.contains_key(&format!("{page}\t{leaf}\t200")),
+            "{out}"
+        );
+        assert_eq!(
+            server.hits(&format!("/p/{i}")),
+            1,
+            "/p/{i}: the root waited for it"
+        );
+        assert!((1..=2).contains(&server.hits(&format!("/q/{i}"))));
+    }
+    let leaves: usize = (0..100).map(|i| server.hits(&format!("/q/{i}"))).sum();
+    assert!(leaves > 100, "the area was full for some pages: {leaves}");
+    assert!(leaves < 200, "the others waited for their leaf: {leaves}");
 }
