@@ -108,7 +108,7 @@ struct State {
 struct Waiter {
     /// Links still without a status.
     remaining: AtomicUsize,
-    /// A link's crawl will not come: check the rest.
+    /// A link's crawl will not come: the page checks it.
     given_up: AtomicBool,
     woken: Notify,
 }
@@ -269,8 +269,8 @@ impl Parking {
         checker.statuses(links, page.lineage).await
     }
 
-    /// Waits until the crawl answered every link of `keys`, one's crawl will not come, or
-    /// [`PARK_WAIT`] has passed.
+    /// Waits until the crawl answered every link of `keys` or will not (the page checks
+    /// those), or [`PARK_WAIT`] has passed.
     async fn wait(&self, checker: &LinkChecker, keys: &HashSet<UrlKey>) {
         let waiter = Arc::new(Waiter::default());
         let mut registered = Vec::with_capacity(keys.len());
@@ -303,7 +303,7 @@ impl Parking {
         {
             tracing::debug!("parked page waited too long; checking its links");
         } else if waiter.given_up.load(Ordering::Acquire) {
-            tracing::debug!("a link's crawl will not come; checking the page's links");
+            tracing::debug!("the crawl of some links will not come; checking them");
         }
     }
 }
@@ -340,9 +340,13 @@ impl Drop for Registered<'_> {
     }
 }
 
+/// One of `waiter`'s links will get no answer from the crawl: the page checks it itself
+/// once the others are answered.
 fn give_up(waiter: &Waiter) {
     waiter.given_up.store(true, Ordering::Release);
-    waiter.wake();
+    if waiter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        waiter.wake();
+    }
 }
 
 /// The distinct keys of the http(s) links of `links` whose status is not known yet.

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::cmd::Areq;
+use crate::support::cmd::{finish, send_signal, Areq};
 use crate::support::dns::DnsServer;
-use crate::support::server::{Reply, TestServer};
+use crate::support::server::{Gate, Reply, TestServer};
 
 /// A port nothing listens on: connecting is refused.
 fn closed_port() -> u16 {
@@ -580,4 +580,102 @@ fn pages_finding_the_parking_area_full_check_their_links_and_write_every_record_
     let leaves: usize = (0..100).map(|i| server.hits(&format!("/q/{i}"))).sum();
     assert!(leaves > 100, "the area was full for some pages: {leaves}");
     assert!(leaves < 200, "the others waited for their leaf: {leaves}");
+}
+
+/// A site whose root links to `/a`, `/b` and `/c`, each linking back to the root; `/b`
+/// answers behind `gate`, when there is one.
+fn gated_site(gate: Option<Gate>) -> TestServer {
+    TestServer::start(move |request| match request.path.as_str() {
+        "/" => page_linking(&["/a".into(), "/b".into(), "/c".into()]),
+        "/robots.txt" => Reply::status(404),
+        "/b" => match &gate {
+            Some(gate) => page_linking(&["/".into()]).behind(gate),
+            None => page_linking(&["/".into()]),
+        },
+        _ => page_linking(&["/".into()]),
+    })
+}
+
+#[test]
+fn a_parked_page_stopped_by_ctrl_c_is_not_written_and_resume_writes_it_once() {
+    const CRAWL: &[&str] = &["urls.txt", "-o", "out.tsv", "--check", "-d", "1", "-c", "4"];
+    let plain = gated_site(None);
+    let areq = Areq::new();
+    areq.input(&[plain.url("/")]);
+    areq.run(CRAWL).assert_success();
+    let expected = areq.read("out.tsv").replace(&plain.url(""), "{SITE}");
+
+    // The root parks until /a, /b and /c answer; /b is held, and the run stopped there.
+    let gate = Gate::new();
+    let site = gated_site(Some(gate.clone()));
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let child = areq.spawn(CRAWL);
+    areq.wait_for_lines("out.tsv.done", 2);
+    gate.wait_until_held(1);
+    send_signal(&child, libc::SIGINT);
+    let stopped = finish(child);
+    gate.open();
+    assert_eq!(stopped.code(), 130, "{}", stopped.stderr);
+    let out = areq.read("out.tsv");
+    let root = format!("{}\t", site.url("/"));
+    assert!(
+        !out.lines().any(|line| line.starts_with(&root)),
+        "the parked root wrote nothing: {out}"
+    );
+    assert_eq!(out.lines().count(), 1 + 2, "/a and /c: {out}");
+
+    areq.run(&[CRAWL, &["--resume"]].concat()).assert_success();
+    let out = areq.read("out.tsv").replace(&site.url(""), "{SITE}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    let mut want: Vec<&str> = expected.lines().collect();
+    lines.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(
+        lines, want,
+        "each record once, as an uninterrupted run writes them"
+    );
+    assert_eq!(
+        site.hits("/a"),
+        2,
+        "done before: checked by the resumed root"
+    );
+    assert_eq!(site.hits("/b"), 2, "stopped in flight: fetched again");
+}
+
+#[test]
+fn a_parked_page_checks_its_links_itself_once_the_page_budget_is_spent() {
+    let pages: Vec<String> = (0..50).map(|i| format!("/p/{i}")).collect();
+    let root = page_linking(&pages);
+    let server = TestServer::start(move |request| match request.path.as_str() {
+        "/" => root.clone(),
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html("page"),
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    let started = Instant::now();
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out",
+        "--check",
+        "-d",
+        "1",
+        "--max-pages",
+        "5",
+    ])
+    .assert_success();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the root did not wait for pages that will not be fetched: {:?}",
+        started.elapsed()
+    );
+    let out = areq.read("out");
+    let counts = record_counts(&out);
+    assert_eq!(counts.len(), 50, "{out}");
+    assert!(counts.keys().all(|line| line.ends_with("\t200")), "{out}");
+    for page in &pages {
+        assert_eq!(server.hits(page), 1, "{page}: fetched or checked, once");
+    }
 }
