@@ -17,7 +17,9 @@ use crate::config::Format;
 use crate::error::FatalError;
 use crate::follow::FollowRules;
 use crate::job::Job;
+#[cfg(test)]
 use crate::output::links_by_source;
+use crate::output::navigable_links_by_source;
 use crate::seen::SeenSet;
 
 /// What the interrupted crawl had seen: pages it completed, and jobs it had yet to finish.
@@ -55,7 +57,7 @@ pub(crate) async fn rebuild(
             source,
         })?;
     let end = usize::try_from(completed.end_offset).map_or(bytes.len(), |end| end.min(bytes.len()));
-    let links = links_by_source(&bytes[..end], walk.format);
+    let links = navigable_links_by_source(&bytes[..end], walk.format);
     Ok(walk_from(seeds, &links, completed, walk))
 }
 
