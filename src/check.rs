@@ -218,6 +218,12 @@ impl LinkChecker {
         let _ = cell.set(status);
     }
 
+    /// Whether links with a fragment are judged by their page's anchors
+    /// (`--check-fragments`).
+    pub(crate) fn judges_fragments(&self) -> bool {
+        self.fragments
+    }
+
     /// The crawl fetched `url` and found `anchors` in it (`None`: not an HTML page): a link
     /// with a fragment to it is judged by them, without a request. Kept only when fragments
     /// are judged.
@@ -227,6 +233,13 @@ impl LinkChecker {
             // Already set: a check read the page first.
             let _ = cell.set(anchors);
         }
+    }
+
+    /// Whether the link of `key` has its status.
+    pub(crate) fn known(&self, key: UrlKey) -> bool {
+        lock(&self.links)
+            .get(&key)
+            .is_some_and(|entry| entry.status.initialized())
     }
 
     /// The statuses of a page's `links`, in order: known ones at once, the others checked

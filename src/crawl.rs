@@ -22,6 +22,7 @@ use crate::graph::HostGraph;
 use crate::input::Seed;
 use crate::job::Job;
 use crate::page::{run_page, Outcome, PageContext, PageResult};
+use crate::parking::{Attendant, ParkAnswer, ParkRequest};
 use crate::parse::LinkUses;
 use crate::progress::ProgressCounters;
 use crate::resume::Completed;
@@ -78,6 +79,7 @@ pub(crate) async fn crawl(
 ) -> (CrawlReport, Option<HostGraph>) {
     let started = Instant::now();
     let mut scheduler = Scheduler::new(plan);
+    scheduler.attendant = Attendant::of(context.parking.as_ref(), context.checker.as_ref());
     let mut tasks: JoinSet<PageResult> = JoinSet::new();
     let ended = scheduler
         .run(seeds, frontier, &context, &shutdown, &mut tasks)
@@ -95,6 +97,7 @@ pub(crate) async fn crawl(
         let finished = match done {
             Ok((id, result)) => {
                 scheduler.leased.remove(&id);
+                scheduler.task_over(id);
                 scheduler.page_ended(result, frontier).await
             }
             Err(err) => {
@@ -137,6 +140,8 @@ struct Scheduler {
     /// The last look for work to start stopped for want of a place under `-c`: a place freed
     /// by a link check (which no page's end announces) wakes the loop.
     short_of_places: bool,
+    /// Answers the pages that would wait for the crawl of their links (`--check`).
+    attendant: Option<Attendant>,
 }
 
 impl Scheduler {
@@ -149,6 +154,7 @@ impl Scheduler {
             leased: HashMap::new(),
             stopping: false,
             short_of_places: false,
+            attendant: None,
         }
     }
 
@@ -171,6 +177,9 @@ impl Scheduler {
             let budget_spent = self.budget_spent();
             if tasks.is_empty() && (budget_spent || (seeds_done && frontier.is_drained())) {
                 return Ok(false);
+            }
+            if let (true, Some(attendant)) = (budget_spent, &self.attendant) {
+                attendant.queued_ended();
             }
             let want_seeds = !seeds_done && !budget_spent && frontier.len() < lookahead;
             let wake_at = [wake_at, frontier.upkeep_due()].into_iter().flatten().min();
@@ -197,6 +206,7 @@ impl Scheduler {
                 Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => match done {
                     Ok((id, result)) => {
                         self.leased.remove(&id);
+                        self.task_over(id);
                         self.page_ended(result, frontier).await?;
                     }
                     Err(err) => {
@@ -204,6 +214,9 @@ impl Scheduler {
                         frontier.hand_back(lost).await?;
                     }
                 },
+                Some(question) = next_question(&mut self.attendant) => {
+                    self.answer(question, frontier).await?;
+                }
                 // Dropped at once: the loop takes it again when it starts the next page.
                 _place = Arc::clone(&global).acquire_owned(),
                     if self.short_of_places && !budget_spent => {}
@@ -254,8 +267,12 @@ impl Scheduler {
                     let span = tracing::error_span!("page", url = %job.url);
                     let uses = self.link_uses(&job);
                     let leased = job.lease.is_some().then(|| job.clone());
+                    let job_url = job.url.clone();
                     let task = run_page(Arc::clone(context), job, permit, uses);
                     let handle = tasks.spawn(task.instrument(span));
+                    if let Some(attendant) = &mut self.attendant {
+                        attendant.started(handle.id(), &job_url);
+                    }
                     if let Some(job) = leased {
                         self.leased.insert(handle.id(), job);
                     }
@@ -324,6 +341,42 @@ impl Scheduler {
         Ok(())
     }
 
+    /// A page asks, before it waits for the crawl of its links: its fetch is over (the
+    /// frontier is told, and given the links it follows), and which of the links will the
+    /// crawl fetch?
+    async fn answer(
+        &mut self,
+        question: ParkRequest,
+        frontier: &mut impl Frontier,
+    ) -> Result<(), FrontierError> {
+        let ParkRequest {
+            job,
+            children,
+            records,
+            bytes,
+            links,
+            reply,
+        } = question;
+        let take_next = !self.stopping && !self.budget_spent();
+        frontier
+            .finished(Ended {
+                job: &job,
+                outcome: "ok",
+                links: records,
+                children,
+                take_next,
+            })
+            .await?;
+        let queued_ended = self.stopping || self.budget_spent();
+        let awaited = self
+            .attendant
+            .as_ref()
+            .and_then(|attendant| attendant.awaited(links, bytes, frontier, queued_ended));
+        // The page may have stopped meanwhile.
+        let _ = reply.send(ParkAnswer { awaited });
+        Ok(())
+    }
+
     /// A page task ended: count it, and hand the job back to the frontier with the children
     /// its page found (checked against the seen set there).
     async fn page_ended(
@@ -349,6 +402,10 @@ impl Scheduler {
         } = result.links.followed;
         self.tally.skipped_scope += refused;
         self.tally.skipped_nofollow += u64::from(page_nofollow);
+        if result.told_frontier {
+            // Before the page waited for its links' crawl.
+            return Ok(());
+        }
         frontier
             .finished(Ended {
                 job: &result.job,
@@ -360,6 +417,13 @@ impl Scheduler {
             .await
     }
 
+    /// A page task is over, however it ended.
+    fn task_over(&mut self, task: task::Id) {
+        if let Some(attendant) = &mut self.attendant {
+            attendant.ended(task);
+        }
+    }
+
     /// A page task that did not end by itself: cancelled when the run stopped, or panicked
     /// (a bug, counted). Returns its job, if it held a lease, to hand back.
     fn task_lost(&mut self, err: &JoinError) -> Option<Job> {
@@ -367,7 +431,16 @@ impl Scheduler {
             tracing::error!(error = %err, "page task panicked");
             self.tally.record_internal_error();
         }
+        self.task_over(err.id());
         self.leased.remove(&err.id())
+    }
+}
+
+/// The next question of a page that would park, if pages park.
+async fn next_question(attendant: &mut Option<Attendant>) -> Option<ParkRequest> {
+    match attendant {
+        Some(attendant) => attendant.next_question().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -443,6 +516,7 @@ mod tests {
             },
             written: true,
             permit: None,
+            told_frontier: false,
         }
     }
 

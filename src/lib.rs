@@ -28,7 +28,8 @@
 //!   `.done` companion, and the single writer task.
 //! - [`check`]: `--check`, each distinct link's status, found once per run through the same
 //!   fetcher and limits as pages; [`fragment`]: `--check-fragments`, whether a `#fragment`
-//!   points into its page.
+//!   points into its page; [`parking`]: a page waits, without its place, for the crawl of
+//!   the pages its links lead to rather than requesting them twice.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
 //! - [`graph`]: the host-level link graph (`--graph`); [`resume`]: `--resume`;
 //!   [`progress`]: the progress bar.
@@ -62,6 +63,7 @@ pub mod logging;
 mod nofollow;
 mod output;
 mod page;
+mod parking;
 mod parse;
 mod parse_pool;
 mod politeness;
@@ -95,6 +97,7 @@ use crate::input::{InputCounters, InputReader, Seed};
 use crate::nofollow::NofollowRules;
 use crate::output::{spawn_writer, Sink, WriterReport};
 use crate::page::PageContext;
+use crate::parking::Parking;
 use crate::parse_pool::ParsePool;
 use crate::progress::ProgressCounters;
 use crate::resume::{Completed, Rebuilt, Start};
@@ -276,6 +279,9 @@ async fn start(
             Arc::clone(&parser),
         ))
     });
+    // Parking needs a frontier that can serve a page ahead of its turn: the in-memory one.
+    let parking = (config.check && shared.is_none())
+        .then(|| Arc::new(Parking::new(config.concurrency, Arc::clone(&places))));
     let context = Arc::new(PageContext {
         fetcher,
         links: config.links,
@@ -286,6 +292,7 @@ async fn start(
         parser,
         places,
         checker,
+        parking,
         confirm_writes: shared.is_some(),
         stop: shutdown.graceful.child_token(),
     });

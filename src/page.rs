@@ -15,6 +15,7 @@ use crate::fetch::retry::RetryPolicy;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::job::{Job, Lineage};
 use crate::output::{PageMeta, PageRecords, Records};
+use crate::parking::{Parking, WaitingPage};
 use crate::parse::{parse_page, LinkUses, PageLinks};
 use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
@@ -40,6 +41,9 @@ pub(crate) struct PageContext {
     pub(crate) places: Arc<Semaphore>,
     /// The run's link statuses, with `--check`.
     pub(crate) checker: Option<Arc<LinkChecker>>,
+    /// Where pages wait for the crawl of their links, with `--check` and the in-memory
+    /// frontier.
+    pub(crate) parking: Option<Arc<Parking>>,
     /// A page ends only once the writer has flushed its records (a shared frontier marks
     /// it done then).
     pub(crate) confirm_writes: bool,
@@ -110,8 +114,12 @@ pub(crate) struct PageResult {
     /// The page's records reached the writer (and, with `confirm_writes`, were flushed);
     /// `false` when the output went away first.
     pub(crate) written: bool,
-    /// The page's place under `-c`, freed once the frontier knows the page ended.
+    /// The page's place under `-c`, freed once the frontier knows the page ended (`None`:
+    /// a parked page gave it back).
     pub(crate) permit: Option<OwnedSemaphorePermit>,
+    /// The frontier was told the page's fetch ended, and given the links it follows, before
+    /// the page waited for its links' crawl (see [`crate::parking`]).
+    pub(crate) told_frontier: bool,
 }
 
 /// What a task learns while it works.
@@ -119,6 +127,10 @@ pub(crate) struct PageResult {
 struct HostVisit {
     /// The page's records reached the writer (see [`PageResult::written`]).
     written: bool,
+    /// The page's place under `-c`, while it holds one.
+    place: Option<OwnedSemaphorePermit>,
+    /// See [`PageResult::told_frontier`].
+    told_frontier: bool,
 }
 
 /// Fetches, parses and writes one page. The global `permit` comes back with the result, so
@@ -130,7 +142,11 @@ pub(crate) async fn run_page(
     permit: OwnedSemaphorePermit,
     uses: LinkUses,
 ) -> PageResult {
-    let mut visit = HostVisit { written: true };
+    let mut visit = HostVisit {
+        written: true,
+        place: Some(permit),
+        told_frontier: false,
+    };
     let (outcome, links) = visit_page(&context, &job, uses, &mut visit)
         .await
         .unwrap_or_else(|| {
@@ -142,7 +158,8 @@ pub(crate) async fn run_page(
         outcome,
         links,
         written: visit.written,
-        permit: Some(permit),
+        permit: visit.place,
+        told_frontier: visit.told_frontier,
     }
 }
 
@@ -156,7 +173,7 @@ async fn visit_page(
     if let Some(robots) = &context.robots {
         if !unless_stopped(context, obey_robots(context, robots, job)).await? {
             tracing::info!("skipped: disallowed by robots.txt");
-            tell_checker(context, job, LinkStatus::robots());
+            tell_checker(context, job, LinkStatus::robots(), true);
             return Some((Outcome::Robots, PageLinks::default()));
         }
     }
@@ -174,7 +191,14 @@ async fn visit_page(
             .await
     };
     let fetched = unless_stopped(context, fetched).await?;
-    tell_checker(context, job, answer_of(&fetched));
+    // A page whose anchors judge fragments wakes the pages parked for it once they are
+    // known (after parsing), or a parked page would request it again to read them.
+    let anchors_later = fetched.is_ok()
+        && context
+            .checker
+            .as_ref()
+            .is_some_and(|checker| checker.judges_fragments());
+    tell_checker(context, job, answer_of(&fetched), !anchors_later);
     Some(match fetched {
         Ok(Fetched::Html(page)) => {
             parse_and_write(context, job, page, uses, started, visit).await?
@@ -186,6 +210,9 @@ async fn visit_page(
             tracing::info!(status, content_type, "skipped: not HTML");
             if let Some(checker) = &context.checker {
                 checker.anchors_found(&job.url, None);
+            }
+            if let Some(parking) = &context.parking {
+                parking.resolved(UrlKey::of(&job.url));
             }
             // No records, but the page is complete (for `--resume`).
             visit.written = send_records(context, Records::none(job.source().to_owned())).await?;
@@ -209,9 +236,13 @@ fn answer_of(fetched: &Result<Fetched, FetchError>) -> LinkStatus {
 
 /// Gives the page's answer to the link checker, if links are checked: a link to the page is
 /// not requested again.
-fn tell_checker(context: &PageContext, job: &Job, status: LinkStatus) {
+/// With `wake_parked`, pages parked for it are woken too.
+fn tell_checker(context: &PageContext, job: &Job, status: LinkStatus, wake_parked: bool) {
     if let Some(checker) = &context.checker {
         checker.answered(&job.url, status);
+    }
+    if let Some(parking) = context.parking.as_ref().filter(|_| wake_parked) {
+        parking.resolved(UrlKey::of(&job.url));
     }
 }
 
@@ -270,16 +301,8 @@ async fn parse_and_write(
     let (records, found) = match unless_stopped(context, parsed).await? {
         Ok((records, mut found, source)) => match &context.checker {
             Some(checker) => {
-                let to_check = std::mem::take(&mut found.to_check);
-                let anchors = found.anchors.take();
-                if let Some(anchors) = &anchors {
-                    checker.anchors_found(&job.url, Some(anchors.clone()));
-                }
-                let page = anchors.as_ref().map(|anchors| LinkingPage {
-                    key: page_key,
-                    anchors,
-                });
-                let checked = with_statuses(checker, records, to_check, job, page);
+                let checked =
+                    with_statuses(context, checker, records, job, page_key, &mut found, visit);
                 (
                     unless_stopped(context, checked).await?.finish(source),
                     found,
@@ -312,13 +335,32 @@ async fn parse_and_write(
 
 /// The page's records, each with its link's status (`--check`): the links are checked (or
 /// their statuses known) first.
+/// With a parking area, the page may wait there, without its place, for the crawl of the
+/// pages its links lead to; the links it follows then go to the frontier first.
+/// With `--check-fragments`, the page's anchors (found in `found`) judge links into it, here
+/// and in the pages found later.
 async fn with_statuses(
+    context: &PageContext,
     checker: &LinkChecker,
     mut records: PageRecords,
-    links: Vec<(url::Url, bool, Option<&'static str>)>,
     job: &Job,
-    page: Option<LinkingPage<'_>>,
+    page_key: UrlKey,
+    found: &mut PageLinks,
+    visit: &mut HostVisit,
 ) -> PageRecords {
+    let links = std::mem::take(&mut found.to_check);
+    let anchors = found.anchors.take();
+    if let Some(anchors) = &anchors {
+        checker.anchors_found(&job.url, Some(anchors.clone()));
+    }
+    // Pages parked for this one were left waiting until its anchors were known.
+    if let Some(parking) = &context.parking {
+        parking.resolved(UrlKey::of(&job.url));
+    }
+    let linking = anchors.as_ref().map(|anchors| LinkingPage {
+        key: page_key,
+        anchors,
+    });
     // The links are found below the page, never the input URL itself.
     let lineage = Lineage {
         input: false,
@@ -328,7 +370,19 @@ async fn with_statuses(
         .into_iter()
         .map(|(url, nofollow, via)| (url, (nofollow, via)))
         .unzip();
-    let statuses = checker.statuses(&urls, lineage, page).await;
+    let statuses = match &context.parking {
+        Some(parking) => {
+            let page = WaitingPage {
+                job,
+                lineage,
+                linking,
+                children: &mut found.followed.children,
+            };
+            let (place, told) = (&mut visit.place, &mut visit.told_frontier);
+            parking.statuses(checker, &urls, page, place, told).await
+        }
+        None => checker.statuses(&urls, lineage, linking).await,
+    };
     for ((url, (nofollow, via)), status) in urls.iter().zip(marks).zip(&statuses) {
         records.push(url.as_str(), nofollow, via, Some(&status.to_string()));
     }

@@ -39,6 +39,20 @@ impl Via {
     }
 }
 
+impl Via {
+    /// Whether a link written with `via` (its [`Via::name`], as JSONL records carry it) is
+    /// one a browser navigates to, which a recursive crawl follows.
+    pub fn navigates_by_name(via: &str) -> bool {
+        if via == "href" || via.ends_with("@href") {
+            return true;
+        }
+        let element = via.split_once('@').map_or(via, |(element, _)| element);
+        reads(element.as_bytes())
+            .iter()
+            .any(|(_, found)| found.navigates && found.name == via)
+    }
+}
+
 /// The attributes [`element_links`] may read, for the paths to collect before calling it.
 pub(crate) const LINK_ATTRIBUTES: [&str; 12] = [
     "src",

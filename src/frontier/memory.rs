@@ -2,6 +2,11 @@
 //! starve the others, each host held to its politeness rules (at most `per_host` requests in
 //! flight, and the gap between request starts the process's [`Pacer`] keeps), and the seen
 //! set, all in memory.
+//!
+//! The queued jobs are kept by their [`UrlKey`], and a host's queues hold keys, so a queued
+//! job can be found and served ahead of its turn ([`Frontier::promote`]: a page waiting for
+//! its links' statuses, `--check`, waits for their crawl). A job served early leaves its key
+//! behind in the FIFO queue, skipped when it comes up.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -10,7 +15,7 @@ use std::time::Instant;
 use super::{Ended, Frontier, FrontierError, Next};
 use crate::job::{Children, Job};
 use crate::politeness::{Pacer, Politeness};
-use crate::seen::SeenSet;
+use crate::seen::{SeenSet, UrlKey};
 
 /// Per-host FIFO queues served round-robin, plus a set of URL fingerprints, all in memory.
 #[derive(Debug)]
@@ -21,13 +26,19 @@ pub(crate) struct MemoryFrontier {
     hosts: HashMap<String, HostState>,
     /// Hosts with queued jobs, in serving order; each appears once.
     rotation: VecDeque<String>,
-    queued: usize,
+    /// The queued jobs, by their URL's key.
+    jobs: HashMap<UrlKey, Job>,
     seen: SeenSet,
 }
 
 #[derive(Debug)]
 struct HostState {
-    queue: VecDeque<Job>,
+    /// The keys of the host's jobs in the order queued (some served early, skipped).
+    queue: VecDeque<UrlKey>,
+    /// The keys of jobs to serve first, in the order promoted.
+    promoted: VecDeque<UrlKey>,
+    /// The host's jobs still queued.
+    queued: usize,
     in_flight: usize,
     /// A request to this host has ended (see [`Politeness::probe_first`]).
     probed: bool,
@@ -42,7 +53,7 @@ impl MemoryFrontier {
             pacer,
             hosts: HashMap::new(),
             rotation: VecDeque::new(),
-            queued: 0,
+            jobs: HashMap::new(),
             seen: SeenSet::default(),
         }
     }
@@ -59,6 +70,8 @@ impl MemoryFrontier {
         if !self.hosts.contains_key(host) {
             let state = HostState {
                 queue: VecDeque::new(),
+                promoted: VecDeque::new(),
+                queued: 0,
                 in_flight: 0,
                 probed: false,
             };
@@ -74,7 +87,7 @@ impl MemoryFrontier {
         let idle = self
             .hosts
             .get(host)
-            .is_some_and(|state| state.queue.is_empty() && state.in_flight == 0);
+            .is_some_and(|state| state.queued == 0 && state.in_flight == 0);
         if idle {
             self.hosts.remove(host);
         }
@@ -84,10 +97,11 @@ impl MemoryFrontier {
 impl MemoryFrontier {
     /// Queues `job` unless its URL was seen before; returns whether it was new.
     fn push_one(&mut self, job: Job) -> bool {
-        if !self.seen.insert(&job.url) {
+        let key = UrlKey::of(&job.url);
+        if !self.seen.insert_key(key) {
             return false;
         }
-        self.queue(job);
+        self.queue(job, key);
         true
     }
 
@@ -95,21 +109,33 @@ impl MemoryFrontier {
     fn push_children(&mut self, mut children: Children) {
         for (url, key) in std::mem::take(&mut children.links) {
             if self.seen.insert_key(key) {
-                self.queue(children.job(url));
+                self.queue(children.job(url), key);
             }
         }
     }
 
-    /// Queues `job` at the back of its host's queue.
-    fn queue(&mut self, job: Job) {
+    /// Queues `job`, whose URL's key is `key`, at the back of its host's queue.
+    fn queue(&mut self, job: Job, key: UrlKey) {
         let state = self.host_state(job.host());
-        // A host joins the rotation when its queue stops being empty.
-        let joins = state.queue.is_empty().then(|| job.host().to_owned());
-        state.queue.push_back(job);
+        // A host joins the rotation when it gets a queued job again.
+        let joins = (state.queued == 0).then(|| job.host().to_owned());
+        state.queue.push_back(key);
+        state.queued += 1;
         if let Some(host) = joins {
             self.rotation.push_back(host);
         }
-        self.queued += 1;
+        self.jobs.insert(key, job);
+    }
+
+    /// Serves the queued job of `key` before the other jobs of its host; `false` when no
+    /// such job is queued.
+    fn promote_key(&mut self, key: UrlKey) -> bool {
+        let Some(job) = self.jobs.get(&key) else {
+            return false;
+        };
+        let host = job.host().to_owned();
+        self.host_state(&host).promoted.push_back(key);
+        true
     }
 
     fn pop_now(&mut self, now: Instant) -> Next {
@@ -143,14 +169,13 @@ impl MemoryFrontier {
                 self.rotation.push_back(host);
                 continue;
             }
-            let job = state.queue.pop_front().expect("a rotating host has jobs");
+            let job = take_next(state, &mut self.jobs);
             state.in_flight += 1;
-            let more = !state.queue.is_empty();
+            let more = state.queued > 0;
             self.pacer.planned(&host, now);
             if more {
                 self.rotation.push_back(host);
             }
-            self.queued -= 1;
             return Next::Ready(job);
         }
         match earliest {
@@ -167,6 +192,19 @@ impl MemoryFrontier {
         }
         self.forget_if_idle(host);
     }
+}
+
+/// The host's next job: a promoted one first, else the oldest queued; keys of jobs served
+/// already are dropped on the way.
+fn take_next(state: &mut HostState, jobs: &mut HashMap<UrlKey, Job>) -> Job {
+    let promoted = std::iter::from_fn(|| state.promoted.pop_front());
+    let queued = std::iter::from_fn(|| state.queue.pop_front());
+    let job = promoted
+        .chain(queued)
+        .find_map(|key| jobs.remove(&key))
+        .expect("a rotating host has jobs");
+    state.queued -= 1;
+    job
 }
 
 impl Frontier for MemoryFrontier {
@@ -193,12 +231,16 @@ impl Frontier for MemoryFrontier {
         Ok(())
     }
 
+    fn promote(&mut self, key: UrlKey) -> bool {
+        self.promote_key(key)
+    }
+
     fn len(&self) -> usize {
-        self.queued
+        self.jobs.len()
     }
 
     fn is_drained(&self) -> bool {
-        self.queued == 0
+        self.jobs.is_empty()
     }
 }
 
@@ -407,6 +449,31 @@ mod tests {
         frontier.end("a");
         assert_eq!(frontier.pop_now(popped + gap), Next::WaitUntil(sent + gap));
         assert_eq!(ready(frontier.pop_now(sent + gap)), "http://a/2");
+    }
+
+    #[test]
+    fn a_promoted_job_is_served_first_and_once() {
+        let mut frontier = open(OPEN);
+        for url in ["http://a/1", "http://a/2", "http://a/3", "http://b/1"] {
+            frontier.push_one(job(url));
+        }
+        let key = |url: &str| UrlKey::of(&Url::parse(url).unwrap());
+        assert!(frontier.promote_key(key("http://a/3")));
+        assert!(!frontier.promote_key(key("http://a/9")), "not queued");
+        let now = Instant::now();
+        assert_eq!(ready(frontier.pop_now(now)), "http://a/3");
+        assert!(
+            !frontier.promote_key(key("http://a/3")),
+            "handed out already"
+        );
+        let rest: Vec<String> = (0..3).map(|_| ready(frontier.pop_now(now))).collect();
+        assert_eq!(rest, ["http://b/1", "http://a/1", "http://a/2"]);
+        assert_eq!(
+            frontier.pop_now(now),
+            Next::Empty,
+            "the early job is not served again"
+        );
+        assert!(frontier.is_drained());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::config::{Config, SharedCrawl};
 use crate::error::FatalError;
 use crate::job::{Children, Job};
 use crate::politeness::Pacer;
+use crate::seen::UrlKey;
 use crate::shared::{SharedRobots, SharedTurns};
 
 pub(crate) use self::redis::{forget, show_status};
@@ -77,6 +78,13 @@ pub(crate) trait Frontier {
     /// Jobs handed out that will not be finished here (the run stopped): they go back to the
     /// queue for whoever runs next.
     async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError>;
+    /// Serves the queued job whose URL's key is `key` before its host's other jobs, as
+    /// politeness allows: a page is waiting for its crawl (`--check`). Returns whether such a
+    /// job is queued here and will be handed out by [`Frontier::pop`]; a frontier that cannot
+    /// promote says `false`, and the waiting page checks the link itself.
+    fn promote(&mut self, _key: UrlKey) -> bool {
+        false
+    }
     /// When [`Frontier::upkeep`] is next due, if ever (lease renewal).
     fn upkeep_due(&self) -> Option<Instant> {
         None

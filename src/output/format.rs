@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use tokio::sync::oneshot;
 
 use crate::config::Format;
+use crate::extract::Via;
 
 /// The TSV header line.
 pub(crate) const TSV_HEADER: &str = "source_url\tparsed_url\n";
@@ -182,11 +183,35 @@ fn has_separator(field: &str) -> bool {
 
 /// Reads records back: SOURCE → the links its records name, in order. Lines that are not
 /// records (the header, a line cut short) are skipped.
+#[cfg(test)]
 pub(crate) fn links_by_source(records: &[u8], format: Format) -> HashMap<String, Vec<String>> {
+    links_where(records, format, |_| true)
+}
+
+/// Reads records back as `links_by_source` does, SOURCE → its links, leaving out the links
+/// a recursive crawl does not follow by where they were found: a JSONL record whose `via`
+/// is not a link a browser navigates to (`img@src`, `form@action`, …; see
+/// [`Via::navigates_by_name`]). TSV records do not say where.
+pub(crate) fn navigable_links_by_source(
+    records: &[u8],
+    format: Format,
+) -> HashMap<String, Vec<String>> {
+    links_where(records, format, |via| {
+        via.is_none_or(Via::navigates_by_name)
+    })
+}
+
+fn links_where(
+    records: &[u8],
+    format: Format,
+    keep: impl Fn(Option<&str>) -> bool,
+) -> HashMap<String, Vec<String>> {
     let mut links: HashMap<String, Vec<String>> = HashMap::new();
     for line in String::from_utf8_lossy(records).lines() {
         match read_record(line, format) {
-            Some((source, link)) if (source.as_str(), link.as_str()) != HEADER_FIELDS => {
+            Some(Record { source, link, via })
+                if (source.as_str(), link.as_str()) != HEADER_FIELDS && keep(via.as_deref()) =>
+            {
                 links.entry(source).or_default().push(link);
             }
             _ => {}
@@ -195,19 +220,34 @@ pub(crate) fn links_by_source(records: &[u8], format: Format) -> HashMap<String,
     links
 }
 
-/// The (SOURCE, link) of one record line, if it is one (a `--check` status after the link
-/// aside).
-fn read_record(line: &str, format: Format) -> Option<(String, String)> {
+/// One record read back.
+struct Record {
+    source: String,
+    link: String,
+    /// Where the link was found (JSONL under `--links all`).
+    via: Option<String>,
+}
+
+/// The record of one line, if it is one (a `--check` status after the link aside).
+fn read_record(line: &str, format: Format) -> Option<Record> {
     match format {
         Format::Tsv => line.split_once('\t').map(|(source, rest)| {
             let link = rest.split('\t').next().unwrap_or(rest);
-            (source.to_owned(), link.to_owned())
+            Record {
+                source: source.to_owned(),
+                link: link.to_owned(),
+                via: None,
+            }
         }),
         Format::Jsonl => serde_json::from_str::<serde_json::Value>(line)
             .ok()
             .and_then(|value| {
                 let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
-                Some((field("source")?, field("url")?))
+                Some(Record {
+                    source: field("source")?,
+                    link: field("url")?,
+                    via: field("via"),
+                })
             }),
     }
 }
@@ -344,7 +384,10 @@ mod tests {
         assert_eq!(header_line(Format::Jsonl, true, true), None);
         for header in [TSV_HEADER, TSV_HEADER_CHECKED] {
             let fields = read_record(header.trim_end(), Format::Tsv).unwrap();
-            assert_eq!((fields.0.as_str(), fields.1.as_str()), HEADER_FIELDS);
+            assert_eq!(
+                (fields.source.as_str(), fields.link.as_str()),
+                HEADER_FIELDS
+            );
         }
     }
 
@@ -373,5 +416,34 @@ mod tests {
         );
         assert_eq!(links.get("http://h/").unwrap(), &["http://h/a".to_string()]);
         assert_eq!(links.len(), 1);
+    }
+
+    #[test]
+    fn navigable_links_leave_out_those_found_where_a_browser_does_not_navigate() {
+        let records = [
+            r#"{"source":"http://h/","url":"http://h/a","via":"a@href"}"#,
+            r#"{"source":"http://h/","url":"http://h/i","via":"img@src"}"#,
+            r#"{"source":"http://h/","url":"http://h/f","via":"iframe@src"}"#,
+            r#"{"source":"http://h/","url":"http://h/r","via":"meta@refresh"}"#,
+            r#"{"source":"http://h/","url":"http://h/s","via":"form@action"}"#,
+            r#"{"source":"http://h/","url":"http://h/x","via":"href"}"#,
+            r#"{"source":"http://h/","url":"http://h/n"}"#,
+        ]
+        .join("\n");
+        let links = navigable_links_by_source(records.as_bytes(), Format::Jsonl);
+        assert_eq!(
+            links["http://h/"],
+            [
+                "http://h/a",
+                "http://h/f",
+                "http://h/r",
+                "http://h/x",
+                "http://h/n"
+            ]
+        );
+        assert_eq!(
+            links_by_source(records.as_bytes(), Format::Jsonl)["http://h/"].len(),
+            7
+        );
     }
 }

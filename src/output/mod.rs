@@ -7,5 +7,7 @@ mod writer;
 
 pub(crate) use done::{remove_done, DoneList};
 
-pub(crate) use format::{links_by_source, PageMeta, PageRecords, Records};
+#[cfg(test)]
+pub(crate) use format::links_by_source;
+pub(crate) use format::{navigable_links_by_source, PageMeta, PageRecords, Records};
 pub(crate) use writer::{spawn_writer, Sink, WriterReport};

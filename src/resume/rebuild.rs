@@ -17,7 +17,9 @@ use crate::config::Format;
 use crate::error::FatalError;
 use crate::follow::FollowRules;
 use crate::job::Job;
+#[cfg(test)]
 use crate::output::links_by_source;
+use crate::output::navigable_links_by_source;
 use crate::seen::SeenSet;
 
 /// What the interrupted crawl had seen: pages it completed, and jobs it had yet to finish.
@@ -55,7 +57,7 @@ pub(crate) async fn rebuild(
             source,
         })?;
     let end = usize::try_from(completed.end_offset).map_or(bytes.len(), |end| end.min(bytes.len()));
-    let links = links_by_source(&bytes[..end], walk.format);
+    let links = navigable_links_by_source(&bytes[..end], walk.format);
     Ok(walk_from(seeds, &links, completed, walk))
 }
 
@@ -81,6 +83,64 @@ fn walk_from(
             });
         }
     }
+    walk_through(
+        &mut frontier,
+        &mut rebuilt,
+        &mut seen,
+        links,
+        completed,
+        walk,
+    );
+    // Complete pages the walk did not reach: with `--check`, a page may be written before
+    // the page that found it (which waited for its fetch, and was stopped). Each is below
+    // the least deep page still queued, so it is walked from one level under it: none of
+    // the links it found is lost (a few below the last depth may be followed).
+    let depth = rebuilt
+        .queued
+        .iter()
+        .map(|job| job.depth + 1)
+        .min()
+        .unwrap_or(1);
+    let mut orphans: Vec<&String> = links
+        .keys()
+        .filter(|source| completed.contains(source))
+        .collect();
+    orphans.sort_unstable();
+    for source in orphans {
+        let Ok(url) = Url::parse(source) else {
+            continue;
+        };
+        if seen.insert(&url) {
+            frontier.push_back(Job {
+                given: None,
+                origin: walk.follow.scope.origin_of(&url),
+                seed_origin: url.origin().ascii_serialization().into(),
+                url,
+                depth,
+                lease: None,
+            });
+        }
+    }
+    walk_through(
+        &mut frontier,
+        &mut rebuilt,
+        &mut seen,
+        links,
+        completed,
+        walk,
+    );
+    rebuilt
+}
+
+/// Walks breadth-first from the pages in `frontier` through the complete pages.
+fn walk_through(
+    frontier: &mut VecDeque<Job>,
+    rebuilt: &mut Rebuilt,
+    seen: &mut SeenSet,
+    links: &HashMap<String, Vec<String>>,
+    completed: &Completed,
+    walk: &Walk<'_>,
+) {
     while let Some(page) = frontier.pop_front() {
         if !completed.contains(page.source()) {
             rebuilt.queued.push(page);
@@ -108,7 +168,6 @@ fn walk_from(
         }
         rebuilt.done.push(page.url);
     }
-    rebuilt
 }
 
 #[cfg(test)]
@@ -149,6 +208,37 @@ mod tests {
         assert_eq!(
             queued,
             [("http://h/b".to_string(), 1), ("http://h/c".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn a_complete_page_found_by_a_page_not_complete_is_done_and_walked() {
+        // / found /a (not complete); /a found /b, complete before it, which found /c.
+        let output = b"http://h/\thttp://h/a\nhttp://h/b\thttp://h/c\n";
+        let completed =
+            Completed::from_done(&format!("21\thttp://h/\n{}\thttp://h/b\n", output.len()));
+        let follow = FollowRules::default();
+        let walk = Walk {
+            max_depth: 3,
+            follow: &follow,
+            format: Format::Tsv,
+        };
+        let links = links_by_source(output, Format::Tsv);
+        let rebuilt = walk_from(
+            vec![("http://h/".into(), url("http://h/"))],
+            &links,
+            &completed,
+            &walk,
+        );
+        assert_eq!(rebuilt.done, [url("http://h/"), url("http://h/b")]);
+        let queued: Vec<(String, u32)> = rebuilt
+            .queued
+            .iter()
+            .map(|job| (job.source().to_owned(), job.depth))
+            .collect();
+        assert_eq!(
+            queued,
+            [("http://h/a".to_string(), 1), ("http://h/c".to_string(), 3)]
         );
     }
 

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::cmd::Areq;
+use crate::support::cmd::{finish, send_signal, Areq};
 use crate::support::dns::DnsServer;
-use crate::support::server::{Reply, TestServer};
+use crate::support::server::{Gate, Reply, TestServer};
 
 /// A port nothing listens on: connecting is refused.
 fn closed_port() -> u16 {
@@ -455,10 +455,227 @@ fn a_hosts_pages_and_link_checks_together_stay_within_per_host() {
         "--per-host 2 held for the crawl's pages and its link checks together"
     );
     for page in &pages {
-        assert!(server.hits(page) >= 1, "{page} crawled");
+        assert_eq!(
+            server.hits(page),
+            1,
+            "{page} crawled, and not checked besides"
+        );
         for k in 0..4 {
             let image = format!("/i{page}/{k}.png");
             assert_eq!(server.hits(&image), 1, "{image} checked once");
         }
+    }
+}
+
+/// Each `SOURCE<TAB>LINK<TAB>STATUS` line of `out`, counted.
+fn record_counts(out: &str) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for line in out.lines().skip(1) {
+        *counts.entry(line.to_string()).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn each_page_of_a_recursive_check_crawl_is_requested_once() {
+    // Every page links to the root, to its siblings and to its own children, which the crawl
+    // fetches later: a page waits for their fetches instead of checking them.
+    let server = TestServer::start(|request| {
+        let path = request.path.as_str();
+        match path {
+            "/robots.txt" => Reply::status(404),
+            "/missing" => Reply::status(404),
+            _ if path.ends_with(".png") => Reply::with_type(200, "image/png", "png"),
+            _ => {
+                let base = path.trim_end_matches('/');
+                let depth = base.matches('/').count();
+                let mut links = vec!["/".to_string(), "/missing".into(), format!("{base}/i.png")];
+                if depth < 3 {
+                    links.extend((0..3).map(|k| format!("{base}/{k}")));
+                }
+                if let Some((parent, _)) = base.rsplit_once('/') {
+                    links.extend((0..3).map(|k| format!("{parent}/{k}")));
+                }
+                page_linking(&links)
+            }
+        }
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    areq.run(&["urls.txt", "-o", "out", "--check", "-d", "5", "-c", "4"])
+        .assert_success();
+    let requests = server.requests();
+    let mut paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths.len(), 2 + 40 + 40, "{paths:?}");
+    for pair in paths.windows(2) {
+        assert_ne!(pair[0], pair[1], "requested twice");
+    }
+    let out = areq.read("out");
+    let counts = record_counts(&out);
+    assert!(counts.values().all(|&count| count == 1), "{out}");
+    let root = server.url("/");
+    assert_eq!(
+        counts.get(&format!("{}\t{root}\t200", server.url("/0/1/2"))),
+        Some(&1),
+        "{out}"
+    );
+    assert_eq!(
+        counts.get(&format!(
+            "{}\t{}\t404",
+            server.url("/2"),
+            server.url("/missing")
+        )),
+        Some(&1)
+    );
+    assert!(
+        counts
+            .keys()
+            .all(|line| line.ends_with("\t200") || line.ends_with("\t404")),
+        "{out}"
+    );
+}
+
+#[test]
+fn pages_finding_the_parking_area_full_check_their_links_and_write_every_record_once() {
+    // -c 1 parks 64 pages at most: the root waits for its 100 pages, each of which waits for
+    // its own leaf, queued behind the others; the pages after the 63rd find no room and check
+    // their leaf, which the crawl then fetches too.
+    let pages: Vec<String> = (0..100).map(|i| format!("/p/{i}")).collect();
+    let root = page_linking(&pages);
+    let server = TestServer::start(move |request| {
+        let path = request.path.as_str();
+        match path {
+            "/" => root.clone(),
+            "/robots.txt" => Reply::status(404),
+            _ if path.starts_with("/p/") => page_linking(&[path.replace("/p/", "/q/")]),
+            _ => Reply::html("leaf"),
+        }
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    areq.run(&["urls.txt", "-o", "out", "--check", "-d", "2", "-c", "1"])
+        .assert_success();
+    let out = areq.read("out");
+    let counts = record_counts(&out);
+    assert_eq!(counts.len(), 200, "{out}");
+    assert!(counts.values().all(|&count| count == 1), "{out}");
+    for i in 0..100 {
+        let (page, leaf) = (
+            server.url(&format!("/p/{i}")),
+            server.url(&format!("/q/{i}")),
+        );
+        assert!(counts.contains_key(&format!("{}\t{page}\t200", server.url("/"))));
+        assert!(
+            counts.contains_key(&format!("{page}\t{leaf}\t200")),
+            "{out}"
+        );
+        assert_eq!(
+            server.hits(&format!("/p/{i}")),
+            1,
+            "/p/{i}: the root waited for it"
+        );
+        assert!((1..=2).contains(&server.hits(&format!("/q/{i}"))));
+    }
+    let leaves: usize = (0..100).map(|i| server.hits(&format!("/q/{i}"))).sum();
+    assert!(leaves > 100, "the area was full for some pages: {leaves}");
+    assert!(leaves < 200, "the others waited for their leaf: {leaves}");
+}
+
+/// A site whose root links to `/a`, `/b` and `/c`, each linking back to the root; `/b`
+/// answers behind `gate`, when there is one.
+fn gated_site(gate: Option<Gate>) -> TestServer {
+    TestServer::start(move |request| match request.path.as_str() {
+        "/" => page_linking(&["/a".into(), "/b".into(), "/c".into()]),
+        "/robots.txt" => Reply::status(404),
+        "/b" => match &gate {
+            Some(gate) => page_linking(&["/".into()]).behind(gate),
+            None => page_linking(&["/".into()]),
+        },
+        _ => page_linking(&["/".into()]),
+    })
+}
+
+#[test]
+fn a_parked_page_stopped_by_ctrl_c_is_not_written_and_resume_writes_it_once() {
+    const CRAWL: &[&str] = &["urls.txt", "-o", "out.tsv", "--check", "-d", "1", "-c", "4"];
+    let plain = gated_site(None);
+    let areq = Areq::new();
+    areq.input(&[plain.url("/")]);
+    areq.run(CRAWL).assert_success();
+    let expected = areq.read("out.tsv").replace(&plain.url(""), "{SITE}");
+
+    // The root parks until /a, /b and /c answer; /b is held, and the run stopped there.
+    let gate = Gate::new();
+    let site = gated_site(Some(gate.clone()));
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let child = areq.spawn(CRAWL);
+    areq.wait_for_lines("out.tsv.done", 2);
+    gate.wait_until_held(1);
+    send_signal(&child, libc::SIGINT);
+    let stopped = finish(child);
+    gate.open();
+    assert_eq!(stopped.code(), 130, "{}", stopped.stderr);
+    let out = areq.read("out.tsv");
+    let root = format!("{}\t", site.url("/"));
+    assert!(
+        !out.lines().any(|line| line.starts_with(&root)),
+        "the parked root wrote nothing: {out}"
+    );
+    assert_eq!(out.lines().count(), 1 + 2, "/a and /c: {out}");
+
+    areq.run(&[CRAWL, &["--resume"]].concat()).assert_success();
+    let out = areq.read("out.tsv").replace(&site.url(""), "{SITE}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    let mut want: Vec<&str> = expected.lines().collect();
+    lines.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(
+        lines, want,
+        "each record once, as an uninterrupted run writes them"
+    );
+    assert_eq!(
+        site.hits("/a"),
+        2,
+        "done before: checked by the resumed root"
+    );
+    assert_eq!(site.hits("/b"), 2, "stopped in flight: fetched again");
+}
+
+#[test]
+fn a_parked_page_checks_its_links_itself_once_the_page_budget_is_spent() {
+    let pages: Vec<String> = (0..50).map(|i| format!("/p/{i}")).collect();
+    let root = page_linking(&pages);
+    let server = TestServer::start(move |request| match request.path.as_str() {
+        "/" => root.clone(),
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html("page"),
+    });
+    let areq = Areq::new();
+    areq.input(&[server.url("/")]);
+    let started = Instant::now();
+    areq.run(&[
+        "urls.txt",
+        "-o",
+        "out",
+        "--check",
+        "-d",
+        "1",
+        "--max-pages",
+        "5",
+    ])
+    .assert_success();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the root did not wait for pages that will not be fetched: {:?}",
+        started.elapsed()
+    );
+    let out = areq.read("out");
+    let counts = record_counts(&out);
+    assert_eq!(counts.len(), 50, "{out}");
+    assert!(counts.keys().all(|line| line.ends_with("\t200")), "{out}");
+    for page in &pages {
+        assert_eq!(server.hits(page), 1, "{page}: fetched or checked, once");
     }
 }

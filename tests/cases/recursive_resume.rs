@@ -87,3 +87,71 @@ fn a_recursive_jsonl_crawl_stopped_by_ctrl_c_resumes_to_the_uninterrupted_lines(
     args.extend(["--format", "jsonl"]);
     interrupt_and_resume(&args, |child| send_signal(child, libc::SIGINT));
 }
+
+/// A site whose root links to six pages by `<a href>` and to six more by `<img src>` (served
+/// as HTML, so only the crawl's choice keeps them out); `/p/5` answers behind `gate`.
+fn site_with_images(
+    gate: Option<crate::support::server::Gate>,
+) -> crate::support::server::TestServer {
+    use crate::support::server::{Reply, TestServer};
+    TestServer::start(move |request| {
+        let path = request.path.as_str();
+        let page = |body: String| Reply::html(format!("<!doctype html><body>{body}</body>"));
+        match path {
+            "/" => page(
+                (0..6)
+                    .map(|i| format!("<a href=\"/p/{i}\">p</a><img src=\"/img/{i}\">"))
+                    .collect(),
+            ),
+            "/robots.txt" => Reply::status(404),
+            "/p/5" => match &gate {
+                Some(gate) => page("<a href=\"/\">home</a>".into()).behind(gate),
+                None => page("<a href=\"/\">home</a>".into()),
+            },
+            _ => page(format!("<a href=\"{path}/more\">more</a>")),
+        }
+    })
+}
+
+#[test]
+fn a_resumed_links_all_crawl_follows_only_what_the_uninterrupted_one_follows() {
+    const CRAWL: &[&str] = &[
+        "urls.txt",
+        "-o",
+        "out.jsonl",
+        "--format",
+        "jsonl",
+        "--links",
+        "all",
+        "-d",
+        "2",
+        "-c",
+        "2",
+    ];
+    let plain = site_with_images(None);
+    let areq = Areq::new();
+    areq.input(&[plain.url("/")]);
+    areq.run(CRAWL).assert_success();
+    let expected = lines_of(&areq.read("out.jsonl").replace(&plain.url(""), "{SITE}"));
+    assert_eq!(plain.hits("/img/0"), 0, "an image's link is not followed");
+
+    let gate = Gate::new();
+    let site = site_with_images(Some(gate.clone()));
+    let areq = Areq::new();
+    areq.input(&[site.url("/")]);
+    let child = areq.spawn(CRAWL);
+    areq.wait_for_lines("out.jsonl.done", 6);
+    gate.wait_until_held(1);
+    crate::support::cmd::send_signal(&child, libc::SIGINT);
+    let _ = finish(child);
+    gate.open();
+    areq.run(&[CRAWL, &["--resume"]].concat()).assert_success();
+    let out = areq.read("out.jsonl");
+    assert_eq!(lines_of(&out.replace(&site.url(""), "{SITE}")), expected);
+    assert_eq!(out.lines().count(), expected.len(), "no line written twice");
+    assert_eq!(
+        site.hits("/img/0"),
+        0,
+        "not followed after the resume either"
+    );
+}
