@@ -38,12 +38,20 @@ mod docs_crawl;
 mod docs_diff;
 #[path = "crawl/extraction.rs"]
 mod extraction;
+#[path = "crawl/findings.rs"]
+mod findings;
 #[path = "crawl/hosts.rs"]
 mod hosts;
 #[path = "crawl/http.rs"]
 mod http;
+#[path = "crawl/linkcheck.rs"]
+mod linkcheck;
+#[path = "crawl/linkcheck_site.rs"]
+mod linkcheck_site;
 #[path = "crawl/measure.rs"]
 mod measure;
+#[path = "crawl/peers.rs"]
+mod peers;
 #[path = "crawl/process.rs"]
 mod process;
 #[path = "crawl/report.rs"]
@@ -278,6 +286,11 @@ fn main() {
         notes.extend(docs_notes);
     } else if settings.select.docs_left_for_quick() {
         progress("docs: left out in quick mode (AREQ_BENCH_DOCS=1 runs them)");
+    }
+    if settings.select.runs(Group::Linkcheck) {
+        let (check_rows, check_notes) = linkcheck::linkcheck(&target, settings.runs, work.path());
+        rows.extend(check_rows);
+        notes.extend(check_notes);
     }
 
     let context = Context {

@@ -1,0 +1,177 @@
+//! What each link checker reported as broken, read from its own output format into one shape:
+//! (source page, link, status class). Links are compared as the `url` crate writes them, so
+//! `with%20space` and `with space` are one link.
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::linkcheck_site::Class;
+
+/// Broken links a checker reported: (source, link) to the class of its status.
+pub type Findings = BTreeMap<(String, String), Class>;
+
+/// A URL as the `url` crate writes it, or the text as given when it does not parse.
+pub fn normalize(text: &str) -> String {
+    Url::parse(text.trim()).map_or_else(|_| text.trim().to_owned(), String::from)
+}
+
+/// areq's TSV (`source<TAB>link<TAB>status`): every record whose status is neither 2xx nor `-`.
+pub fn areq_tsv(text: &str) -> Findings {
+    let mut found = Findings::new();
+    for line in text.lines().skip(1) {
+        let mut fields = line.split('\t');
+        let (Some(source), Some(link), Some(status)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if status == "-" || status.starts_with('2') {
+            continue;
+        }
+        let class = match status {
+            "redirects" => Class::Redirects,
+            "connect" | "host unreachable" => Class::Connect,
+            "dns" => Class::Dns,
+            "timeout" => Class::Timeout,
+            "fragment-missing" => Class::Fragment,
+            "robots" => Class::Robots,
+            other => other
+                .parse()
+                .map_or_else(|_| Class::Other(other.to_owned()), Class::Status),
+        };
+        found.insert((normalize(source), normalize(link)), class);
+    }
+    found
+}
+
+/// linkinator's `--format json`: `{"links": [{"url", "status", "state", "parent"}]}`, broken
+/// when `state` is `BROKEN`. Its JSON gives no reason beside the status (0 when there was no
+/// answer), so a failure without a status is classed by the link alone where it can only be
+/// one thing (a fragment on a page that answered 200), else `no status`.
+pub fn linkinator_json(text: &str) -> Findings {
+    let mut found = Findings::new();
+    let json: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    for link in json["links"].as_array().into_iter().flatten() {
+        if link["state"] != "BROKEN" {
+            continue;
+        }
+        let url = link["url"].as_str().unwrap_or_default();
+        let parent = link["parent"].as_str().unwrap_or_default();
+        let status = link["status"].as_u64().unwrap_or(0) as u16;
+        let class = match status {
+            0 => Class::Other("no status".to_owned()),
+            200 if url.contains('#') => Class::Fragment,
+            code => Class::Status(code),
+        };
+        found.insert((normalize(parent), normalize(url)), class);
+    }
+    found
+}
+
+/// LinkChecker's `-o csv`: `;`-separated, `"`-quoted, `#` comment lines, a header naming the
+/// columns; broken when `valid` is `False`.
+pub fn linkchecker_csv(text: &str) -> Findings {
+    let mut found = Findings::new();
+    let mut rows = text.lines().filter(|line| !line.starts_with('#'));
+    let Some(header) = rows.next() else {
+        return found;
+    };
+    let columns = split_csv(header);
+    let column = |name: &str| columns.iter().position(|c| c == name);
+    let (Some(url), Some(parent), Some(result), Some(valid)) = (
+        column("url"),
+        column("parentname"),
+        column("result"),
+        column("valid"),
+    ) else {
+        return found;
+    };
+    for line in rows {
+        let fields = split_csv(line);
+        if fields.len() <= url.max(parent).max(result).max(valid) || fields[valid] != "False" {
+            continue;
+        }
+        let class = classify(&fields[result]);
+        found.insert((normalize(&fields[parent]), normalize(&fields[url])), class);
+    }
+    found
+}
+
+/// lychee's `--format json`: `{"error_map": {SOURCE: [{"url", "status": {"text", "code"}}]}}`.
+pub fn lychee_json(text: &str) -> Findings {
+    let mut found = Findings::new();
+    let json: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let Some(errors) = json["error_map"].as_object() else {
+        return found;
+    };
+    for (source, links) in errors {
+        for link in links.as_array().into_iter().flatten() {
+            let url = link["url"].as_str().unwrap_or_default();
+            let status = &link["status"];
+            let text = status["text"].as_str().unwrap_or_default();
+            let class = match status["code"].as_u64() {
+                Some(code) if !text.to_ascii_lowercase().contains("redirect") => {
+                    Class::Status(code as u16)
+                }
+                _ => classify(text),
+            };
+            found.insert((normalize(source), normalize(url)), class);
+        }
+    }
+    found
+}
+
+/// A checker's failure text to a class: an HTTP status at its start, else the first cause it
+/// names, checked from the most specific (a DNS failure also says "connection").
+pub fn classify(text: &str) -> Class {
+    let lower = text.to_ascii_lowercase();
+    if let Some(code) = lower
+        .split_whitespace()
+        .find_map(|word| word.parse::<u16>().ok())
+        .filter(|code| (100..600).contains(code) && !lower.contains("redirect"))
+    {
+        return Class::Status(code);
+    }
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&["timed out", "timeout"]) {
+        Class::Timeout
+    } else if has(&[
+        "resolve",
+        "name resolution",
+        "enotfound",
+        "dns",
+        "not known",
+    ]) {
+        Class::Dns
+    } else if has(&["redirect"]) {
+        Class::Redirects
+    } else if has(&["refused", "connect"]) {
+        Class::Connect
+    } else if has(&["fragment", "anchor"]) {
+        Class::Fragment
+    } else if has(&["robots"]) {
+        Class::Robots
+    } else {
+        Class::Other(text.chars().take(60).collect())
+    }
+}
+
+/// One line of `;`-separated CSV with `"` quoting (`""` inside quotes is a quote).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().expect("never empty").push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (';', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().expect("never empty").push(c),
+        }
+    }
+    fields
+}
