@@ -16,6 +16,19 @@ pub fn normalize(text: &str) -> String {
     Url::parse(text.trim()).map_or_else(|_| text.trim().to_owned(), String::from)
 }
 
+/// A source page's URL as [`normalize`] writes it, without its fragment: the page is the same
+/// whichever of its anchors a checker reached it by (LinkChecker names the parent by the link
+/// it followed, `p1.html#sec2`).
+pub fn page(text: &str) -> String {
+    match Url::parse(text.trim()) {
+        Ok(mut url) => {
+            url.set_fragment(None);
+            url.into()
+        }
+        Err(_) => text.trim().to_owned(),
+    }
+}
+
 /// areq's TSV (`source<TAB>link<TAB>status`): every record whose status is neither 2xx nor `-`.
 pub fn areq_tsv(text: &str) -> Findings {
     let mut found = Findings::new();
@@ -40,7 +53,7 @@ pub fn areq_tsv(text: &str) -> Findings {
                 .parse()
                 .map_or_else(|_| Class::Other(other.to_owned()), Class::Status),
         };
-        found.insert((normalize(source), normalize(link)), class);
+        found.insert((page(source), normalize(link)), class);
     }
     found
 }
@@ -64,20 +77,24 @@ pub fn linkinator_json(text: &str) -> Findings {
             200 if url.contains('#') => Class::Fragment,
             code => Class::Status(code),
         };
-        found.insert((normalize(parent), normalize(url)), class);
+        found.insert((page(parent), normalize(url)), class);
     }
     found
 }
 
-/// LinkChecker's `-o csv`: `;`-separated, `"`-quoted, `#` comment lines, a header naming the
-/// columns; broken when `valid` is `False`.
+/// LinkChecker's `-o csv`: `;`-separated, `"`-quoted (a quoted field may hold line breaks),
+/// `#` comment lines, a header naming the columns; broken when `valid` is `False`.
 pub fn linkchecker_csv(text: &str) -> Findings {
     let mut found = Findings::new();
-    let mut rows = text.lines().filter(|line| !line.starts_with('#'));
-    let Some(header) = rows.next() else {
+    let body: String = text
+        .lines()
+        .skip_while(|line| line.starts_with('#'))
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    let mut rows = csv_records(&body).into_iter();
+    let Some(columns) = rows.next() else {
         return found;
     };
-    let columns = split_csv(header);
     let column = |name: &str| columns.iter().position(|c| c == name);
     let (Some(url), Some(parent), Some(result), Some(valid)) = (
         column("url"),
@@ -87,13 +104,12 @@ pub fn linkchecker_csv(text: &str) -> Findings {
     ) else {
         return found;
     };
-    for line in rows {
-        let fields = split_csv(line);
+    for fields in rows {
         if fields.len() <= url.max(parent).max(result).max(valid) || fields[valid] != "False" {
             continue;
         }
         let class = classify(&fields[result]);
-        found.insert((normalize(&fields[parent]), normalize(&fields[url])), class);
+        found.insert((page(&fields[parent]), normalize(&fields[url])), class);
     }
     found
 }
@@ -116,7 +132,7 @@ pub fn lychee_json(text: &str) -> Findings {
                 }
                 _ => classify(text),
             };
-            found.insert((normalize(source), normalize(url)), class);
+            found.insert((page(source), normalize(url)), class);
         }
     }
     found
@@ -157,11 +173,13 @@ pub fn classify(text: &str) -> Class {
     }
 }
 
-/// One line of `;`-separated CSV with `"` quoting (`""` inside quotes is a quote).
-fn split_csv(line: &str) -> Vec<String> {
+/// Records of `;`-separated CSV with `"` quoting (`""` inside quotes is a quote; line breaks
+/// inside quotes belong to the field).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
     let mut fields = vec![String::new()];
     let mut quoted = false;
-    let mut chars = line.chars().peekable();
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match (c, quoted) {
             ('"', true) if chars.peek() == Some(&'"') => {
@@ -170,8 +188,15 @@ fn split_csv(line: &str) -> Vec<String> {
             }
             ('"', _) => quoted = !quoted,
             (';', false) => fields.push(String::new()),
+            ('\n', false) => {
+                records.push(std::mem::replace(&mut fields, vec![String::new()]));
+            }
+            ('\r', false) => {}
             (c, _) => fields.last_mut().expect("never empty").push(c),
         }
     }
-    fields
+    if fields.len() > 1 || !fields[0].is_empty() {
+        records.push(fields);
+    }
+    records
 }

@@ -126,6 +126,9 @@ impl Peer {
                 c.clone(),
                 "--host-concurrency".into(),
                 c,
+                // lychee waits 50 ms between requests to a host by default; areq waits none.
+                "--host-request-interval".into(),
+                "0ms".into(),
                 "--timeout".into(),
                 format!("{}", secs.ceil() as u64),
                 "--max-retries".into(),
@@ -171,7 +174,8 @@ impl Peer {
             ),
             Peer::Lychee => format!(
                 "--files-from PAGES --include-fragments --max-concurrency {c} \
-                 --host-concurrency {c} --timeout {t} --max-retries 0 --max-redirects 10"
+                 --host-concurrency {c} --host-request-interval 0ms --timeout {t} \
+                 --max-retries 0 --max-redirects 10"
             ),
         }
     }
