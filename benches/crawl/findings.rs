@@ -114,25 +114,29 @@ pub fn linkchecker_csv(text: &str) -> Findings {
     found
 }
 
-/// lychee's `--format json`: `{"error_map": {SOURCE: [{"url", "status": {"text", "code"}}]}}`.
+/// lychee's `--format json`: `{"error_map": {SOURCE: [{"url", "status": {"text", "code"}}]}}`,
+/// and `timeout_map` alike for the links that timed out.
 pub fn lychee_json(text: &str) -> Findings {
     let mut found = Findings::new();
     let json: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-    let Some(errors) = json["error_map"].as_object() else {
-        return found;
-    };
-    for (source, links) in errors {
-        for link in links.as_array().into_iter().flatten() {
-            let url = link["url"].as_str().unwrap_or_default();
-            let status = &link["status"];
-            let text = status["text"].as_str().unwrap_or_default();
-            let class = match status["code"].as_u64() {
-                Some(code) if !text.to_ascii_lowercase().contains("redirect") => {
-                    Class::Status(code as u16)
-                }
-                _ => classify(text),
-            };
-            found.insert((page(source), normalize(url)), class);
+    for map in ["error_map", "timeout_map"] {
+        let Some(errors) = json[map].as_object() else {
+            continue;
+        };
+        for (source, links) in errors {
+            for link in links.as_array().into_iter().flatten() {
+                let url = link["url"].as_str().unwrap_or_default();
+                let status = &link["status"];
+                let text = status["text"].as_str().unwrap_or_default();
+                let class = match status["code"].as_u64() {
+                    Some(code) if !text.to_ascii_lowercase().contains("redirect") => {
+                        Class::Status(code as u16)
+                    }
+                    _ if map == "timeout_map" => Class::Timeout,
+                    _ => classify(text),
+                };
+                found.insert((page(source), normalize(url)), class);
+            }
         }
     }
     found

@@ -83,6 +83,13 @@ pub fn linkcheck(target: &Path, runs: usize, work: &Path) -> (Vec<Row>, Vec<Stri
         timeout: TIMEOUT,
         work: &home,
     };
+    if !has_check_fragments(Path::new(env!("CARGO_BIN_EXE_areq"))) {
+        notes.push(
+            "linkcheck: this areq has no --check-fragments, so it checks no fragment and misses \
+             the missing-fragment links"
+                .to_owned(),
+        );
+    }
     let mut checked = vec![run_areq(&job, runs, work)];
     for peer in Peer::ALL {
         match run_peer(peer, &job, work) {
