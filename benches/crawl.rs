@@ -19,11 +19,13 @@
 //!    `ceil(names / -c) × 100 ms` plus the fetch time;
 //! 7. the shared crawl through Redis, when `redis-server` is installed;
 //! 8. the Rust docs, when installed (full mode, or `AREQ_BENCH_DOCS=1`): `tree_links` against
-//!    the default path on every page, and a crawl by areq, the baseline and wget2.
+//!    the default path on every page, and a crawl by areq, the baseline and wget2;
+//! 9. link checking (`--check`) of a site with planted breakage by areq and by linkinator,
+//!    LinkChecker and lychee when installed: what each finds and misses, and their speed.
 //!
 //! The table goes to stdout and to `target/bench-results.md`; progress goes to stderr.
 //! `AREQ_BENCH_SERVER=auto|nginx|bundled` picks the static server (default `auto`),
-//! `AREQ_BENCH_ONLY=site,docs,…` runs some workloads only, `AREQ_BENCH_BASELINE=FILE` names
+//! `AREQ_BENCH_ONLY=site,docs,linkcheck,…` runs some workloads only, `AREQ_BENCH_BASELINE=FILE` names
 //! the baseline binary. See `benches/README.md`.
 
 #[path = "crawl/baseline.rs"]
@@ -38,12 +40,20 @@ mod docs_crawl;
 mod docs_diff;
 #[path = "crawl/extraction.rs"]
 mod extraction;
+#[path = "crawl/findings.rs"]
+mod findings;
 #[path = "crawl/hosts.rs"]
 mod hosts;
 #[path = "crawl/http.rs"]
 mod http;
+#[path = "crawl/linkcheck.rs"]
+mod linkcheck;
+#[path = "crawl/linkcheck_site.rs"]
+mod linkcheck_site;
 #[path = "crawl/measure.rs"]
 mod measure;
+#[path = "crawl/peers.rs"]
+mod peers;
 #[path = "crawl/process.rs"]
 mod process;
 #[path = "crawl/report.rs"]
@@ -278,6 +288,11 @@ fn main() {
         notes.extend(docs_notes);
     } else if settings.select.docs_left_for_quick() {
         progress("docs: left out in quick mode (AREQ_BENCH_DOCS=1 runs them)");
+    }
+    if settings.select.runs(Group::Linkcheck) {
+        let (check_rows, check_notes) = linkcheck::linkcheck(&target, settings.runs, work.path());
+        rows.extend(check_rows);
+        notes.extend(check_notes);
     }
 
     let context = Context {

@@ -1,6 +1,6 @@
 //! The bundled HTTP/1.1 server, run by the bench binary in a child process of its own
-//! (`--serve DIR PORT` or `--serve-delay MS PORT`), so areq is measured against a server that is
-//! not part of the measuring process.
+//! (`--serve DIR PORT`, `--serve-delay MS PORT` or `--serve-planted DIR PORT`), so areq is
+//! measured against a server that is not part of the measuring process.
 //!
 //! One thread per connection with keep-alive: areq opens at most `-c` connections, and each
 //! thread answers request after request on its connection. GET and HEAD only, no request
@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
+
+use crate::linkcheck_site::{self, Route};
 
 /// Longest request line or header line accepted, in bytes.
 const MAX_LINE: usize = 8 * 1024;
@@ -38,9 +40,13 @@ pub enum Mode {
     Static(PathBuf),
     /// [`DELAY_BODY`] for every path, after this many milliseconds.
     Delay(Duration),
+    /// The link-checking site under this directory: files, and the answers of the paths its
+    /// generator planted (statuses, redirects, a path that hangs; see [`linkcheck_site::route`]).
+    Planted(PathBuf),
 }
 
-/// Parses `--serve DIR PORT` or `--serve-delay MS PORT` from the bench's own arguments.
+/// Parses `--serve DIR PORT`, `--serve-delay MS PORT` or `--serve-planted DIR PORT` from the
+/// bench's own arguments.
 pub fn mode_from_args(args: &[OsString]) -> Option<(Mode, u16)> {
     let [flag, value, port, ..] = args else {
         return None;
@@ -48,6 +54,7 @@ pub fn mode_from_args(args: &[OsString]) -> Option<(Mode, u16)> {
     let port = port.to_str()?.parse().ok()?;
     match flag.to_str()? {
         "--serve" => Some((Mode::Static(PathBuf::from(value)), port)),
+        "--serve-planted" => Some((Mode::Planted(PathBuf::from(value)), port)),
         "--serve-delay" => {
             let millis = value.to_str()?.parse().ok()?;
             Some((Mode::Delay(Duration::from_millis(millis)), port))
@@ -60,7 +67,7 @@ pub fn mode_from_args(args: &[OsString]) -> Option<(Mode, u16)> {
 pub fn serve(mode: Mode, port: u16) -> ! {
     // The delay server answers on every address, so 127.1.x.y reach it as distinct hosts.
     let ip = match mode {
-        Mode::Static(_) => "127.0.0.1",
+        Mode::Static(_) | Mode::Planted(_) => "127.0.0.1",
         Mode::Delay(_) => "0.0.0.0",
     };
     let listener = match TcpListener::bind((ip, port)) {
@@ -168,6 +175,7 @@ fn read_line(reader: &mut impl BufRead, line: &mut String) -> io::Result<usize> 
 
 /// Appends the whole response (head and body) for `request` to `out`.
 fn respond(request: &Request, mode: &Mode, out: &mut Vec<u8>) {
+    let mut location = None;
     let (status, body) = match mode {
         Mode::Delay(delay) => {
             if !delay.is_zero() {
@@ -175,10 +183,26 @@ fn respond(request: &Request, mode: &Mode, out: &mut Vec<u8>) {
             }
             ("200 OK", Some(DELAY_BODY.as_bytes().to_vec()))
         }
-        Mode::Static(root) => match read_file(root, &request.path) {
-            Some(body) => ("200 OK", Some(body)),
-            None => ("404 Not Found", None),
-        },
+        Mode::Static(root) => file_answer(root, &request.path),
+        Mode::Planted(root) => {
+            let path = request.path.split(['?', '#']).next().unwrap_or_default();
+            match linkcheck_site::route(path) {
+                Some(Route::Status(410)) => ("410 Gone", None),
+                Some(Route::Status(_)) => ("404 Not Found", None),
+                Some(Route::Redirect(to)) => {
+                    location = Some(to);
+                    ("301 Moved Permanently", None)
+                }
+                Some(Route::Hang) => {
+                    thread::sleep(linkcheck_site::HANG);
+                    (
+                        "200 OK",
+                        Some(b"<!DOCTYPE html><title>late</title>\n".to_vec()),
+                    )
+                }
+                None => file_answer(root, &request.path),
+            }
+        }
     };
     let length = body.as_ref().map_or(0, Vec::len);
     let connection = if request.keep_alive {
@@ -186,13 +210,47 @@ fn respond(request: &Request, mode: &Mode, out: &mut Vec<u8>) {
     } else {
         "close"
     };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {length}\r\n\
-         Connection: {connection}\r\n\r\n"
+    let content_type = match mode {
+        Mode::Planted(_) => content_type(&request.path),
+        Mode::Static(_) | Mode::Delay(_) => "text/html",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\
+         Connection: {connection}\r\n"
     );
+    if matches!(mode, Mode::Planted(_)) {
+        // LinkChecker paces a host to at most 10 requests a second unless its answers carry
+        // this header; the other checkers do not pace, so all run unpaced.
+        head.push_str("LinkChecker: unpaced\r\n");
+    }
+    if let Some(location) = location {
+        head.push_str(&format!("Location: {location}\r\n"));
+    }
+    head.push_str("\r\n");
     out.extend_from_slice(head.as_bytes());
     if let (Some(body), false) = (body, request.head_only) {
         out.extend_from_slice(&body);
+    }
+}
+
+/// The file under `root` with its status, or a 404.
+fn file_answer(root: &Path, path: &str) -> (&'static str, Option<Vec<u8>>) {
+    match read_file(root, path) {
+        Some(body) => ("200 OK", Some(body)),
+        None => ("404 Not Found", None),
+    }
+}
+
+/// The type of a file of the link-checking site: `text/html`, except for its image and
+/// robots.txt.
+fn content_type(path: &str) -> &'static str {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    if path.ends_with(".gif") {
+        "image/gif"
+    } else if path.ends_with(".txt") {
+        "text/plain"
+    } else {
+        "text/html"
     }
 }
 

@@ -47,6 +47,9 @@ pub enum Output<'a> {
     Pipe,
     /// No `-o` and no records (a program other than areq); stdout is discarded, 0 lines.
     Nothing,
+    /// No `-o` (a program other than areq): stdout goes to this file, read by the caller; 0
+    /// lines (its format is the program's own).
+    Stdout(&'a Path),
 }
 
 /// Runs the areq under test as `areq ARGS -o OUTPUT` (see [`run_program`]).
@@ -70,6 +73,18 @@ pub fn run_program<S: AsRef<OsStr>>(
     timeout: Duration,
     also_ok: &[i32],
 ) -> Run {
+    try_run_program(program, args, output, timeout, also_ok).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// [`run_program`], returning why a run failed or timed out instead of panicking (for
+/// programs other than areq, whose failure leaves their row out).
+pub fn try_run_program<S: AsRef<OsStr>>(
+    program: &Path,
+    args: &[S],
+    output: Output<'_>,
+    timeout: Duration,
+    also_ok: &[i32],
+) -> Result<Run, String> {
     let report = tempfile::Builder::new()
         .prefix("areq-bench-rusage")
         .tempfile()
@@ -86,42 +101,42 @@ pub fn run_program<S: AsRef<OsStr>>(
         .take()
         .map(|stderr| thread::spawn(move || read_tail(stderr)));
     let helper_status = wait_or_kill(child, timeout)
-        .unwrap_or_else(|| panic!("{} did not finish within {timeout:?}", text()));
+        .ok_or_else(|| format!("{} did not finish within {timeout:?}", text()))?;
     let errors = stderr
         .map(|reader| reader.join().expect("stderr reader panicked"))
         .and_then(Result::ok)
         .unwrap_or_default();
     if !helper_status.success() {
-        panic!(
+        return Err(format!(
             "the measuring helper failed ({helper_status}): {}\nstderr: {errors}",
             text()
-        );
+        ));
     }
     let measured = fs::read_to_string(report.path())
         .ok()
         .and_then(|text| Measured::parse(&text))
-        .expect("the measuring helper wrote no result");
+        .ok_or("the measuring helper wrote no result")?;
     let exited = (measured.status & 0x7f == 0).then_some((measured.status >> 8) & 0xff);
     if !exited.is_some_and(|code| code == 0 || also_ok.contains(&code)) {
-        panic!(
+        return Err(format!(
             "{} failed ({})\nstderr: {errors}",
             text(),
             describe_status(measured.status)
-        );
+        ));
     }
     let lines = match (counter, output) {
         (Some(counter), _) => counter.join().expect("line counter panicked"),
         (None, Output::File(path)) => File::open(path).and_then(count_lines),
-        (None, Output::Nothing) => Ok(0),
+        (None, Output::Nothing | Output::Stdout(_)) => Ok(0),
         (None, Output::Pipe) => unreachable!("a pipe always has a counter"),
     }
-    .unwrap_or_else(|err| panic!("bad output of {}: {err}", text()));
-    Run {
+    .map_err(|err| format!("bad output of {}: {err}", text()))?;
+    Ok(Run {
         wall: Duration::from_micros(measured.wall_us),
         cpu: Duration::from_micros(measured.cpu_us),
         max_rss_kib: measured.max_rss_kib,
         lines,
-    }
+    })
 }
 
 /// `BENCH --measure REPORT PROGRAM ARGS -o OUTPUT`, with stdout piped when the program writes
@@ -142,6 +157,9 @@ fn helper_command<S: AsRef<OsStr>>(
         Output::File(path) => command.arg("-o").arg(path).stdout(Stdio::null()),
         Output::Pipe => command.arg("-o").arg("-").stdout(Stdio::piped()),
         Output::Nothing => command.stdout(Stdio::null()),
+        Output::Stdout(path) => {
+            command.stdout(File::create(path).expect("cannot create the output"))
+        }
     };
     command.stdin(Stdio::null()).stderr(Stdio::piped());
     command

@@ -19,6 +19,8 @@ pub enum Group {
     Shared,
     /// The Rust docs: the differential and the crawl against the baseline and wget2.
     Docs,
+    /// Link checking (`--check`) of a site with planted breakage, against other link checkers.
+    Linkcheck,
 }
 
 const NAMES: &[(&str, Group)] = &[
@@ -28,6 +30,7 @@ const NAMES: &[(&str, Group)] = &[
     ("hosts", Group::Hosts),
     ("shared", Group::Shared),
     ("docs", Group::Docs),
+    ("linkcheck", Group::Linkcheck),
 ];
 
 /// The groups to run.

@@ -85,6 +85,11 @@ impl Server {
         }
     }
 
+    /// The bundled server serving the link-checking site in `root`, with its planted routes.
+    pub fn start_planted(root: &Path) -> io::Result<Server> {
+        Self::start_bundled(&["--serve-planted".into(), path_arg(root)?])
+    }
+
     /// The bundled server answering every path after `delay`.
     pub fn start_delay(delay: Duration) -> io::Result<Server> {
         Self::start_bundled(&["--serve-delay".into(), delay.as_millis().to_string()])
