@@ -126,6 +126,11 @@ pub(crate) struct RedisFrontier {
     waiting: (u64, Option<Instant>),
     /// Until when the crawl counts this worker as waiting for a wake-up.
     idle_until: Option<Instant>,
+    /// Until when a pop need not ask Redis, and the wake-up tokens taken when it was set:
+    /// the last pop found nothing to start before then, and nothing changed since (no token
+    /// came, this worker pushed, finished or gave back nothing). The scheduler pops again
+    /// whenever it wakes up (a heartbeat, a page's end); this keeps those pops off Redis.
+    quiet: Option<(Instant, u64)>,
     /// The crawl had nothing left anywhere at the last end check, and nothing was pushed
     /// since.
     drained: bool,
@@ -171,6 +176,7 @@ impl RedisFrontier {
             unreserve: 0,
             waiting: (0, None),
             idle_until: None,
+            quiet: None,
             drained: false,
             spent: false,
             known: KnownSeen::default(),
@@ -216,6 +222,14 @@ impl RedisFrontier {
         } else {
             self.views.insert(n, view);
         }
+    }
+
+    /// When a pop that found nothing to start asks again: in `wait`, unless a wake-up comes
+    /// or this worker changes the crawl first.
+    fn quiet_for(&mut self, wait: Duration) -> Instant {
+        let until = Instant::now() + wait;
+        self.quiet = Some((until, self.waker.tokens()));
+        until
     }
 
     /// Reads the active set again when this worker has served every partition it knew, or
@@ -320,6 +334,7 @@ impl RedisFrontier {
     /// Hands the leases of `jobs` back to their partitions; with `unreserve`, gives their
     /// pages of the budget back too.
     async fn give_back(&mut self, jobs: Vec<Job>, unreserve: bool) -> Result<(), FrontierError> {
+        self.quiet = None;
         let mut by_partition: HashMap<u16, Vec<Arc<str>>> = HashMap::new();
         for lease in jobs.into_iter().filter_map(|job| job.lease) {
             if let Some(n) = self.held.remove(&lease) {
@@ -457,6 +472,7 @@ impl Frontier for RedisFrontier {
         if jobs.is_empty() {
             return Ok(0);
         }
+        self.quiet = None;
         let layout = Arc::clone(&self.caller.layout);
         let new_jobs: Vec<(u16, NewJob<'_>)> = jobs
             .iter()
@@ -484,6 +500,12 @@ impl Frontier for RedisFrontier {
         }
         if self.drained || self.spent {
             return Ok(Next::Empty);
+        }
+        if let Some((until, tokens)) = self.quiet {
+            if Instant::now() < until && self.waker.tokens() == tokens {
+                return Ok(Next::WaitUntil(until));
+            }
+            self.quiet = None;
         }
         let mut ops = Vec::new();
         let mut earliest: Option<Duration> = None;
@@ -534,7 +556,7 @@ impl Frontier for RedisFrontier {
         }
         if let Some(wait) = earliest {
             self.run_with_crawl(vec![], ops, 0).await?;
-            return Ok(Next::WaitUntil(Instant::now() + wait));
+            return Ok(Next::WaitUntil(self.quiet_for(wait)));
         }
         // Nothing may start anywhere until a page ends or links come: wait for a wake-up.
         let lapsing = self
@@ -546,10 +568,11 @@ impl Frontier for RedisFrontier {
         }
         self.run_with_crawl(vec![], ops, 0).await?;
         self.waker.idle(true);
-        Ok(Next::WaitUntil(Instant::now() + IDLE_POLL))
+        Ok(Next::WaitUntil(self.quiet_for(IDLE_POLL)))
     }
 
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError> {
+        self.quiet = None;
         let Some(lease) = ended.job.lease.clone() else {
             return Err(FrontierError("a job without a lease ended".into()));
         };

@@ -4,6 +4,7 @@
 //! appears while someone waits (a page finished and freed its host's slot, links queued, a
 //! lease taken back). One token wakes one worker, so a freed slot does not stampede them all.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ const BLOCK: Duration = Duration::from_secs(1);
 pub(super) struct Waker {
     wants: watch::Sender<Wants>,
     woken: Arc<Notify>,
+    /// Tokens taken so far.
+    tokens: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -37,8 +40,20 @@ impl Waker {
     pub(super) fn start(url: &str, key: String) -> Waker {
         let (wants, wants_rx) = watch::channel(Wants::default());
         let woken = Arc::new(Notify::new());
-        let task = tokio::spawn(listen(url.to_owned(), key, wants_rx, Arc::clone(&woken)));
-        Waker { wants, woken, task }
+        let tokens = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(listen(
+            url.to_owned(),
+            key,
+            wants_rx,
+            Arc::clone(&woken),
+            Arc::clone(&tokens),
+        ));
+        Waker {
+            wants,
+            woken,
+            tokens,
+            task,
+        }
     }
 
     /// Whether the worker has nothing to start: each time it has not, it listens for one
@@ -58,6 +73,11 @@ impl Waker {
     pub(super) fn woken(&self) -> Arc<Notify> {
         Arc::clone(&self.woken)
     }
+
+    /// How many tokens the worker has taken so far: a change means work appeared.
+    pub(super) fn tokens(&self) -> u64 {
+        self.tokens.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for Waker {
@@ -69,7 +89,13 @@ impl Drop for Waker {
 /// Takes one token off the wake list for each time the worker found nothing to start, while
 /// it is idle. A Redis that fails means no wake-ups: the worker then asks again on its own
 /// after a while, and its frontier's calls report the failure.
-async fn listen(url: String, key: String, mut wants: watch::Receiver<Wants>, woken: Arc<Notify>) {
+async fn listen(
+    url: String,
+    key: String,
+    mut wants: watch::Receiver<Wants>,
+    woken: Arc<Notify>,
+    tokens: Arc<AtomicU64>,
+) {
     let mut connection: Option<RedisConnection> = None;
     let mut answered = 0;
     loop {
@@ -101,6 +127,7 @@ async fn listen(url: String, key: String, mut wants: watch::Receiver<Wants>, wok
         match blocked {
             Ok(Some(_)) => {
                 answered = wants.borrow().spells;
+                tokens.fetch_add(1, Ordering::AcqRel);
                 woken.notify_one();
             }
             Ok(None) => {}
