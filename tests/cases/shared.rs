@@ -1,5 +1,6 @@
-//! Several workers, one crawl, through a real redis-server: every page once, the union of
-//! the workers' outputs equal to one process's, politeness across workers, a worker killed
+//! Several workers, one crawl, through a real redis-server and a real 3-master Cluster
+//! (each test marked `on_both!` runs against both): every page once, the union of the
+//! workers' outputs equal to one process's, politeness across workers, a worker killed
 //! mid-crawl, a crawl stopped and started again, and the bad-input cases.
 
 use std::collections::BTreeSet;
@@ -8,7 +9,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::{finish, send_signal, Areq, Run};
-use crate::support::redis::RedisServer;
+use crate::support::redis::{RedisServer, SharedRedis};
 use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
@@ -24,13 +25,38 @@ pub(super) const CRAWL: &[&str] = &[
     "4",
 ];
 
-/// Starts one worker of crawl `name` in a directory of its own.
-fn worker(redis: &RedisServer, name: &str, site: &TestServer, extra: &[&str]) -> (Areq, Child) {
+/// Runs the test function `name(redis: SharedRedis)` twice: `name::single_server`, against
+/// one redis-server, and `name::cluster`, against a 3-master Cluster.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            use crate::support::redis::SharedRedis;
+
+            #[test]
+            fn single_server() {
+                super::$name(SharedRedis::single());
+            }
+
+            #[test]
+            fn cluster() {
+                super::$name(SharedRedis::cluster());
+            }
+        }
+    };
+}
+
+/// Starts one worker of crawl `name` in a directory of its own, entering through the next
+/// entry point of `redis`.
+fn worker(redis: &SharedRedis, name: &str, site: &TestServer, extra: &[&str]) -> (Areq, Child) {
+    worker_at(&redis.url(), name, site, extra)
+}
+
+/// Starts one worker of crawl `name` on the Redis at `url`.
+fn worker_at(url: &str, name: &str, site: &TestServer, extra: &[&str]) -> (Areq, Child) {
     let areq = Areq::new();
     areq.input(&[site.url("/")]);
-    let url = redis.url();
     let mut args: Vec<&str> = CRAWL.to_vec();
-    args.extend(["--redis", &url, "--crawl", name]);
+    args.extend(["--redis", url, "--crawl", name]);
     args.extend(extra);
     let child = areq.spawn(&args);
     (areq, child)
@@ -72,15 +98,16 @@ pub(super) fn union(workers: &[&Areq], site: &TestServer) -> BTreeSet<String> {
     all
 }
 
-fn status(redis: &RedisServer, name: &str) -> Run {
+fn status(redis: &SharedRedis, name: &str) -> Run {
     Areq::new().run(&["status", "--redis", &redis.url(), "--crawl", name])
 }
 
-#[test]
-fn three_workers_fetch_every_page_once_and_together_write_what_one_process_writes() {
+on_both!(three_workers_fetch_every_page_once_and_together_write_what_one_process_writes);
+fn three_workers_fetch_every_page_once_and_together_write_what_one_process_writes(
+    redis: SharedRedis,
+) {
     let delay = Duration::from_millis(15);
     let expected = single_process_lines(delay);
-    let redis = RedisServer::start();
     let site = tree_site(delay);
     let workers: Vec<(Areq, Child)> = (0..3).map(|_| worker(&redis, "tree", &site, &[])).collect();
     let mut dirs = Vec::new();
@@ -129,9 +156,8 @@ fn three_workers_fetch_every_page_once_and_together_write_what_one_process_write
     assert!(busy_workers >= 2, "the work was shared: {}", run.stdout);
 }
 
-#[test]
-fn per_host_limits_and_the_rate_hold_across_all_workers_together() {
-    let redis = RedisServer::start();
+on_both!(per_host_limits_and_the_rate_hold_across_all_workers_together);
+fn per_host_limits_and_the_rate_hold_across_all_workers_together(redis: SharedRedis) {
     let site = tree_site(Duration::from_millis(30));
     let workers: Vec<(Areq, Child)> = (0..3)
         .map(|_| worker(&redis, "polite", &site, &["--per-host", "2"]))
@@ -193,11 +219,10 @@ fn per_host_limits_and_the_rate_hold_across_all_workers_together() {
     );
 }
 
-#[test]
-fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others() {
+on_both!(a_worker_killed_mid_crawl_leaves_its_pages_to_the_others);
+fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others(redis: SharedRedis) {
     let delay = Duration::from_millis(20);
     let expected = single_process_lines(delay);
-    let redis = RedisServer::start();
     let site = tree_site(delay);
     let lease = ["--lease", "2"];
     let (victim_dir, mut victim) = worker(&redis, "crash", &site, &lease);
@@ -241,12 +266,11 @@ fn a_worker_killed_mid_crawl_leaves_its_pages_to_the_others() {
     );
 }
 
-#[test]
-fn a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again() {
+on_both!(a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again);
+fn a_crawl_stopped_everywhere_goes_on_where_it_was_when_started_again(redis: SharedRedis) {
     const BEFORE_STOP: usize = 30;
     let delay = Duration::from_millis(20);
     let expected = single_process_lines(delay);
-    let redis = RedisServer::start();
     let gate = Gate::new();
     let site = gated_tree_site(delay, &gate, BEFORE_STOP);
     let first: Vec<(Areq, Child)> = (0..2)
@@ -397,7 +421,7 @@ fn bad_redis_settings_are_one_clear_line_before_anything_is_fetched() {
         assert_eq!(run.code(), 2, "{all:?}: {}", run.stderr);
         assert!(run.stderr.contains(why), "{all:?}: {}", run.stderr);
     }
-    let run = status(&redis, "never-made");
+    let run = Areq::new().run(&["status", "--redis", &url, "--crawl", "never-made"]);
     assert_eq!(run.code(), 1);
     assert!(
         run.stderr.contains("crawl never-made: no such crawl"),
@@ -412,7 +436,7 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
     let mut redis = RedisServer::start();
     let gate = Gate::new();
     let site = gated_tree_site(Duration::from_millis(20), &gate, 15);
-    let (areq, child) = worker(&redis, "lost", &site, &["--lease", "1"]);
+    let (areq, child) = worker_at(&redis.url(), "lost", &site, &["--lease", "1"]);
     gate.wait_until_held(4);
     redis.kill();
     // Measured from when Redis is gone: the worker cannot have seen it go earlier, so this
@@ -448,10 +472,11 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
     );
 }
 
-#[test]
-fn a_page_slower_than_its_lease_is_fetched_once_while_its_worker_renews_the_lease() {
+on_both!(a_page_slower_than_its_lease_is_fetched_once_while_its_worker_renews_the_lease);
+fn a_page_slower_than_its_lease_is_fetched_once_while_its_worker_renews_the_lease(
+    redis: SharedRedis,
+) {
     let slow = Duration::from_millis(2500);
-    let redis = RedisServer::start();
     let site = TestServer::start(move |request| match request.path.as_str() {
         "/robots.txt" => Reply::status(404),
         _ => Reply::html("<p>slow</p>").delayed(slow),
@@ -476,10 +501,9 @@ fn a_page_slower_than_its_lease_is_fetched_once_while_its_worker_renews_the_leas
     );
 }
 
-#[test]
-fn a_page_is_marked_done_only_once_its_records_are_flushed() {
+on_both!(a_page_is_marked_done_only_once_its_records_are_flushed);
+fn a_page_is_marked_done_only_once_its_records_are_flushed(redis: SharedRedis) {
     const LINKS: usize = 1000;
-    let redis = RedisServer::start();
     // One page whose records (about 200 KiB) cannot all fit in a pipe nobody reads.
     let site = TestServer::start(|request| match request.path.as_str() {
         "/robots.txt" => Reply::status(404),
@@ -533,18 +557,17 @@ fn pages_by_worker(status: &Run) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_host_is_shared_by_the_workers_that_want_it_not_kept_by_the_first() {
+on_both!(a_host_is_shared_by_the_workers_that_want_it_not_kept_by_the_first);
+fn a_host_is_shared_by_the_workers_that_want_it_not_kept_by_the_first(redis: SharedRedis) {
     // Each worker could hold all four of the host's slots (-c 16): without fair shares the
     // first one keeps them, taking the next page in the same call as it finishes one.
-    let redis = RedisServer::start();
     let gate = Gate::new();
     let site = gated_tree_site(Duration::from_millis(50), &gate, 0);
-    let url = redis.url();
     let workers: Vec<(Areq, Child)> = (0..3)
         .map(|_| {
             let areq = Areq::new();
             areq.input(&[site.url("/")]);
+            let url = redis.url();
             let child = areq.spawn(&[
                 "urls.txt",
                 "-o",
@@ -597,33 +620,17 @@ fn a_host_is_shared_by_the_workers_that_want_it_not_kept_by_the_first() {
 }
 
 /// How many workers of crawl `name` wait for work (the crawl's `waiting` sorted set).
-fn waiting_workers(redis: &RedisServer, name: &str) -> u64 {
-    redis
-        .command(&format!("ZCARD areq:{{{name}}}:waiting"))
-        .trim()
-        .trim_start_matches(':')
-        .parse()
-        .unwrap_or(0)
+fn waiting_workers(redis: &SharedRedis, name: &str) -> u64 {
+    redis.int_sum(&format!("ZCARD areq:{{{name}}}:waiting"))
 }
 
 /// How many script calls Redis has run so far.
-fn script_calls(redis: &RedisServer) -> u64 {
-    redis
-        .command("INFO commandstats")
-        .lines()
-        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
-        .filter_map(|line| {
-            line.split(&[':', ','][..])
-                .find_map(|field| field.strip_prefix("calls="))?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
+fn script_calls(redis: &SharedRedis) -> u64 {
+    redis.calls(|command| matches!(command, "evalsha" | "eval"))
 }
 
-#[test]
-fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis() {
-    let redis = RedisServer::start();
+on_both!(an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis);
+fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis(redis: SharedRedis) {
     let gate = Gate::new();
     let held = gate.clone();
     let site = TestServer::start(move |request| match request.path.as_str() {
@@ -635,15 +642,15 @@ fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis() {
     gate.wait_until_held(1);
     // The other worker joins with nothing to take: the only page left is in flight.
     let idle = worker(&redis, "idle", &site, &[]);
+    // Both wait for work once the second has joined: the busy one has free slots too.
     let joined = Instant::now();
-    while site.hits("/robots.txt") == 0 && script_calls(&redis) < 4 {
+    while waiting_workers(&redis, "idle") < 2 {
         assert!(
             joined.elapsed() < Duration::from_secs(20),
-            "the worker joined"
+            "the worker joined and waits"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(300));
     let before = script_calls(&redis);
     let window = Duration::from_secs(2);
     std::thread::sleep(window);
@@ -662,27 +669,15 @@ fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis() {
     assert_eq!(site.hits("/slow"), 1);
 }
 
-/// How many times Redis has run `command` (scripts' calls included).
-fn command_calls(redis: &RedisServer, command: &str) -> u64 {
-    let prefix = format!("cmdstat_{command}:calls=");
-    redis
-        .command("INFO commandstats")
-        .lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .and_then(|rest| rest.split(',').next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-#[test]
-fn a_link_the_worker_knows_was_seen_costs_redis_no_write() {
+on_both!(a_link_the_worker_knows_was_seen_costs_redis_no_write);
+fn a_link_the_worker_knows_was_seen_costs_redis_no_write(redis: SharedRedis) {
     // Every page of the tree site links back to the root and to itself: without the worker's
     // cache each such link is another seen-set write in Redis.
-    let redis = RedisServer::start();
     let site = tree_site(Duration::ZERO);
     let (_areq, child) = worker(&redis, "known", &site, &[]);
     finish(child).assert_success();
     assert_eq!(page_hits(&site).len(), PAGES + 1);
-    let writes = command_calls(&redis, "hsetnx");
+    let writes = redis.calls(|command| command == "hsetnx");
     assert!(
         writes <= PAGES as u64 + 1 + 8,
         "{writes} seen-set writes for {} distinct pages",

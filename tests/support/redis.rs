@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -376,5 +377,94 @@ impl RedisCluster {
             );
             thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// What a shared-crawl test runs against: one redis-server, or a 3-master Cluster whose
+/// nodes the workers enter through in turn (most of them not owning the keys they use).
+pub struct SharedRedis {
+    single: Option<RedisServer>,
+    cluster: Option<RedisCluster>,
+    /// The node the next worker or command enters through.
+    next: Cell<usize>,
+}
+
+impl SharedRedis {
+    /// One redis-server.
+    pub fn single() -> SharedRedis {
+        SharedRedis {
+            single: Some(RedisServer::start()),
+            cluster: None,
+            next: Cell::new(0),
+        }
+    }
+
+    /// A 3-master Cluster.
+    pub fn cluster() -> SharedRedis {
+        SharedRedis {
+            single: None,
+            cluster: Some(RedisCluster::start()),
+            next: Cell::new(0),
+        }
+    }
+
+    /// Every server: the one, or the Cluster's nodes.
+    pub fn servers(&self) -> &[RedisServer] {
+        match (&self.single, &self.cluster) {
+            (Some(single), _) => std::slice::from_ref(single),
+            (None, Some(cluster)) => cluster.nodes(),
+            (None, None) => unreachable!("a SharedRedis has a server"),
+        }
+    }
+
+    /// The `--redis` URL of the next entry point: each call enters through the next node.
+    pub fn url(&self) -> String {
+        let servers = self.servers();
+        let at = self.next.get();
+        self.next.set(at + 1);
+        servers[at % servers.len()].url()
+    }
+
+    /// A crawl-wide count: field `field` of every partition's `stats`, on every server.
+    pub fn stat(&self, name: &str, field: &str) -> i64 {
+        self.servers()
+            .iter()
+            .map(|server| server.stat(name, field))
+            .sum()
+    }
+
+    /// An integer answer to `command` added up over the servers; a server that does not own
+    /// the key (`MOVED`) adds nothing.
+    pub fn int_sum(&self, command: &str) -> u64 {
+        self.servers()
+            .iter()
+            .filter_map(|server| {
+                server
+                    .command(command)
+                    .trim()
+                    .strip_prefix(':')?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    /// Field `calls` of `INFO commandstats` for the commands `pick` chooses, added up over the
+    /// servers (commands scripts call included).
+    pub fn calls(&self, pick: impl Fn(&str) -> bool) -> u64 {
+        self.servers()
+            .iter()
+            .flat_map(|server| {
+                server
+                    .command("INFO commandstats")
+                    .lines()
+                    .filter_map(|line| {
+                        let (command, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+                        let calls = rest.strip_prefix("calls=")?.split(',').next()?;
+                        pick(command).then(|| calls.parse::<u64>().ok())?
+                    })
+                    .collect::<Vec<u64>>()
+            })
+            .sum()
     }
 }
