@@ -204,6 +204,15 @@ fn three_workers_on_one_redis_check_each_link_once_and_write_what_one_process_wr
         !redis.partition_keys("links", "checked").is_empty(),
         "statuses kept in the links' partitions"
     );
+    let run = Areq::new().run(&["status", "--redis", &redis.url(), "--crawl", "links"]);
+    run.assert_success();
+    // 14 pages crawled (the seed, 12 pages, the missing one) and 17 off-site links, each once;
+    // broken: the missing page, 404, 410, 500.
+    assert!(
+        run.stdout.contains("  links: 31 checked, 4 broken\n"),
+        "{}",
+        run.stdout
+    );
     let run = Areq::new().run(&["forget", "--redis", &redis.url(), "--crawl", "links"]);
     run.assert_success();
     assert_eq!(redis.crawl_keys("links"), Vec::<String>::new());
