@@ -20,13 +20,24 @@
 //! page that asked for it, or on a place of the global limit borrowed while it is free, and
 //! a page checks at most [`CHECKS_PER_PAGE`] of its links at once. The registry holds a
 //! small status per distinct link of the run, as the seen set holds a fingerprint.
+//!
+//! In a shared crawl the registry is the worker's view of the crawl's ([`SharedChecks`]): a
+//! page asks the crawl, in one batch, about its links this worker knows nothing of
+//! ([`LinkChecker::statuses`]); a link another worker published costs no request, a link
+//! nobody holds is claimed, checked here and published, and a link another worker is checking
+//! is waited for (while its claim lives, at most [`CLAIM_WAIT`]). A page this worker fetched
+//! publishes its own answer ([`LinkChecker::answered`]). Each link is asked about once per
+//! worker: a page finding a link another page of this worker asked about waits for that
+//! answer. A crawl that does not answer (Redis away for a `--lease`) leaves the link to be
+//! checked here.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, SemaphorePermit, SetOnce};
 use url::Url;
 
 use crate::fetch::retry::RetryPolicy;
@@ -36,9 +47,21 @@ use crate::job::Lineage;
 use crate::parse_pool::ParsePool;
 use crate::robots::RobotsCache;
 use crate::seen::{fingerprint_text, UrlKey};
+use crate::shared::{SharedChecks, SharedStatus};
 
 /// Links of one page checked at once, at most (each on a place under `-c`).
 pub(crate) const CHECKS_PER_PAGE: usize = 16;
+
+/// How long, in all, a link waits for another worker's check of it (while that worker keeps
+/// its claim alive) before it is checked here after all.
+pub(crate) const CLAIM_WAIT: Duration = Duration::from_secs(120);
+
+/// The first pause before asking the crawl again about a link another worker is checking;
+/// each pause is twice the last, up to [`CLAIM_POLL_MAX`], and never past the claim's life.
+const CLAIM_POLL_FIRST: Duration = Duration::from_millis(50);
+
+/// The longest pause between two questions about a link another worker is checking.
+const CLAIM_POLL_MAX: Duration = Duration::from_secs(1);
 
 /// What a link came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +90,18 @@ impl LinkStatus {
     /// Disallowed by robots.txt: not requested.
     pub(crate) fn robots() -> LinkStatus {
         LinkStatus::Failed("robots".into())
+    }
+
+    /// The status a shared crawl's text stands for (its [`Display`](fmt::Display) form).
+    pub(crate) fn of_text(text: &str) -> LinkStatus {
+        match text {
+            "-" => LinkStatus::Unchecked,
+            "fragment-missing" => LinkStatus::FragmentMissing,
+            _ => match text.parse::<u16>() {
+                Ok(code) => LinkStatus::Code(code),
+                Err(_) => LinkStatus::Failed(text.to_owned()),
+            },
+        }
     }
 
     /// Broken: checked, and not a 2xx answer.
@@ -125,10 +160,15 @@ impl LinkCounts {
 /// fragments are not judged).
 type AnchorsCell = Arc<OnceCell<Option<Anchors>>>;
 
+/// A shared crawl's answer about a link, once it came: `None` when the crawl did not answer.
+type LookupCell = Arc<SetOnce<Option<SharedStatus>>>;
+
 /// One distinct link: its status once known, and whether a page carrying it was counted.
 #[derive(Debug, Default)]
 struct Entry {
     status: Arc<OnceCell<LinkStatus>>,
+    /// In a shared crawl, what the crawl said of the link when this worker asked (once).
+    lookup: Option<LookupCell>,
     /// With `--check-fragments`, the page's targets, made when the crawl parsed the page or
     /// a link with a fragment asked for them.
     anchors: Option<AnchorsCell>,
@@ -167,6 +207,8 @@ pub(crate) struct LinkChecker {
     /// (with `--check-fragments`, `page#a` and `page#b` are two links).
     fragment_links: Mutex<HashSet<u128>>,
     counts: Mutex<LinkCounts>,
+    /// The crawl's statuses, shared by its workers (`--redis`).
+    shared: Option<Arc<dyn SharedChecks>>,
 }
 
 impl fmt::Debug for LinkChecker {
@@ -178,6 +220,19 @@ impl fmt::Debug for LinkChecker {
     }
 }
 
+/// The links a page asked a shared crawl about: each answered, or, when the page is dropped
+/// before the answer came (the run stopped), answered "no answer", so a page waiting for it
+/// goes on.
+struct Asked(Vec<(UrlKey, LookupCell)>);
+
+impl Drop for Asked {
+    fn drop(&mut self) {
+        for (_, cell) in &self.0 {
+            let _ = cell.set(None);
+        }
+    }
+}
+
 /// A place under `-c` a check runs on: the asking page's own, or one borrowed.
 enum Place<'a> {
     Own(#[allow(dead_code)] SemaphorePermit<'a>),
@@ -186,7 +241,9 @@ enum Place<'a> {
 
 impl LinkChecker {
     /// A checker sending its requests through `fetcher`, on the `places` pages take too;
-    /// with `fragments`, judging links' fragments, parsing bodies on `parser`.
+    /// with `fragments`, judging links' fragments, parsing bodies on `parser`; with `shared`,
+    /// one of a shared crawl's workers.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         fetcher: Fetcher,
         retry: RetryPolicy,
@@ -195,6 +252,7 @@ impl LinkChecker {
         per_host: usize,
         fragments: bool,
         parser: Arc<ParsePool>,
+        shared: Option<Arc<dyn SharedChecks>>,
     ) -> LinkChecker {
         LinkChecker {
             fetcher,
@@ -208,14 +266,29 @@ impl LinkChecker {
             parser,
             fragment_links: Mutex::new(HashSet::new()),
             counts: Mutex::new(LinkCounts::default()),
+            shared,
         }
     }
 
-    /// The crawl fetched `url` and got `status`: a link to it is not requested again.
-    pub(crate) fn answered(&self, url: &Url, status: LinkStatus) {
-        let cell = self.cell(UrlKey::of(url));
+    /// The crawl fetched `url` and got `status`: a link to it is not requested again. In a
+    /// shared crawl the answer is published for the other workers too, unless this worker
+    /// knew the link's status already (then the crawl knows it).
+    pub(crate) async fn answered(&self, url: &Url, status: LinkStatus) {
+        let key = UrlKey::of(url);
+        let cell = self.cell(key);
+        let (text, broken) = (status.to_string(), status.is_broken());
         // Already set: a check got there first, with an answer as good.
-        let _ = cell.set(status);
+        let known = matches!(
+            cell.set(status),
+            Err(tokio::sync::SetError::AlreadyInitializedError(_))
+        );
+        match &self.shared {
+            Some(shared) if !known && matches!(url.scheme(), "http" | "https") => {
+                let host = url.host_str().unwrap_or_default();
+                shared.publish(key, host, &text, broken).await;
+            }
+            _ => {}
+        }
     }
 
     /// Whether links with a fragment are judged by their page's anchors
@@ -252,6 +325,7 @@ impl LinkChecker {
         lineage: Lineage<'_>,
         page: Option<LinkingPage<'_>>,
     ) -> Vec<LinkStatus> {
+        self.ask_crawl(links).await;
         let own = Semaphore::new(1);
         let mut statuses = Vec::with_capacity(links.len());
         let mut links = links.iter();
@@ -264,6 +338,108 @@ impl LinkChecker {
             match checking.next().await {
                 Some(status) => statuses.push(status),
                 None => return statuses,
+            }
+        }
+    }
+
+    /// In a shared crawl, asks the crawl, in one batch, about the `links` this worker has
+    /// neither a status for nor asked about before, and keeps its answers: a status known,
+    /// a claim this worker now holds (it checks the link), or another worker's claim (the
+    /// link waits for that check). A page that finds a link asked about already waits for
+    /// that answer instead ([`LinkChecker::settle`]).
+    async fn ask_crawl(&self, links: &[Url]) {
+        let Some(shared) = &self.shared else { return };
+        let mut asked = Asked(Vec::new());
+        let mut questions: Vec<(UrlKey, &str)> = Vec::new();
+        {
+            let mut entries = lock(&self.links);
+            for url in links {
+                if !matches!(url.scheme(), "http" | "https") {
+                    continue;
+                }
+                let key = UrlKey::of(url);
+                let entry = entries.entry(key).or_default();
+                if entry.status.initialized() || entry.lookup.is_some() {
+                    continue;
+                }
+                let cell = LookupCell::default();
+                entry.lookup = Some(Arc::clone(&cell));
+                asked.0.push((key, cell));
+                questions.push((key, url.host_str().unwrap_or_default()));
+            }
+        }
+        if questions.is_empty() {
+            return;
+        }
+        let answers = match shared.look_up(&questions).await {
+            Ok(answers) => answers,
+            Err(err) => {
+                tracing::warn!(error = %err, "link statuses not read from the shared crawl; checking here");
+                return;
+            }
+        };
+        for ((key, cell), answer) in asked.0.drain(..).zip(answers) {
+            if let SharedStatus::Known(text) = &answer {
+                // Already set or being set: this worker found it meanwhile.
+                let _ = self.cell(key).set(LinkStatus::of_text(text));
+            }
+            let _ = cell.set(Some(answer));
+        }
+    }
+
+    /// The status of the link `url` (of key `key`) in a shared crawl, from the crawl's answer
+    /// (asked now if no page of this worker asked before): known; checked here and published
+    /// when this worker holds its claim; or, when another worker holds it, asked again (with
+    /// a growing pause) until that worker publishes it or its claim lapses and this worker
+    /// takes it, at most [`CLAIM_WAIT`]: then checked here. Without a shared crawl, or when it
+    /// does not answer, checked here.
+    async fn settle(
+        &self,
+        url: &Url,
+        key: UrlKey,
+        lineage: Lineage<'_>,
+        own: &Semaphore,
+        anchors: Option<&AnchorsCell>,
+    ) -> LinkStatus {
+        let Some(shared) = &self.shared else {
+            return self.check(url, lineage, own, anchors).await;
+        };
+        let host = url.host_str().unwrap_or_default();
+        let asked = lock(&self.links)
+            .get(&key)
+            .and_then(|entry| entry.lookup.clone());
+        let mut answer = match asked {
+            Some(cell) => cell.wait().await.clone(),
+            None => shared
+                .look_up(&[(key, host)])
+                .await
+                .ok()
+                .and_then(|mut a| a.pop()),
+        };
+        let waiting_since = Instant::now();
+        let mut pause = CLAIM_POLL_FIRST;
+        loop {
+            match answer {
+                Some(SharedStatus::Known(text)) => return LinkStatus::of_text(&text),
+                Some(SharedStatus::Mine) => {
+                    let status = self.check(url, lineage, own, anchors).await;
+                    let text = status.to_string();
+                    shared.publish(key, host, &text, status.is_broken()).await;
+                    return status;
+                }
+                Some(SharedStatus::Theirs(left)) if waiting_since.elapsed() < CLAIM_WAIT => {
+                    tracing::debug!(link = %url, "link being checked by another worker; waiting");
+                    tokio::time::sleep(pause.min(left + CLAIM_POLL_FIRST)).await;
+                    pause = (pause * 2).min(CLAIM_POLL_MAX);
+                    answer = shared
+                        .look_up(&[(key, host)])
+                        .await
+                        .ok()
+                        .and_then(|mut answers| answers.pop());
+                }
+                Some(SharedStatus::Theirs(_)) | None => {
+                    return self.check(url, lineage, own, anchors).await;
+                }
             }
         }
     }
@@ -290,7 +466,7 @@ impl LinkChecker {
         let cell = self.cell(key);
         let anchors = fragment.then(|| self.anchors_cell(key));
         let status = cell
-            .get_or_init(|| self.check(url, lineage, own, anchors.as_ref()))
+            .get_or_init(|| self.settle(url, key, lineage, own, anchors.as_ref()))
             .await
             .clone();
         let status = match &anchors {

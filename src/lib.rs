@@ -7,7 +7,7 @@
 //! - [`job`]: the crawl's core data, a page to fetch and the links it leads to.
 //! - [`frontier`]: what to fetch next (per-host queues, in-flight limits), in memory or
 //!   shared by several workers in Redis; [`seen`]: fingerprints, what "seen before" means;
-//!   [`shared`]: what pacing and robots.txt need from a shared crawl, as traits.
+//!   [`shared`]: what pacing, robots.txt and `--check` need from a shared crawl, as traits.
 //! - [`politeness`]: the rules every host is held to, and the pacer, the process's one owner
 //!   of each host's gap (a struggling host's room included): requests wait their turn there,
 //!   and the frontier asks it.
@@ -26,8 +26,8 @@
 //!   and, in a recursive crawl, [`follow`] it or not.
 //! - [`output`]: record formats both ways (written, and read back for `--resume`), the
 //!   `.done` companion, and the single writer task.
-//! - [`check`]: `--check`, each distinct link's status, found once per run through the same
-//!   fetcher and limits as pages; [`fragment`]: `--check-fragments`, whether a `#fragment`
+//! - [`check`]: `--check`, each distinct link's status, found once per run (once per crawl
+//!   in a shared one) through the same fetcher and limits as pages; [`fragment`]: `--check-fragments`, whether a `#fragment`
 //!   points into its page; [`parking`]: a page waits, without its place, for the crawl of
 //!   the pages its links lead to rather than requesting them twice.
 //! - [`tally`]: the crawl's counts; [`summary`]: the end-of-run report built from them.
@@ -210,17 +210,18 @@ async fn start(
 ) -> Result<Option<Started>, FatalError> {
     let input = InputReader::open(&config.inputs).await?;
     let fetcher = Fetcher::new(&config.fetch, config.crawl.host_gap)?;
-    let (shared, shared_robots) = match &config.shared {
+    let (shared, shared_robots, shared_checks) = match &config.shared {
         Some(shared) => {
             let Joined {
                 frontier,
                 turns,
                 robots,
+                checks,
             } = join_shared(config, shared, fetcher.pacer()).await?;
             fetcher.pacer().share(turns);
-            (Some(frontier), Some(robots))
+            (Some(frontier), Some(robots), checks)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let (completed, rebuilt) = match resume::start(config, shared.is_some()).await? {
         Start::Fresh => (None, None),
@@ -277,6 +278,7 @@ async fn start(
             config.per_host,
             config.links.anchors,
             Arc::clone(&parser),
+            shared_checks,
         ))
     });
     // Parking needs a frontier that can serve a page ahead of its turn: the in-memory one.

@@ -173,7 +173,7 @@ async fn visit_page(
     if let Some(robots) = &context.robots {
         if !unless_stopped(context, obey_robots(context, robots, job)).await? {
             tracing::info!("skipped: disallowed by robots.txt");
-            tell_checker(context, job, LinkStatus::robots(), true);
+            tell_checker(context, job, LinkStatus::robots(), true).await;
             return Some((Outcome::Robots, PageLinks::default()));
         }
     }
@@ -198,7 +198,7 @@ async fn visit_page(
             .checker
             .as_ref()
             .is_some_and(|checker| checker.judges_fragments());
-    tell_checker(context, job, answer_of(&fetched), !anchors_later);
+    tell_checker(context, job, answer_of(&fetched), !anchors_later).await;
     Some(match fetched {
         Ok(Fetched::Html(page)) => {
             parse_and_write(context, job, page, uses, started, visit).await?
@@ -235,11 +235,11 @@ fn answer_of(fetched: &Result<Fetched, FetchError>) -> LinkStatus {
 }
 
 /// Gives the page's answer to the link checker, if links are checked: a link to the page is
-/// not requested again.
+/// not requested again (in a shared crawl, by any worker: the answer is published first).
 /// With `wake_parked`, pages parked for it are woken too.
-fn tell_checker(context: &PageContext, job: &Job, status: LinkStatus, wake_parked: bool) {
+async fn tell_checker(context: &PageContext, job: &Job, status: LinkStatus, wake_parked: bool) {
     if let Some(checker) = &context.checker {
-        checker.answered(&job.url, status);
+        checker.answered(&job.url, status).await;
     }
     if let Some(parking) = context.parking.as_ref().filter(|_| wake_parked) {
         parking.resolved(UrlKey::of(&job.url));

@@ -88,7 +88,7 @@ pub struct Cli {
 
     /// Check every link: a third field, its status (HTTP status after redirects, or why it
     /// failed: dns, connect, timeout, robots, …; `-` if not http(s)); each link requested once
-    #[arg(long, conflicts_with = "redis", help_heading = LINKS)]
+    #[arg(long, help_heading = LINKS)]
     pub check: bool,
 
     /// Also check each link's #fragment in its HTML page: fragment-missing when no element

@@ -3,7 +3,7 @@
 //! The scheduler talks to a frontier only through [`Frontier`]: the in-memory one
 //! ([`MemoryFrontier`], one process) and the shared one ([`RedisFrontier`], several workers
 //! on several machines, one crawl) are interchangeable. [`join_shared`] joins a shared crawl
-//! and hands out, beside its frontier, what pacing and robots.txt share through it.
+//! and hands out, beside its frontier, what pacing, robots.txt and `--check` share through it.
 
 mod memory;
 mod redis;
@@ -19,7 +19,7 @@ use crate::error::FatalError;
 use crate::job::{Children, Job};
 use crate::politeness::Pacer;
 use crate::seen::UrlKey;
-use crate::shared::{SharedRobots, SharedTurns};
+use crate::shared::{SharedChecks, SharedRobots, SharedTurns};
 
 pub(crate) use self::redis::{forget, show_status};
 pub(crate) use memory::MemoryFrontier;
@@ -114,6 +114,8 @@ pub(crate) struct Joined {
     pub(crate) turns: Arc<dyn SharedTurns>,
     /// robots.txt verdicts, for the robots.txt cache.
     pub(crate) robots: Arc<dyn SharedRobots>,
+    /// Links' statuses, for the link checker (`--check`).
+    pub(crate) checks: Option<Arc<dyn SharedChecks>>,
 }
 
 /// Joins the shared crawl `shared` names, before anything is fetched or written: creates it
@@ -140,6 +142,9 @@ pub(crate) async fn join_shared(
     Ok(Joined {
         turns: Arc::new(redis::RedisTurns::of(&frontier)),
         robots: Arc::new(redis::RedisRobots::of(&frontier)),
+        checks: config
+            .check
+            .then(|| Arc::new(redis::RedisChecks::of(&frontier)) as Arc<dyn SharedChecks>),
         frontier,
     })
 }

@@ -34,7 +34,7 @@ fn names_on_each_node(cluster: &RedisCluster) -> Vec<String> {
 /// The URL entering the Cluster through `node`: node 0 is named as a Cluster
 /// (`redis+cluster://`), the others by a plain `redis://` URL, which the worker finds to be
 /// a Cluster node.
-fn entry_url(node: &RedisServer, index: usize) -> String {
+pub(super) fn entry_url(node: &RedisServer, index: usize) -> String {
     let url = node.url();
     if index == 0 {
         url.replacen("redis://", "redis+cluster://", 1)

@@ -24,6 +24,7 @@ mod reasons;
 mod recursive;
 mod recursive_resume;
 mod shared;
+mod shared_check;
 mod shared_faults;
 mod sitemap;
 mod tls;

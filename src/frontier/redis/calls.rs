@@ -1,6 +1,7 @@
 //! Calling the crawl's scripts: each call names the partition (or the crawl's own slot) it
 //! runs in, and a batch of calls to different partitions goes out at once, in one round trip,
-//! with one call id, sent again as a whole while Redis is away.
+//! with one call id, sent again as a whole while Redis is away. Calls whose scripts answer the
+//! same when sent again (link statuses) go without a call id, from any task at once.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,8 @@ pub(super) struct Scripts {
     finish: Script,
     leases: Script,
     probe: Script,
+    claim: Script,
+    publish: Script,
     crawl: Script,
 }
 
@@ -30,6 +33,8 @@ impl Scripts {
             finish: script(include_str!("finish.lua")),
             leases: script(include_str!("leases.lua")),
             probe: script(include_str!("probe.lua")),
+            claim: script(include_str!("claim.lua")),
+            publish: script(include_str!("publish.lua")),
             crawl: Script::new(include_str!("crawl.lua")),
         }
     }
@@ -48,6 +53,10 @@ pub(super) enum Which {
     Leases,
     /// probe.lua in a partition: what it holds (the end check).
     Probe,
+    /// claim.lua in a partition: links' statuses, the unknown ones claimed (`--check`).
+    Claim,
+    /// publish.lua in a partition: links' statuses published (`--check`).
+    Publish,
     /// crawl.lua in the crawl's own slot: the active set, wake-ups, the budget.
     Crawl,
 }
@@ -152,9 +161,39 @@ impl Caller {
         }
         self.calls += 1;
         let call_id = self.calls.to_string();
+        let mut failing_since = self.failing_since;
+        let answers = self
+            .send_until_answered(&calls, &call_id, &mut failing_since)
+            .await;
+        self.failing_since = failing_since;
+        answers
+    }
+
+    /// Runs `calls` at once, as [`Caller::run_all`] does, without a call id: their scripts
+    /// answer the same when sent again, so any task may make them while others are in flight
+    /// (no kept answer to replay). While Redis is away they are sent again until one `--lease`
+    /// has passed since this batch first failed.
+    pub(super) async fn run_repeatable(
+        &self,
+        calls: Vec<Call>,
+    ) -> Result<Vec<redis::Value>, FrontierError> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.send_until_answered(&calls, "", &mut None).await
+    }
+
+    /// Sends `calls` with `call_id` until Redis answers them all, or until one `--lease` has
+    /// passed since `failing_since` (when Redis first failed, kept by the caller).
+    async fn send_until_answered(
+        &self,
+        calls: &[Call],
+        call_id: &str,
+        failing_since: &mut Option<Instant>,
+    ) -> Result<Vec<redis::Value>, FrontierError> {
         let mut wait = Duration::from_millis(100);
         loop {
-            if let Some(since) = self.failing_since {
+            if let Some(since) = *failing_since {
                 if since.elapsed() >= self.patience {
                     return Err(FrontierError(format!(
                         "redis: no answer for {:.0?}, one --lease",
@@ -162,7 +201,7 @@ impl Caller {
                     )));
                 }
             }
-            let sent = calls.iter().map(|call| self.send(call, &call_id));
+            let sent = calls.iter().map(|call| self.send(call, call_id));
             let answers = join_all(sent).await;
             let mut values = Vec::with_capacity(answers.len());
             let mut transient = None;
@@ -180,10 +219,10 @@ impl Caller {
                 }
             }
             let Some(err) = transient else {
-                self.failing_since = None;
+                *failing_since = None;
                 return Ok(values);
             };
-            self.failing_since.get_or_insert_with(Instant::now);
+            failing_since.get_or_insert_with(Instant::now);
             tracing::warn!(error = %err, "redis unavailable; retrying");
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(2));
@@ -224,6 +263,8 @@ impl Caller {
             Which::Finish => &scripts.finish,
             Which::Leases => &scripts.leases,
             Which::Probe => &scripts.probe,
+            Which::Claim => &scripts.claim,
+            Which::Publish => &scripts.publish,
             Which::Crawl => &scripts.crawl,
         }
     }

@@ -14,6 +14,7 @@
 //! | `leases`, `leased`, `held:WORKER` | sorted set, hash, set | lease id → expiry, → job; a worker's leases |
 //! | `alive`, `waiting` | sorted sets | workers' heartbeats; workers waiting for this partition's work |
 //! | `robots` | hash | origin → robots.txt verdict, fetched once per crawl |
+//! | `checked` | hash | `--check`: link fingerprint → status, or a worker's claim while it checks |
 //! | `stats`, `depths`, `workers`, `hostset` | hash, hash, hash, set | counts, version, seen count |
 //! | `stalls`, `abandoned`, `reply:WORKER` | hash, list, string | stalled jobs; given up; the last answer |
 //!
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 mod calls;
+mod checks;
 mod connection;
 mod jobs;
 mod known;
@@ -45,6 +47,7 @@ mod shared;
 mod status;
 mod wake;
 
+pub(crate) use checks::RedisChecks;
 pub(crate) use settings::CrawlSettings;
 pub(crate) use shared::{RedisRobots, RedisTurns};
 pub(crate) use status::{forget, show_status};

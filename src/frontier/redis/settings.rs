@@ -50,6 +50,9 @@ impl CrawlSettings {
             ),
             ("max-stalls", max_stalls.to_string()),
             ("respect-nofollow", crawl.respect_nofollow.to_string()),
+            // Workers with --check share the links' statuses; one without would leave pages
+            // without them.
+            ("check", config.check.to_string()),
             (
                 "links",
                 match config.links.attributes {

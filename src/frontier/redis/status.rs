@@ -148,6 +148,14 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
         stat("robots"),
         stat("links")
     );
+    if settings.get("check").is_some_and(|check| check == "true") {
+        let _ = writeln!(
+            text,
+            "  links: {} checked, {} broken",
+            stat("links_checked"),
+            stat("links_broken")
+        );
+    }
     let by_depth = list(&mut depths.iter().map(|(depth, n)| format!("{depth}: {n}")));
     let _ = writeln!(text, "  pages by depth: {by_depth}");
     let by_worker = list(&mut workers.iter().map(|(worker, n)| format!("{worker}: {n}")));
