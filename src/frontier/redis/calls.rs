@@ -18,6 +18,7 @@ pub(super) struct Scripts {
     finish: Script,
     leases: Script,
     probe: Script,
+    probe_all: Script,
     crawl: Script,
 }
 
@@ -30,6 +31,7 @@ impl Scripts {
             finish: script(include_str!("finish.lua")),
             leases: script(include_str!("leases.lua")),
             probe: script(include_str!("probe.lua")),
+            probe_all: Script::new(include_str!("probe_all.lua")),
             crawl: Script::new(include_str!("crawl.lua")),
         }
     }
@@ -48,15 +50,19 @@ pub(super) enum Which {
     Leases,
     /// probe.lua in a partition: what it holds (the end check).
     Probe,
+    /// probe_all.lua on a single server: what every partition holds, in one call.
+    ProbeAll,
     /// crawl.lua in the crawl's own slot: the active set, wake-ups, the budget.
     Crawl,
 }
 
-/// Where a call runs: a partition, or the crawl's own slot.
+/// Where a call runs: a partition, the crawl's own slot, or every partition at once (on a
+/// single server only: a Cluster refuses a call naming keys of several slots).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
     Partition(u16),
     Crawl,
+    Everywhere,
 }
 
 /// One script call: its script, where it runs, and its arguments after the four every script
@@ -75,6 +81,15 @@ impl Call {
             which,
             place: Place::Partition(n),
             args,
+        }
+    }
+
+    /// A call of probe_all.lua: what every partition holds (single server only).
+    pub(super) fn probe_all() -> Call {
+        Call {
+            which: Which::ProbeAll,
+            place: Place::Everywhere,
+            args: Vec::new(),
         }
     }
 
@@ -193,20 +208,30 @@ impl Caller {
     /// Sends one call, on its own clone of the connection, so a batch's calls are in flight
     /// together.
     async fn send(&self, call: &Call, call_id: &str) -> redis::RedisResult<redis::Value> {
-        let (script, key, prefix) = match call.place {
+        let (script, keys, prefix) = match call.place {
             Place::Partition(n) => (
                 self.script(call.which),
-                self.layout.epoch_key(n),
+                vec![self.layout.epoch_key(n)],
                 self.layout.prefix(n).to_owned(),
             ),
             Place::Crawl => {
                 let prefix = self.layout.crawl_prefix();
-                (&self.scripts.crawl, settings_key(&prefix), prefix)
+                (&self.scripts.crawl, vec![settings_key(&prefix)], prefix)
             }
+            Place::Everywhere => (
+                self.script(call.which),
+                self.layout
+                    .all()
+                    .map(|n| self.layout.epoch_key(n))
+                    .collect(),
+                self.layout.crawl_prefix(),
+            ),
         };
         let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
         invocation
-            .key(key)
             .arg(prefix)
             .arg(&self.epoch)
             .arg(call_id)
@@ -224,6 +249,7 @@ impl Caller {
             Which::Finish => &scripts.finish,
             Which::Leases => &scripts.leases,
             Which::Probe => &scripts.probe,
+            Which::ProbeAll => &scripts.probe_all,
             Which::Crawl => &scripts.crawl,
         }
     }
