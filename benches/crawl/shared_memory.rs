@@ -1,9 +1,11 @@
 //! Redis memory per seen URL and per queued job at a million URLs, without fetching a million
 //! pages: a generated site of pages that each carry many distinct links (1,000 pages × 1,000
-//! links), crawled by one worker from the pages' list with `-d 1 --max-pages PAGES`. The
-//! pages are on one host, whose queue is first in, first out: the listed pages are taken
-//! first, and the budget ends the crawl once they are done, so each of their links is seen
-//! and queued, never fetched. Then the seen set's keys (`seen:*`) and the queues' (`q:*`)
+//! links) under one index page linking them all, crawled by one worker from the index with
+//! `-d 2 --max-pages PAGES+1`. The pages are on one host, whose queue is first in, first out:
+//! the index queues every page before any is fetched, so the pages are taken before any of
+//! their links, and the budget ends the crawl once they are done: each of their links is seen
+//! and queued, never fetched. (A list of the pages would not do: the list is read as the
+//! frontier runs low, so links of the first pages would be queued before the last pages.) Then the seen set's keys (`seen:*`) and the queues' (`q:*`)
 //! are weighed with `MEMORY USAGE` and divided by `areq status`'s counts (`seen: N URLs`,
 //! `N queued`); `INFO memory`'s used_memory before and after is reported too.
 
@@ -40,13 +42,13 @@ pub fn seen_and_queued(
     let server =
         Server::start_static(&root, settings.server).expect("cannot start the static server");
     let origin = server.origin();
-    let list = work.join("links-pages.txt");
-    write_urls(&list, pages, |i| page_url(&origin, i)).expect("cannot write the list");
-    let budget = pages.to_string();
+    let list = work.join("links-index.txt");
+    write_urls(&list, 1, |_| format!("{origin}/l/index.html")).expect("cannot write the seed");
+    let budget = (pages + 1).to_string();
     let mut args: Vec<OsString> = vec![list.clone().into()];
     for arg in [
         "-d",
-        "1",
+        "2",
         "--max-pages",
         &budget,
         "-c",
@@ -73,7 +75,7 @@ pub fn seen_and_queued(
     let status = status(&redis.url());
     let seen = status_count(&status, "seen: ", " URLs");
     let queued = status_count(&status, "frontier: ", " queued");
-    let listed_first = status.contains(&format!("pages by depth: 0: {pages}\n"));
+    let listed_first = status.contains(&format!("pages by depth: 0: 1, 1: {pages}\n"));
 
     let keys = redis.crawl_keys(NAME);
     let of = |kind: &str| -> Vec<String> {
@@ -93,7 +95,7 @@ pub fn seen_and_queued(
     let per_job = queue_bytes / queued.max(1) as f64;
     let url_length = mean_link_length(&origin, pages, links);
     let input = format!(
-        "{} pages × {} links, -d 1 --max-pages {budget}: {} seen, {} queued",
+        "index + {} pages × {} links, -d 2 --max-pages {budget}: {} seen, {} queued",
         count(pages as u64),
         count(links as u64),
         count(seen),
@@ -145,8 +147,8 @@ pub fn seen_and_queued(
     )];
     if !listed_first {
         notes.push(format!(
-            "shared memory at scale: NOT every listed page was fetched before the budget ran \
-             out (status: {})",
+            "shared memory at scale: NOT every page under the index was fetched before the \
+             budget ran out (status: {})",
             status.trim().replace('\n', "; ")
         ));
     }
@@ -164,10 +166,17 @@ fn link_path(i: usize, j: usize) -> String {
     format!("/l/{i}/page-{j}.html")
 }
 
-/// The site: `pages` pages, each with `links` distinct links of its own.
+/// The site: an index linking `pages` pages, each with `links` distinct links of its own.
 fn write_site(root: &Path, pages: usize, links: usize) -> std::io::Result<()> {
     let dir = root.join("l");
     fs::create_dir_all(&dir)?;
+    let mut index = BufWriter::new(fs::File::create(dir.join("index.html"))?);
+    write!(index, "<!DOCTYPE html><html><body>")?;
+    for i in 0..pages {
+        writeln!(index, "<a href=\"{}\">{i}</a>", page_url("", i))?;
+    }
+    writeln!(index, "</body></html>")?;
+    index.flush()?;
     for i in 0..pages {
         let mut out = BufWriter::new(fs::File::create(dir.join(format!("{i}.html")))?);
         write!(
