@@ -17,7 +17,9 @@
 //! 6. many hosts: the same pages over one host and over a thousand, pages/s and peak RSS;
 //!    and slow DNS: 500 names through a resolver answering in 100 ms, against
 //!    `ceil(names / -c) × 100 ms` plus the fetch time;
-//! 7. the shared crawl through Redis, when `redis-server` is installed;
+//! 7. the shared crawl through Redis, when `redis-server` is installed: one worker against the
+//!    memory frontier (the site's list, and the Rust docs crawled), workers 1 to 8, a 3-master
+//!    Cluster, and Redis's memory per seen URL and per queued job at a million URLs;
 //! 8. the Rust docs, when installed (full mode, or `AREQ_BENCH_DOCS=1`): `tree_links` against
 //!    the default path on every page, and a crawl by areq, the baseline and wget2;
 //! 9. link checking (`--check`) of a site with planted breakage by areq and by linkinator,
@@ -56,6 +58,8 @@ mod measure;
 mod peers;
 #[path = "crawl/process.rs"]
 mod process;
+#[path = "crawl/redis.rs"]
+mod redis;
 #[path = "crawl/report.rs"]
 mod report;
 #[path = "crawl/rng.rs"]
@@ -66,6 +70,12 @@ mod select;
 mod server;
 #[path = "crawl/shared.rs"]
 mod shared;
+#[path = "crawl/shared_cluster.rs"]
+mod shared_cluster;
+#[path = "crawl/shared_docs.rs"]
+mod shared_docs;
+#[path = "crawl/shared_memory.rs"]
+mod shared_memory;
 #[path = "crawl/site.rs"]
 mod site;
 #[path = "crawl/speed.rs"]
@@ -135,11 +145,14 @@ impl Settings {
                 server,
                 shared: shared::SharedSettings {
                     runs: 1,
-                    scaling_urls: 400,
+                    scaling_urls: 1_600,
                     scaling_delay: Duration::from_millis(100),
                     scaling_concurrency: 20,
                     memory_urls: 20_000,
-                    layout_urls: 200_000,
+                    link_pages: (100, 1_000),
+                    docs_depth: 2,
+                    cluster_hosts: (200, 2),
+                    server,
                 },
                 docs_runs: 1,
                 select,
@@ -159,11 +172,14 @@ impl Settings {
                 server,
                 shared: shared::SharedSettings {
                     runs: 3,
-                    scaling_urls: 2_000,
+                    scaling_urls: 8_000,
                     scaling_delay: Duration::from_millis(100),
                     scaling_concurrency: 20,
                     memory_urls: 100_000,
-                    layout_urls: 1_000_000,
+                    link_pages: (1_000, 1_000),
+                    docs_depth: 1_000_000,
+                    cluster_hosts: (200, 10),
+                    server,
                 },
                 docs_runs: 3,
                 select,

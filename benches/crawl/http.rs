@@ -5,13 +5,15 @@
 //! One thread per connection with keep-alive: areq opens at most `-c` connections, and each
 //! thread answers request after request on its connection. GET and HEAD only, no request
 //! bodies. The process exits when its stdin closes, so it dies with the bench even when the
-//! bench is killed.
+//! bench is killed. The delay mode can log every request it answers (`HOST PATH`, one a line)
+//! to a file, so a workload can count what was fetched at the server.
 
 use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -34,21 +36,22 @@ pub const DELAY_BODY: &str =
 pub const DELAY_LINKS: u64 = 3;
 
 /// What the server answers.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Mode {
     /// Files under this directory.
     Static(PathBuf),
-    /// [`DELAY_BODY`] for every path, after this many milliseconds.
-    Delay(Duration),
+    /// [`DELAY_BODY`] for every path, after this many milliseconds; each request logged to
+    /// the file, when there is one.
+    Delay(Duration, Option<Mutex<File>>),
     /// The link-checking site under this directory: files, and the answers of the paths its
     /// generator planted (statuses, redirects, a path that hangs; see [`linkcheck_site::route`]).
     Planted(PathBuf),
 }
 
-/// Parses `--serve DIR PORT`, `--serve-delay MS PORT` or `--serve-planted DIR PORT` from the
-/// bench's own arguments.
+/// Parses `--serve DIR PORT`, `--serve-delay MS PORT [LOG]` or `--serve-planted DIR PORT`
+/// from the bench's own arguments.
 pub fn mode_from_args(args: &[OsString]) -> Option<(Mode, u16)> {
-    let [flag, value, port, ..] = args else {
+    let [flag, value, port, rest @ ..] = args else {
         return None;
     };
     let port = port.to_str()?.parse().ok()?;
@@ -57,7 +60,17 @@ pub fn mode_from_args(args: &[OsString]) -> Option<(Mode, u16)> {
         "--serve-planted" => Some((Mode::Planted(PathBuf::from(value)), port)),
         "--serve-delay" => {
             let millis = value.to_str()?.parse().ok()?;
-            Some((Mode::Delay(Duration::from_millis(millis)), port))
+            let log = match rest.first() {
+                Some(path) => Some(Mutex::new(
+                    OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .ok()?,
+                )),
+                None => None,
+            };
+            Some((Mode::Delay(Duration::from_millis(millis), log), port))
         }
         _ => None,
     }
@@ -68,7 +81,7 @@ pub fn serve(mode: Mode, port: u16) -> ! {
     // The delay server answers on every address, so 127.1.x.y reach it as distinct hosts.
     let ip = match mode {
         Mode::Static(_) | Mode::Planted(_) => "127.0.0.1",
-        Mode::Delay(_) => "0.0.0.0",
+        Mode::Delay(..) => "0.0.0.0",
     };
     let listener = match TcpListener::bind((ip, port)) {
         Ok(listener) => listener,
@@ -103,6 +116,8 @@ fn exit_when_stdin_closes() {
 struct Request {
     head_only: bool,
     path: String,
+    /// The `Host` header, empty when there is none.
+    host: String,
     keep_alive: bool,
 }
 
@@ -133,6 +148,7 @@ fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
     let method = parts.next().unwrap_or_default().to_owned();
     let path = parts.next().unwrap_or("/").to_owned();
     let mut keep_alive = parts.next() != Some("HTTP/1.0");
+    let mut host = String::new();
     for _ in 0..MAX_HEADERS {
         line.clear();
         if read_line(reader, &mut line)? == 0 {
@@ -144,11 +160,14 @@ fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
             return Ok(Some(Request {
                 head_only,
                 path,
+                host,
                 keep_alive,
             }));
         }
         if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("connection") {
+            if name.eq_ignore_ascii_case("host") {
+                host = value.trim().to_owned();
+            } else if name.eq_ignore_ascii_case("connection") {
                 let value = value.trim();
                 keep_alive = if value.eq_ignore_ascii_case("close") {
                     false
@@ -177,9 +196,15 @@ fn read_line(reader: &mut impl BufRead, line: &mut String) -> io::Result<usize> 
 fn respond(request: &Request, mode: &Mode, out: &mut Vec<u8>) {
     let mut location = None;
     let (status, body) = match mode {
-        Mode::Delay(delay) => {
+        Mode::Delay(delay, log) => {
             if !delay.is_zero() {
                 thread::sleep(*delay);
+            }
+            if let Some(log) = log {
+                // One write a line, so lines of concurrent requests never mix.
+                let line = format!("{} {}\n", request.host, request.path);
+                let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let _ = file.write_all(line.as_bytes());
             }
             ("200 OK", Some(DELAY_BODY.as_bytes().to_vec()))
         }
@@ -212,7 +237,7 @@ fn respond(request: &Request, mode: &Mode, out: &mut Vec<u8>) {
     };
     let content_type = match mode {
         Mode::Planted(_) => content_type(&request.path),
-        Mode::Static(_) | Mode::Delay(_) => "text/html",
+        Mode::Static(_) | Mode::Delay(..) => "text/html",
     };
     let mut head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\

@@ -95,6 +95,16 @@ impl Server {
         Self::start_bundled(&["--serve-delay".into(), delay.as_millis().to_string()])
     }
 
+    /// The bundled server answering every path after `delay`, logging each request it
+    /// answers to `log` as `HOST PATH`, one a line.
+    pub fn start_delay_logged(delay: Duration, log: &Path) -> io::Result<Server> {
+        Self::start_bundled(&[
+            "--serve-delay".into(),
+            delay.as_millis().to_string(),
+            path_arg(log)?,
+        ])
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -109,8 +119,9 @@ impl Server {
         let port = free_port()?;
         let mut command = Command::new(std::env::current_exe()?);
         command
-            .args(args)
+            .args(&args[..2])
             .arg(port.to_string())
+            .args(&args[2..])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

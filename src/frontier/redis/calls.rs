@@ -21,6 +21,7 @@ pub(super) struct Scripts {
     probe: Script,
     claim: Script,
     publish: Script,
+    probe_all: Script,
     crawl: Script,
 }
 
@@ -35,6 +36,7 @@ impl Scripts {
             probe: script(include_str!("probe.lua")),
             claim: script(include_str!("claim.lua")),
             publish: script(include_str!("publish.lua")),
+            probe_all: Script::new(include_str!("probe_all.lua")),
             crawl: Script::new(include_str!("crawl.lua")),
         }
     }
@@ -57,15 +59,19 @@ pub(super) enum Which {
     Claim,
     /// publish.lua in a partition: links' statuses published (`--check`).
     Publish,
+    /// probe_all.lua on a single server: what every partition holds, in one call.
+    ProbeAll,
     /// crawl.lua in the crawl's own slot: the active set, wake-ups, the budget.
     Crawl,
 }
 
-/// Where a call runs: a partition, or the crawl's own slot.
+/// Where a call runs: a partition, the crawl's own slot, or every partition at once (on a
+/// single server only: a Cluster refuses a call naming keys of several slots).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
     Partition(u16),
     Crawl,
+    Everywhere,
 }
 
 /// One script call: its script, where it runs, and its arguments after the four every script
@@ -84,6 +90,15 @@ impl Call {
             which,
             place: Place::Partition(n),
             args,
+        }
+    }
+
+    /// A call of probe_all.lua: what every partition holds (single server only).
+    pub(super) fn probe_all() -> Call {
+        Call {
+            which: Which::ProbeAll,
+            place: Place::Everywhere,
+            args: Vec::new(),
         }
     }
 
@@ -232,20 +247,30 @@ impl Caller {
     /// Sends one call, on its own clone of the connection, so a batch's calls are in flight
     /// together.
     async fn send(&self, call: &Call, call_id: &str) -> redis::RedisResult<redis::Value> {
-        let (script, key, prefix) = match call.place {
+        let (script, keys, prefix) = match call.place {
             Place::Partition(n) => (
                 self.script(call.which),
-                self.layout.epoch_key(n),
+                vec![self.layout.epoch_key(n)],
                 self.layout.prefix(n).to_owned(),
             ),
             Place::Crawl => {
                 let prefix = self.layout.crawl_prefix();
-                (&self.scripts.crawl, settings_key(&prefix), prefix)
+                (&self.scripts.crawl, vec![settings_key(&prefix)], prefix)
             }
+            Place::Everywhere => (
+                self.script(call.which),
+                self.layout
+                    .all()
+                    .map(|n| self.layout.epoch_key(n))
+                    .collect(),
+                self.layout.crawl_prefix(),
+            ),
         };
         let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
         invocation
-            .key(key)
             .arg(prefix)
             .arg(&self.epoch)
             .arg(call_id)
@@ -265,6 +290,7 @@ impl Caller {
             Which::Probe => &scripts.probe,
             Which::Claim => &scripts.claim,
             Which::Publish => &scripts.publish,
+            Which::ProbeAll => &scripts.probe_all,
             Which::Crawl => &scripts.crawl,
         }
     }

@@ -86,6 +86,12 @@ const PARTITIONS_PER_POP: usize = 8;
 /// How often a worker reads the active set again, to serve partitions other workers filled.
 const ACTIVE_REFRESH: Duration = Duration::from_secs(1);
 
+/// How long after an end check that found work a worker checks again at the soonest: a
+/// worker whose input still comes (seeds every worker lists, all seen already) asks for the
+/// next page after each batch it pushes, and reading every partition each time would keep
+/// Redis busy with end checks while the crawl ends.
+const END_CHECK_EVERY: Duration = Duration::from_millis(200);
+
 /// How long a worker that found nothing counts as waiting for a wake-up: long enough that
 /// an idle worker, asking again every [`IDLE_POLL`], tells the crawl every other time.
 const IDLE_FOR: Duration = Duration::from_millis(2500);
@@ -137,6 +143,8 @@ pub(crate) struct RedisFrontier {
     /// The crawl had nothing left anywhere at the last end check, and nothing was pushed
     /// since.
     drained: bool,
+    /// When this worker may run the crawl's end check again.
+    end_check_at: Option<Instant>,
     /// The crawl's page budget is spent: what is queued stays queued.
     spent: bool,
     /// Wake-ups while this worker has nothing to start.
@@ -181,6 +189,7 @@ impl RedisFrontier {
             idle_until: None,
             quiet: None,
             drained: false,
+            end_check_at: None,
             spent: false,
             known: KnownSeen::default(),
             waker,
@@ -388,8 +397,24 @@ impl RedisFrontier {
         Ok(first == second)
     }
 
-    /// Every partition's {version, queued, leased}.
+    /// Every partition's {version, queued, leased}: on a single server in one call, in a
+    /// Cluster one call a partition (each at its master).
     async fn probe_all(&mut self) -> Result<Vec<(u64, u64, u64)>, FrontierError> {
+        if matches!(self.caller.redis, RedisConnection::Single(_)) {
+            let counts: Vec<u64> = self.caller.run(Call::probe_all()).await?;
+            let probes: Vec<(u64, u64, u64)> = counts
+                .chunks_exact(3)
+                .map(|probe| (probe[0], probe[1], probe[2]))
+                .collect();
+            if probes.len() != usize::from(self.layout().partitions()) {
+                return Err(FrontierError(format!(
+                    "redis: the end check read {} partitions of {}",
+                    probes.len(),
+                    self.layout().partitions()
+                )));
+            }
+            return Ok(probes);
+        }
         let calls = self
             .layout()
             .all()
@@ -552,10 +577,17 @@ impl Frontier for RedisFrontier {
             }
         }
         let nothing_active = asked.is_empty();
-        if nothing_active && self.held.is_empty() && self.end_check().await? {
-            self.drained = true;
-            self.run_with_crawl(vec![], ops, 0).await?;
-            return Ok(Next::Empty);
+        if nothing_active && self.held.is_empty() {
+            // Nothing was asked, so `ops` has nothing to tell yet.
+            if let Some(at) = self.end_check_at.filter(|at| *at > Instant::now()) {
+                return Ok(Next::WaitUntil(at));
+            }
+            self.end_check_at = Some(Instant::now() + END_CHECK_EVERY);
+            if self.end_check().await? {
+                self.drained = true;
+                self.run_with_crawl(vec![], ops, 0).await?;
+                return Ok(Next::Empty);
+            }
         }
         if let Some(wait) = earliest {
             self.run_with_crawl(vec![], ops, 0).await?;
