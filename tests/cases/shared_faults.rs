@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::cmd::{finish, send_signal, Areq, Run};
+use crate::support::cmd::{finish, finish_within, send_signal, Areq, Run};
 use crate::support::redis::{RedisServer, Value};
 use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, PAGES};
@@ -533,6 +533,23 @@ fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker() {
 
 /// Issue 19, point 11: `--max-pages` was a budget per worker, and a worker with another user
 /// agent, body limit, budget or stall limit was let in.
+#[test]
+fn a_worker_whose_budget_is_spent_reads_the_rest_of_its_list_and_ends() {
+    // The list is read as the frontier runs low: once the budget was spent, the jobs still
+    // queued kept the worker from reading the rest of its list, and it never ended.
+    let redis = RedisServer::start();
+    let site = TestServer::start(|request| match request.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        _ => Reply::html("<p>listed</p>"),
+    });
+    let seeds: Vec<String> = (0..400).map(|i| site.url(&format!("/{i}"))).collect();
+    let args = ["-o", "out.tsv", "-d", "0", "-c", "4", "--max-pages", "20"];
+    let (_dir, child) = worker(&redis, "listed", &seeds, &args);
+    finish_within(child, Duration::from_secs(60)).assert_success();
+    let fetched = site.requests().len() - site.hits("/robots.txt");
+    assert_eq!(fetched, 20, "the budget held");
+}
+
 #[test]
 fn max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compared() {
     let redis = RedisServer::start();

@@ -724,6 +724,11 @@ impl Frontier for RedisFrontier {
     }
 
     fn len(&self) -> usize {
+        // Once the budget is spent nothing queued is for this worker: counting it would keep
+        // the scheduler from reading the rest of its input, and so from ever ending.
+        if self.spent {
+            return 0;
+        }
         self.views.values().map(|view| view.queued).sum()
     }
 
