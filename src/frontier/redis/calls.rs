@@ -27,7 +27,16 @@ pub(super) struct Scripts {
 
 impl Scripts {
     pub(super) fn new() -> Scripts {
-        let script = |body: &str| Script::new(&[include_str!("common.lua"), body].concat());
+        let script = |body: &str| {
+            Script::new(
+                &[
+                    include_str!("replies.lua"),
+                    include_str!("common.lua"),
+                    body,
+                ]
+                .concat(),
+            )
+        };
         Scripts {
             push: script(include_str!("push.lua")),
             pop: script(include_str!("pop.lua")),
@@ -37,7 +46,7 @@ impl Scripts {
             claim: script(include_str!("claim.lua")),
             publish: script(include_str!("publish.lua")),
             probe_all: Script::new(include_str!("probe_all.lua")),
-            crawl: Script::new(include_str!("crawl.lua")),
+            crawl: Script::new(&[include_str!("replies.lua"), include_str!("crawl.lua")].concat()),
         }
     }
 }

@@ -19,12 +19,6 @@ if KEYS[1] ~= ARGV[1] .. 'epoch' then
   return redis.error_reply('AREQ_KEYS KEYS[1] must be the epoch key of the partition at ARGV[1]')
 end
 
--- Redis's clock, in milliseconds: one clock for every worker.
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
 -- An error reply unless the partition at `p` still belongs to the crawl joined at `epoch`:
 -- Redis restarted without persistence, was flushed, failed over to an empty replica, or the
 -- crawl was forgotten (and maybe made anew).
@@ -34,31 +28,6 @@ local function check_epoch(p, epoch)
       .. '(restarted without persistence, flushed, failed over or forgotten)')
   end
   return nil
-end
-
--- The answer kept for call `call` of `worker` in this partition, if this call was made before
--- (the worker sends a call again when its reply was lost). A worker makes one call at a time
--- in a partition, so one kept answer per worker is enough.
-local function replay(p, worker, call)
-  if call == '' then
-    return nil
-  end
-  local kept = redis.call('GET', p .. 'reply:' .. worker)
-  if kept then
-    local decoded = cjson.decode(kept)
-    if decoded[1] == call then
-      return decoded[2]
-    end
-  end
-  return nil
-end
-
--- Keeps `answer` as the answer to call `call` of `worker`, and returns it.
-local function keep(p, worker, call, answer)
-  if call ~= '' then
-    redis.call('SET', p .. 'reply:' .. worker, cjson.encode({call, answer}), 'PX', 600000)
-  end
-  return answer
 end
 
 -- What every call of a worker checks before anything else: the crawl is still the one

@@ -20,18 +20,12 @@ if redis.call('HGET', KEYS[1], 'epoch') ~= epoch then
   return redis.error_reply('AREQ_GONE the crawl is no longer in this Redis '
     .. '(restarted without persistence, flushed, failed over or forgotten)')
 end
-if call ~= '' then
-  local kept = redis.call('GET', p .. 'reply:' .. worker)
-  if kept then
-    local decoded = cjson.decode(kept)
-    if decoded[1] == call then
-      return decoded[2]
-    end
-  end
+local kept = replay(p, worker, call)
+if kept then
+  return kept
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local waiting = p .. 'waiting'
 local granted = 0
 for i = 5, #ARGV, 2 do
@@ -71,8 +65,4 @@ for i = 5, #ARGV, 2 do
   end
 end
 redis.call('ZREMRANGEBYSCORE', waiting, '-inf', now)
-local answer = {redis.call('ZCARD', waiting), granted}
-if call ~= '' then
-  redis.call('SET', p .. 'reply:' .. worker, cjson.encode({call, answer}), 'PX', 600000)
-end
-return answer
+return keep(p, worker, call, {redis.call('ZCARD', waiting), granted})

@@ -37,7 +37,12 @@ impl RedisTurns {
             layout: Arc::clone(&frontier.caller.layout),
             epoch: frontier.caller.epoch.clone(),
             script: Arc::new(Script::new(
-                &[include_str!("common.lua"), include_str!("turn.lua")].concat(),
+                &[
+                    include_str!("replies.lua"),
+                    include_str!("common.lua"),
+                    include_str!("turn.lua"),
+                ]
+                .concat(),
             )),
         }
     }

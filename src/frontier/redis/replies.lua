@@ -1,0 +1,34 @@
+-- Helpers every script of a crawl starts with, in a partition or in the crawl's own slot:
+-- Redis's clock, and the answers kept for calls a worker may send again. `p` is the prefix
+-- of the slot the script runs in.
+
+-- Redis's clock, in milliseconds: one clock for every worker.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The answer kept for call `call` of `worker` in this slot, if this call was made before
+-- (the worker sends a call again when its reply was lost). A worker makes one call at a time
+-- in a partition, so one kept answer per worker is enough.
+local function replay(p, worker, call)
+  if call == '' then
+    return nil
+  end
+  local kept = redis.call('GET', p .. 'reply:' .. worker)
+  if kept then
+    local decoded = cjson.decode(kept)
+    if decoded[1] == call then
+      return decoded[2]
+    end
+  end
+  return nil
+end
+
+-- Keeps `answer` as the answer to call `call` of `worker`, and returns it.
+local function keep(p, worker, call, answer)
+  if call ~= '' then
+    redis.call('SET', p .. 'reply:' .. worker, cjson.encode({call, answer}), 'PX', 600000)
+  end
+  return answer
+end
