@@ -259,7 +259,9 @@ impl Scheduler {
                 self.short_of_places = true;
                 return Ok(None);
             };
-            match frontier.pop(Instant::now()).await? {
+            // The place just taken, and those still free.
+            let room = global.available_permits() + 1;
+            match frontier.pop(Instant::now(), room).await? {
                 Next::Ready(job) => {
                     self.pages_started += 1;
                     // At error level so every event of the page carries its URL, whatever
@@ -357,14 +359,12 @@ impl Scheduler {
             links,
             reply,
         } = question;
-        let take_next = !self.stopping && !self.budget_spent();
         frontier
             .finished(Ended {
                 job: &job,
                 outcome: "ok",
                 links: records,
                 children,
-                take_next,
             })
             .await?;
         let queued_ended = self.stopping || self.budget_spent();
@@ -412,7 +412,6 @@ impl Scheduler {
                 outcome: result.outcome.label(),
                 links: result.outcome.links(),
                 children,
-                take_next: !self.stopping && !self.budget_spent(),
             })
             .await
     }
@@ -532,7 +531,7 @@ mod tests {
     /// Pops every ready job's URL.
     async fn drain(frontier: &mut MemoryFrontier) -> Vec<String> {
         let mut urls = Vec::new();
-        while let Ok(Next::Ready(job)) = frontier.pop(Instant::now()).await {
+        while let Ok(Next::Ready(job)) = frontier.pop(Instant::now(), 1).await {
             urls.push(format!("{} d{} {}", job.url, job.depth, job.source()));
         }
         urls

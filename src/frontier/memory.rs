@@ -216,7 +216,7 @@ impl Frontier for MemoryFrontier {
             .count())
     }
 
-    async fn pop(&mut self, now: Instant) -> Result<Next, FrontierError> {
+    async fn pop(&mut self, now: Instant, _room: usize) -> Result<Next, FrontierError> {
         Ok(self.pop_now(now))
     }
 

@@ -49,9 +49,6 @@ pub(crate) struct Ended<'a> {
     pub(crate) links: u64,
     /// The links the page's crawl follows; queued unless seen before.
     pub(crate) children: Children,
-    /// The scheduler will start another job now: a shared frontier may take it in the same
-    /// round trip, for the next [`Frontier::pop`].
-    pub(crate) take_next: bool,
 }
 
 /// A frontier could not be reached or answered wrongly; the crawl stops.
@@ -70,10 +67,12 @@ pub(crate) trait Frontier {
     /// were new.
     async fn push(&mut self, jobs: Vec<Job>) -> Result<usize, FrontierError>;
     /// The next job whose host may start a request at `now`; its host's slot is taken until
-    /// [`Frontier::finished`].
-    async fn pop(&mut self, now: Instant) -> Result<Next, FrontierError>;
+    /// [`Frontier::finished`]. `room` is how many jobs the scheduler could start now, this
+    /// one included: a shared frontier takes that many in one round trip.
+    async fn pop(&mut self, now: Instant, room: usize) -> Result<Next, FrontierError>;
     /// A job ended (its records, if any, are written): frees its host's slot and queues the
-    /// links it found.
+    /// links it found. A shared frontier may tell its store later, in a batch, before
+    /// [`Frontier::pop`] next needs it or when [`Frontier::upkeep`] is due.
     async fn finished(&mut self, ended: Ended<'_>) -> Result<(), FrontierError>;
     /// Jobs handed out that will not be finished here (the run stopped): they go back to the
     /// queue for whoever runs next.

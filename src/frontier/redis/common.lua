@@ -46,15 +46,53 @@ local function lease_worker(id)
   return string.match(id, '^(.*):%d+$') or ''
 end
 
+-- Counts kept in the partition's `stats` hash, added to during a call and written once at its
+-- end (one HSET however many pages and jobs the call saw), by `answer`. A count read during
+-- the call is the stored value plus what the call added.
+local added = {}
+
+local function add(field, delta)
+  added[field] = (added[field] or 0) + delta
+end
+
+local function count_of(p, field)
+  return (tonumber(redis.call('HGET', p .. 'stats', field)) or 0) + (added[field] or 0)
+end
+
+-- Writes the counts the call added.
+local function write_counts(p)
+  local fields = {}
+  for field in pairs(added) do
+    fields[#fields + 1] = field
+  end
+  if #fields == 0 then
+    return
+  end
+  local stored = redis.call('HMGET', p .. 'stats', unpack(fields))
+  local pairs_ = {}
+  for i, field in ipairs(fields) do
+    pairs_[#pairs_ + 1] = field
+    pairs_[#pairs_ + 1] = (tonumber(stored[i]) or 0) + added[field]
+  end
+  redis.call('HSET', p .. 'stats', unpack(pairs_))
+  added = {}
+end
+
+-- Ends a call of `worker`: writes its counts, keeps its answer for call `call` and returns it.
+local function answer(p, worker, call, value)
+  write_counts(p)
+  return keep(p, worker, call, value)
+end
+
 -- The partition's version: bumped at every change of what it holds (jobs queued, leases), so
 -- a worker that read it twice with nothing between knows nothing changed (the crawl's end
 -- check, and taking an empty partition off the active set).
-local function bump(p)
-  return redis.call('HINCRBY', p .. 'stats', 'version', 1)
+local function bump()
+  add('version', 1)
 end
 
 local function version(p)
-  return tonumber(redis.call('HGET', p .. 'stats', 'version')) or 0
+  return count_of(p, 'version')
 end
 
 -- The seen set: 8-byte fingerprints in hashes small enough for Redis's compact encoding.
@@ -89,28 +127,47 @@ local function mark_seen(p, seed, fingerprint, level, buckets)
   return redis.call('HSETNX', p .. 'seen:' .. level .. ':' .. (seed % buckets), fingerprint, '') == 1
 end
 
--- Queues the jobs in ARGV from `first` on (bucket seed, fingerprint, host, job each) whose
--- URLs were not seen before; keeps the rotation holding each host with queued jobs once.
--- Returns how many were new.
-local function queue_unseen(p, first)
-  local stats = p .. 'stats'
-  local count = tonumber(redis.call('HGET', stats, 'seen')) or 0
+-- Appends `values` to list `key` (in chunks: Lua passes a bounded number of arguments).
+-- Returns the list's length.
+local function append(key, values)
+  local length = 0
+  for i = 1, #values, 1000 do
+    length = redis.call('RPUSH', key, unpack(values, i, math.min(i + 999, #values)))
+  end
+  return length
+end
+
+-- Queues the jobs in ARGV from `first` to `last` (bucket seed, fingerprint, host, job each)
+-- whose URLs were not seen before, each host's in one push; keeps the rotation holding each
+-- host with queued jobs once. Returns how many were new.
+local function queue_unseen(p, first, last)
+  local count = count_of(p, 'seen')
   local new = 0
-  for i = first, #ARGV, 4 do
+  local hosts, by_host = {}, {}
+  for i = first, last or #ARGV, 4 do
     local seed, fingerprint, host, job = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     local level, buckets = seen_level(count)
     if mark_seen(p, seed, fingerprint, level, buckets) then
       count = count + 1
-      if redis.call('RPUSH', p .. 'q:' .. host, job) == 1 then
-        redis.call('RPUSH', p .. 'hosts', host)
+      if not by_host[host] then
+        by_host[host] = {}
+        hosts[#hosts + 1] = host
       end
+      table.insert(by_host[host], job)
       new = new + 1
     end
   end
+  for _, host in ipairs(hosts) do
+    local jobs = by_host[host]
+    if append(p .. 'q:' .. host, jobs) == #jobs then
+      -- The host's queue was empty: the host joins the rotation.
+      redis.call('RPUSH', p .. 'hosts', host)
+    end
+  end
   if new > 0 then
-    redis.call('HSET', stats, 'seen', count)
-    redis.call('HINCRBY', stats, 'queued', new)
-    bump(p)
+    add('seen', new)
+    add('queued', new)
+    bump()
   end
   return new
 end
@@ -120,23 +177,58 @@ local function leased_host(leased)
   return string.match(leased, '^([^\t]*)')
 end
 
+-- Frees `n` slots of `worker` at host key `key` (in flight, and the worker's share).
+local function free_slots(key, worker, n)
+  local state = redis.call('HMGET', key, 'inflight', 'w:' .. worker)
+  local mine = (tonumber(state[2]) or 0) - n
+  redis.call('HSET', key, 'inflight', math.max(0, (tonumber(state[1]) or 0) - n))
+  if mine <= 0 then
+    redis.call('HDEL', key, 'w:' .. worker)
+  else
+    redis.call('HSET', key, 'w:' .. worker, mine)
+  end
+end
+
+-- Releases the leases `ids` of `worker` at once: off the lease set and the worker's, their
+-- host slots freed. Returns the leased jobs (`HOST<TAB>JOB`) in the order of `ids`, false
+-- for a lease no longer held, and how many were held.
+local function release_all(p, worker, ids)
+  if #ids == 0 then
+    return {}, 0
+  end
+  local scores = redis.call('ZMSCORE', p .. 'leases', unpack(ids))
+  local leased = redis.call('HMGET', p .. 'leased', unpack(ids))
+  local jobs, held, hosts, per_host = {}, {}, {}, {}
+  for i, id in ipairs(ids) do
+    jobs[i] = false
+    if scores[i] and leased[i] then
+      jobs[i] = leased[i]
+      held[#held + 1] = id
+      local host = leased_host(leased[i])
+      if not per_host[host] then
+        per_host[host] = 0
+        hosts[#hosts + 1] = host
+      end
+      per_host[host] = per_host[host] + 1
+    end
+  end
+  if #held > 0 then
+    redis.call('ZREM', p .. 'leases', unpack(held))
+    redis.call('HDEL', p .. 'leased', unpack(held))
+    redis.call('SREM', p .. 'held:' .. worker, unpack(held))
+    for _, host in ipairs(hosts) do
+      free_slots(p .. 'host:' .. host, worker, per_host[host])
+    end
+    bump()
+  end
+  return jobs, #held
+end
+
 -- Releases lease `id`: off the lease set and its worker's, its host slot freed. Returns the
 -- leased job (`HOST<TAB>JOB`), or nil when the lease was no longer held.
 local function release(p, id)
-  local leased = redis.call('HGET', p .. 'leased', id)
-  if redis.call('ZREM', p .. 'leases', id) == 0 or not leased then
-    return nil
-  end
-  local worker = lease_worker(id)
-  redis.call('HDEL', p .. 'leased', id)
-  redis.call('SREM', p .. 'held:' .. worker, id)
-  local key = p .. 'host:' .. leased_host(leased)
-  redis.call('HINCRBY', key, 'inflight', -1)
-  if redis.call('HINCRBY', key, 'w:' .. worker, -1) <= 0 then
-    redis.call('HDEL', key, 'w:' .. worker)
-  end
-  bump(p)
-  return leased
+  local jobs = release_all(p, lease_worker(id), {id})
+  return jobs[1] or nil
 end
 
 -- Puts a leased job back at the front of its host's queue.
@@ -146,7 +238,7 @@ local function queue_front(p, leased)
   if redis.call('LPUSH', p .. 'q:' .. host, job) == 1 then
     redis.call('RPUSH', p .. 'hosts', host)
   end
-  redis.call('HINCRBY', p .. 'stats', 'queued', 1)
+  add('queued', 1)
 end
 
 -- Puts the job of lease `id` back at the front of its host's queue (its worker handed it
@@ -169,12 +261,12 @@ local function stalled(p, id, max_stalls)
   if not leased then
     return false
   end
-  redis.call('HINCRBY', p .. 'stats', 'leases_expired', 1)
+  add('leases_expired', 1)
   local stalls = redis.call('HINCRBY', p .. 'stalls', leased, 1)
   if stalls >= max_stalls then
     redis.call('HDEL', p .. 'stalls', leased)
     redis.call('RPUSH', p .. 'abandoned', leased)
-    redis.call('HINCRBY', p .. 'stats', 'abandoned', 1)
+    add('abandoned', 1)
     return false
   end
   queue_front(p, leased)
@@ -207,29 +299,30 @@ end
 -- work (ms).
 local WAITING_MS = 2000
 
--- Takes the next job of this partition whose host may start a request now, with a lease on
--- it; first takes back what stalled. Hosts are served round-robin from the rotation list,
--- which holds each host with queued jobs once. While other workers wait for this
+-- Takes up to `want` jobs of this partition whose hosts may start a request now, each with a
+-- lease; first takes back what stalled. Hosts are served round-robin from the rotation list,
+-- which holds each host with queued jobs once; a host gives as many jobs as its free slots
+-- allow, or one when a gap must pass between its requests. While other workers wait for this
 -- partition's work, a worker does not take a host's slot while one of them holds fewer of
 -- the host's pages: a host's pages spread over the workers that want them instead of
 -- staying with the first, which would otherwise take back each slot it frees.
--- ARGV[4] is the worker (the lease id prefix); from `from` on: per-host limit, probe first
--- (1/0), default gap (ms), lease time (ms), hosts to look at, stalls before a job is given
--- up, heartbeat grace (ms).
--- Returns {'job', lease id, HOST<TAB>JOB, queued, leased, version, requeued} or
--- {'wait' | 'busy' | 'empty', ms, queued, leased, version, requeued}: counts of this
+-- ARGV[4] is the worker (the lease id prefix); from `from` on: jobs wanted, per-host limit,
+-- probe first (1/0), default gap (ms), lease time (ms), hosts to look at, stalls before a
+-- job is given up, heartbeat grace (ms).
+-- Returns {'jobs', queued, leased, version, requeued, then lease id and HOST<TAB>JOB of each
+-- job} or {'wait' | 'busy' | 'empty', ms, queued, leased, version, requeued}: counts of this
 -- partition, and how many stalled jobs this call put back in the queue.
 local function take(p, from)
   local worker = ARGV[4]
-  local per_host = tonumber(ARGV[from])
-  local probe_first = ARGV[from + 1] == '1'
-  local default_gap = tonumber(ARGV[from + 2])
-  local lease_ms = tonumber(ARGV[from + 3])
-  local max_scan = tonumber(ARGV[from + 4])
-  local max_stalls = tonumber(ARGV[from + 5])
-  local heartbeat_ms = tonumber(ARGV[from + 6])
+  local want = tonumber(ARGV[from])
+  local per_host = tonumber(ARGV[from + 1])
+  local probe_first = ARGV[from + 2] == '1'
+  local default_gap = tonumber(ARGV[from + 3])
+  local lease_ms = tonumber(ARGV[from + 4])
+  local max_scan = tonumber(ARGV[from + 5])
+  local max_stalls = tonumber(ARGV[from + 6])
+  local heartbeat_ms = tonumber(ARGV[from + 7])
   local now = now_ms()
-  local stats = p .. 'stats'
 
   local requeued = reclaim(p, now, max_stalls)
 
@@ -242,10 +335,14 @@ local function take(p, from)
     end
   end
 
+  local taken = {}
   local earliest = -1
   local rotating = redis.call('LLEN', p .. 'hosts')
   for _ = 1, math.min(rotating, max_scan) do
-    local host = redis.call('LPOP', p .. 'hosts')
+    if #taken >= want then
+      break
+    end
+    local host = redis.call('LINDEX', p .. 'hosts', 0)
     local queue = p .. 'q:' .. host
     local key = p .. 'host:' .. host
     local state = redis.call('HMGET', key, 'inflight', 'last', 'gap', 'probed', 'w:' .. worker)
@@ -271,47 +368,79 @@ local function take(p, from)
     if state[2] then
       at = tonumber(state[2]) + gap
     end
-    if redis.call('LLEN', queue) == 0 then
+    local queued_here = redis.call('LLEN', queue)
+    if queued_here == 0 then
       -- The host's queue is gone (evicted, deleted): the host leaves the rotation, and
       -- nothing is counted for jobs that are not there.
+      redis.call('LPOP', p .. 'hosts')
       redis.log(redis.LOG_WARNING, 'areq: ' .. queue .. ' is missing; its host leaves the rotation')
     elseif inflight >= limit or at > now or poorer then
       if inflight < limit and at > now and (earliest < 0 or at < earliest) then
         earliest = at
       end
-      redis.call('RPUSH', p .. 'hosts', host)
+      redis.call('LMOVE', p .. 'hosts', p .. 'hosts', 'LEFT', 'RIGHT')
     else
-      local job = redis.call('LPOP', queue)
-      -- The host's last request start is set when the request is sent (turn.lua).
-      redis.call('HSET', key, 'inflight', inflight + 1, 'w:' .. worker, mine + 1)
-      if redis.call('LLEN', queue) > 0 then
-        redis.call('RPUSH', p .. 'hosts', host)
+      local n = math.min(want - #taken, limit - inflight, queued_here)
+      if gap > 0 or poorer or #others > 0 then
+        n = 1
       end
-      local id = worker .. ':' .. redis.call('HINCRBY', stats, 'lease_seq', 1)
-      local leased = host .. '\t' .. job
-      redis.call('ZADD', p .. 'leases', now + lease_ms, id)
-      redis.call('HSET', p .. 'leased', id, leased)
-      redis.call('SADD', p .. 'held:' .. worker, id)
-      -- A worker taking a page is alive: an old heartbeat of a worker that was idle must not
-      -- make the others take this page back.
-      redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
-      redis.call('ZREM', waiting, worker)
-      local queued = redis.call('HINCRBY', stats, 'queued', -1)
-      return {'job', id, leased, queued, redis.call('ZCARD', p .. 'leases'), bump(p), requeued}
+      -- The host's last request start is set when the request is sent (turn.lua).
+      local jobs = redis.call('LPOP', queue, n)
+      redis.call('HSET', key, 'inflight', inflight + n, 'w:' .. worker, mine + n)
+      if queued_here > n then
+        redis.call('LMOVE', p .. 'hosts', p .. 'hosts', 'LEFT', 'RIGHT')
+      else
+        redis.call('LPOP', p .. 'hosts')
+      end
+      for _, job in ipairs(jobs) do
+        taken[#taken + 1] = host .. '\t' .. job
+      end
     end
   end
 
-  local queued = tonumber(redis.call('HGET', stats, 'queued')) or 0
+  if #taken > 0 then
+    local first = count_of(p, 'lease_seq') + 1
+    add('lease_seq', #taken)
+    add('queued', -#taken)
+    bump()
+    local answer = {'jobs', count_of(p, 'queued'), 0, version(p), requeued}
+    local expiries, leased, ids = {}, {}, {}
+    for i, job in ipairs(taken) do
+      local id = worker .. ':' .. (first + i - 1)
+      ids[i] = id
+      expiries[#expiries + 1] = now + lease_ms
+      expiries[#expiries + 1] = id
+      leased[#leased + 1] = id
+      leased[#leased + 1] = job
+      answer[#answer + 1] = id
+      answer[#answer + 1] = job
+    end
+    redis.call('ZADD', p .. 'leases', unpack(expiries))
+    redis.call('HSET', p .. 'leased', unpack(leased))
+    redis.call('SADD', p .. 'held:' .. worker, unpack(ids))
+    -- A worker taking a page is alive: an old heartbeat of a worker that was idle must not
+    -- make the others take this page back.
+    redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
+    if redis.call('ZSCORE', waiting, worker) then
+      redis.call('ZREM', waiting, worker)
+    end
+    answer[3] = redis.call('ZCARD', p .. 'leases')
+    return answer
+  end
+
+  local queued = count_of(p, 'queued')
   local leased = redis.call('ZCARD', p .. 'leases')
   if queued ~= 0 and redis.call('LLEN', p .. 'hosts') == 0 then
     -- No host has jobs queued, so none are: the count missed jobs whose queue was lost.
-    redis.call('HINCRBY', stats, 'lost', queued)
-    redis.call('HSET', stats, 'queued', 0)
+    add('lost', queued)
+    add('queued', -queued)
     queued = 0
-    bump(p)
+    bump()
   end
   if queued == 0 and leased == 0 then
-    redis.call('ZREM', waiting, worker)
+    if redis.call('ZSCORE', waiting, worker) then
+      redis.call('ZREM', waiting, worker)
+    end
     return {'empty', 0, 0, 0, version(p), requeued}
   end
   -- Work is queued or may come from pages in flight: this worker waits for it.

@@ -9,17 +9,17 @@ use crate::seen::UrlKey;
 
 /// What a partition's take script answered.
 pub(super) struct Taken {
-    /// A job: its lease id in the partition, and the job as leased (`HOST<TAB>JOB`).
-    pub(super) job: Option<(String, String)>,
+    /// The jobs taken: each one's lease id in the partition, and the job as leased
+    /// (`HOST<TAB>JOB`).
+    pub(super) jobs: Vec<(String, String)>,
     /// The partition has nothing queued and nothing leased.
     pub(super) empty: bool,
     /// Nothing of the partition may start until a page of it ends (no politeness gap to
     /// wait for).
     pub(super) busy: bool,
     pub(super) wait: Duration,
-    /// Jobs queued and leases held in the partition.
+    /// Jobs queued in the partition.
     pub(super) queued: usize,
-    pub(super) leased: usize,
     /// The partition's version (see common.lua).
     pub(super) version: u64,
     /// Jobs of workers taken for dead that this call put back in the queue.
@@ -27,6 +27,8 @@ pub(super) struct Taken {
 }
 
 impl Taken {
+    /// `{'jobs', queued, leased, version, requeued, (lease id, job)…}` or `{kind, ms, queued,
+    /// leased, version, requeued}` (see common.lua's `take`); the leases held are not kept.
     pub(super) fn parse(values: &[redis::Value]) -> Result<Taken, FrontierError> {
         let unexpected = || FrontierError(format!("redis: unexpected answer {values:?}"));
         let text = |at: usize| -> Result<String, FrontierError> {
@@ -43,22 +45,28 @@ impl Taken {
                 .ok_or_else(unexpected)
         };
         let kind = text(0)?;
-        // A job's answer has one field more before the counts: {'job', lease, job, …} against
-        // {kind, ms, …}.
-        let counts = if kind == "job" { 3 } else { 2 };
+        let taken = kind == "jobs";
+        // Jobs have no wait before their counts: {'jobs', queued, …} against {kind, ms, …}.
+        let counts = if taken { 1 } else { 2 };
+        let mut jobs = Vec::new();
+        if taken {
+            let first = counts + 4;
+            if values.len() <= first || !(values.len() - first).is_multiple_of(2) {
+                return Err(unexpected());
+            }
+            for at in (first..values.len()).step_by(2) {
+                jobs.push((text(at)?, text(at + 1)?));
+            }
+        }
         Ok(Taken {
-            job: match kind.as_str() {
-                "job" => Some((text(1)?, text(2)?)),
-                _ => None,
-            },
+            jobs,
             empty: kind == "empty",
             busy: kind == "busy",
-            wait: match kind.as_str() {
-                "job" => Duration::ZERO,
-                _ => Duration::from_millis(number(1)?),
+            wait: match taken {
+                true => Duration::ZERO,
+                false => Duration::from_millis(number(1)?),
             },
             queued: number(counts)? as usize,
-            leased: number(counts + 1)? as usize,
             version: number(counts + 2)?,
             requeued: number(counts + 3)?,
         })

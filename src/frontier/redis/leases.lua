@@ -24,4 +24,4 @@ for i = 7, #ARGV do
     ours = ours + 1
   end
 end
-return keep(p, worker, call, ours)
+return answer(p, worker, call, ours)

@@ -27,8 +27,9 @@
 //! all workers. A worker serves the active partitions in turn. A page whose links belong to
 //! other partitions pushes them there first, all at once, then acknowledges the page in its
 //! own: a worker dying between the two loses nothing (the page is fetched again) and
-//! duplicates nothing (the seen sets take the links once). A one-site crawl lives in one
-//! partition and costs about two round trips a page, as a crawl in one slot did.
+//! duplicates nothing (the seen sets take the links once). Pages are acknowledged in
+//! batches (see [`outbox`]), and each batch's call takes the next jobs for every free place,
+//! so a one-site crawl costs a fraction of a script call a page.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -41,6 +42,7 @@ mod checks;
 mod connection;
 mod jobs;
 mod known;
+mod outbox;
 pub(crate) mod partition;
 mod settings;
 mod shared;
@@ -56,6 +58,7 @@ use self::calls::{Call, Caller, Which};
 use self::connection::{connect, settings_key, worker_name, RedisConnection};
 use self::jobs::{job_args, parse_job, NewJob, Taken};
 use self::known::KnownSeen;
+use self::outbox::{Outbox, Page};
 use self::partition::Layout;
 use self::wake::Waker;
 use super::{Ended, Frontier, FrontierError, Next};
@@ -107,7 +110,6 @@ macro_rules! args {
 #[derive(Debug, Clone, Copy, Default)]
 struct View {
     queued: usize,
-    leased: usize,
 }
 
 /// A crawl's frontier in Redis, shared by every worker that joins the crawl.
@@ -151,8 +153,10 @@ pub(crate) struct RedisFrontier {
     waker: Waker,
     /// URLs this worker knows the crawl has seen: pushing them again is skipped.
     known: KnownSeen,
-    /// A job the last finish took ahead for the next pop: its partition, lease and job.
-    ahead: Option<(u16, String, String)>,
+    /// Jobs taken and not yet handed out, each with its partition and lease (held).
+    ready: VecDeque<(u16, Arc<str>, String)>,
+    /// Pages ended and not yet acknowledged (their leases are still held).
+    outbox: Outbox,
 }
 
 impl RedisFrontier {
@@ -193,7 +197,8 @@ impl RedisFrontier {
             spent: false,
             known: KnownSeen::default(),
             waker,
-            ahead: None,
+            ready: VecDeque::new(),
+            outbox: Outbox::default(),
         })
     }
 
@@ -201,15 +206,17 @@ impl RedisFrontier {
         &self.caller.layout
     }
 
-    /// The take script's arguments: per-host limit, probe first, default gap (ms), lease
-    /// time (ms), hosts to look at, stalls before a job is given up, heartbeat grace (ms).
-    fn take_args(&self) -> Vec<Vec<u8>> {
+    /// The take script's arguments: jobs wanted, per-host limit, probe first, default gap
+    /// (ms), lease time (ms), hosts to look at, stalls before a job is given up, heartbeat
+    /// grace (ms).
+    fn take_args(&self, want: usize) -> Vec<Vec<u8>> {
         let Politeness {
             per_host,
             gap,
             probe_first,
         } = self.politeness;
         args![
+            want,
             per_host,
             u8::from(probe_first),
             gap.as_millis(),
@@ -227,7 +234,6 @@ impl RedisFrontier {
         }
         let view = View {
             queued: taken.queued,
-            leased: taken.leased,
         };
         if taken.empty {
             self.views.remove(&n);
@@ -317,47 +323,137 @@ impl RedisFrontier {
         Ok((answers, granted))
     }
 
-    /// A job taken in partition `n`: held now, and, with a budget, one page of it taken.
-    /// Returns `None` when the budget is spent (the job is handed back).
-    async fn taken(
-        &mut self,
-        n: u16,
-        lease: String,
-        leased: &str,
-    ) -> Result<Option<Job>, FrontierError> {
+    /// Notes the jobs a take in partition `n` answered: held now, ready to hand out.
+    fn received(&mut self, n: u16, jobs: Vec<(String, String)>) {
+        for (id, leased) in jobs {
+            let lease: Arc<str> = format!("{n}:{id}").into();
+            self.held.insert(Arc::clone(&lease), n);
+            self.ready.push_back((n, lease, leased));
+        }
+    }
+
+    /// The next job taken ahead, if any; with a budget, one page of it taken first. When the
+    /// budget is spent, every job taken ahead is handed back and the answer is `Empty`.
+    async fn next_ready(&mut self) -> Result<Option<Next>, FrontierError> {
+        let Some((_, lease, leased)) = self.ready.pop_front() else {
+            return Ok(None);
+        };
         self.waker.idle(false);
         self.idle_until = None;
-        let mut job = parse_job(leased)?;
+        let mut job = parse_job(&leased)?;
         self.known.insert(UrlKey::of(&job.url));
-        let lease: Arc<str> = format!("{n}:{lease}").into();
-        self.held.insert(Arc::clone(&lease), n);
-        job.lease = Some(lease);
+        job.lease = Some(Arc::clone(&lease));
         if self.budgeted {
             let (_, granted) = self.run_with_crawl(vec![], args!["reserve", 1], 0).await?;
             if granted == 0 {
                 self.spent = true;
-                self.give_back(vec![job], false).await?;
-                return Ok(None);
+                let mut leases = vec![lease];
+                leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
+                self.give_back(leases, 0).await?;
+                return Ok(Some(Next::Empty));
             }
         }
-        Ok(Some(job))
+        Ok(Some(Next::Ready(job)))
     }
 
-    /// Hands the leases of `jobs` back to their partitions; with `unreserve`, gives their
-    /// pages of the budget back too.
-    async fn give_back(&mut self, jobs: Vec<Job>, unreserve: bool) -> Result<(), FrontierError> {
+    /// Pages of this worker in flight: leases held for neither a job taken ahead nor a page
+    /// waiting in the outbox.
+    fn running(&self) -> usize {
+        self.held.len() - self.ready.len() - self.outbox.len()
+    }
+
+    /// Sends the outbox: the links its pages found in other partitions first, all at once,
+    /// then each partition's pages with the links found there, in one call a partition,
+    /// which also takes jobs for the `room` places this worker has free (each partition as
+    /// many as its pages freed, the first the rest).
+    async fn flush(&mut self, room: usize) -> Result<(), FrontierError> {
+        if self.outbox.is_empty() {
+            return Ok(());
+        }
+        self.quiet = None;
+        let batch = self.outbox.take();
+        // Links of other partitions are queued first: if this worker dies before the pages
+        // are acknowledged, the pages are fetched again and their links are not lost.
+        let mut ops = Vec::new();
+        let new_elsewhere = self
+            .push_to_partitions(batch.links_elsewhere, &mut ops)
+            .await?;
+        let mut homes: Vec<u16> = Vec::new();
+        let mut pages: HashMap<u16, Vec<Page>> = HashMap::new();
+        for page in batch.pages {
+            if !pages.contains_key(&page.home) {
+                homes.push(page.home);
+            }
+            pages.entry(page.home).or_default().push(page);
+        }
+        let mut home_links = batch.home_links;
+        let mut spare = room.saturating_sub(pages.values().map(Vec::len).sum());
+        let mut acked = Vec::new();
+        let mut calls = Vec::with_capacity(homes.len());
+        for n in &homes {
+            let ended = pages.remove(n).unwrap_or_default();
+            let want = if room == 0 {
+                0
+            } else {
+                ended.len() + std::mem::take(&mut spare)
+            };
+            let mut args = args![self.politeness.gap.as_millis(), ended.len()];
+            args.extend(self.take_args(want));
+            for page in ended {
+                args.extend(page.args);
+                acked.push(page.lease);
+            }
+            args.extend(home_links.remove(n).unwrap_or_default());
+            calls.push(Call::partition(Which::Finish, *n, args));
+        }
+        // The freed slots and the links may be work for waiting workers.
+        let woken = acked.len() as u64 + new_elsewhere + batch.home_link_count;
+        let (answers, _) = self.run_with_crawl(calls, ops, woken).await?;
+        for lease in acked {
+            self.held.remove(&lease);
+        }
+        for key in batch.keys {
+            self.known.insert(key);
+        }
+        let mut new = new_elsewhere;
+        for (n, answer) in homes.into_iter().zip(answers) {
+            let answer: Vec<redis::Value> = redis::from_redis_value(answer)
+                .map_err(|err| FrontierError(format!("redis: {err}")))?;
+            let new_here = answer
+                .first()
+                .and_then(|value| redis::from_redis_value_ref::<u64>(value).ok())
+                .unwrap_or(0);
+            new += new_here;
+            if answer.len() > 2 {
+                let taken = Taken::parse(&answer[2..])?;
+                self.saw(n, &taken);
+                self.received(n, taken.jobs);
+            } else if let Some(view) = self.views.get_mut(&n) {
+                view.queued += new_here as usize;
+            }
+        }
+        if new > 0 {
+            self.drained = false;
+        }
+        Ok(())
+    }
+
+    /// Hands `leases` back to their partitions; gives `unreserve` pages of the budget back
+    /// too.
+    async fn give_back(
+        &mut self,
+        leases: Vec<Arc<str>>,
+        unreserve: u64,
+    ) -> Result<(), FrontierError> {
         self.quiet = None;
         let mut by_partition: HashMap<u16, Vec<Arc<str>>> = HashMap::new();
-        for lease in jobs.into_iter().filter_map(|job| job.lease) {
+        for lease in leases {
             if let Some(n) = self.held.remove(&lease) {
                 by_partition.entry(n).or_default().push(lease);
             }
         }
-        if self.budgeted && unreserve {
-            self.unreserve += by_partition
-                .values()
-                .map(|leases| leases.len() as u64)
-                .sum::<u64>();
+        if self.budgeted {
+            self.unreserve += unreserve;
         }
         let calls: Vec<Call> = by_partition
             .into_iter()
@@ -430,23 +526,17 @@ impl RedisFrontier {
             .collect()
     }
 
-    /// Pushes `jobs` to their partitions, all at once, and marks the partitions that got new
-    /// ones active. Returns how many were new.
+    /// Pushes jobs to their partitions (push.lua's arguments, by partition), all at once,
+    /// and marks the partitions that got new ones active. Returns how many were new.
     async fn push_to_partitions(
         &mut self,
-        jobs: Vec<(u16, NewJob<'_>)>,
+        jobs: HashMap<u16, Vec<Vec<u8>>>,
         ops: &mut Vec<Vec<u8>>,
     ) -> Result<u64, FrontierError> {
-        let mut by_partition: HashMap<u16, Vec<NewJob<'_>>> = HashMap::new();
-        for (n, job) in jobs {
-            by_partition.entry(n).or_default().push(job);
-        }
-        let mut partitions = Vec::with_capacity(by_partition.len());
-        let mut calls = Vec::with_capacity(by_partition.len());
-        for (n, jobs) in by_partition {
-            partitions.push(n);
-            calls.push(Call::partition(Which::Push, n, job_args(jobs.into_iter())));
-        }
+        let (partitions, calls): (Vec<u16>, Vec<Call>) = jobs
+            .into_iter()
+            .map(|(n, args)| (n, Call::partition(Which::Push, n, args)))
+            .unzip();
         let answers = self.caller.run_all(calls).await?;
         let mut new = 0;
         for (n, answer) in partitions.into_iter().zip(answers) {
@@ -502,13 +592,18 @@ impl Frontier for RedisFrontier {
         }
         self.quiet = None;
         let layout = Arc::clone(&self.caller.layout);
-        let new_jobs: Vec<(u16, NewJob<'_>)> = jobs
-            .iter()
-            .map(|job| (layout.partition_of(job.host()), NewJob::of(job)))
-            .collect();
-        let keys: Vec<UrlKey> = new_jobs.iter().map(|(_, job)| job.key()).collect();
+        let mut by_partition: HashMap<u16, Vec<Vec<u8>>> = HashMap::new();
+        let mut keys = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let new_job = NewJob::of(job);
+            keys.push(new_job.key());
+            by_partition
+                .entry(layout.partition_of(job.host()))
+                .or_default()
+                .extend(job_args(std::iter::once(new_job)));
+        }
         let mut ops = Vec::new();
-        let new = self.push_to_partitions(new_jobs, &mut ops).await?;
+        let new = self.push_to_partitions(by_partition, &mut ops).await?;
         self.run_with_crawl(vec![], ops, new).await?;
         for key in keys {
             self.known.insert(key);
@@ -519,12 +614,21 @@ impl Frontier for RedisFrontier {
         Ok(new as usize)
     }
 
-    async fn pop(&mut self, _now: Instant) -> Result<Next, FrontierError> {
-        if let Some((n, lease, leased)) = self.ahead.take() {
-            return Ok(match self.taken(n, lease, &leased).await? {
-                Some(job) => Next::Ready(job),
-                None => Next::Empty,
-            });
+    async fn pop(&mut self, _now: Instant, room: usize) -> Result<Next, FrontierError> {
+        if let Some(next) = self.next_ready().await? {
+            return Ok(next);
+        }
+        if !self.outbox.is_empty() {
+            // The pages ended go in one batch; their call takes the next jobs.
+            if !self.outbox.is_due(self.running()) {
+                if let Some(at) = self.outbox.due_at() {
+                    return Ok(Next::WaitUntil(at));
+                }
+            }
+            self.flush(room).await?;
+            if let Some(next) = self.next_ready().await? {
+                return Ok(next);
+            }
         }
         if self.drained || self.spent {
             return Ok(Next::Empty);
@@ -553,19 +657,17 @@ impl Frontier for RedisFrontier {
             asked.push(n);
             let answer: Vec<redis::Value> = self
                 .caller
-                .run(Call::partition(Which::Pop, n, self.take_args()))
+                .run(Call::partition(Which::Pop, n, self.take_args(room)))
                 .await?;
-            let taken = Taken::parse(&answer)?;
+            let mut taken = Taken::parse(&answer)?;
             self.saw(n, &taken);
-            if let Some((lease, leased)) = taken.job {
+            if !taken.jobs.is_empty() {
                 self.rotation.push_back(n);
                 if !ops.is_empty() || self.unreserve > 0 {
                     self.run_with_crawl(vec![], ops, 0).await?;
                 }
-                return Ok(match self.taken(n, lease, &leased).await? {
-                    Some(job) => Next::Ready(job),
-                    None => Next::Empty,
-                });
+                self.received(n, std::mem::take(&mut taken.jobs));
+                return Ok(self.next_ready().await?.unwrap_or(Next::Empty));
             }
             if taken.empty {
                 ops.extend(args!["retire", format!("{n}:{}", taken.version)]);
@@ -611,9 +713,12 @@ impl Frontier for RedisFrontier {
         let Some(lease) = ended.job.lease.clone() else {
             return Err(FrontierError("a job without a lease ended".into()));
         };
-        let Some(home) = self.held.remove(&lease) else {
+        let Some(&home) = self.held.get(&lease) else {
             return Err(FrontierError(format!("lease {lease} is not held")));
         };
+        if self.outbox.holds(&lease) {
+            return Err(FrontierError(format!("lease {lease} ended twice")));
+        }
         let host = ended.job.host();
         // robots.txt or the page, whichever went last: the host's gap counts from there.
         let ago = self
@@ -624,88 +729,52 @@ impl Frontier for RedisFrontier {
             .pacer
             .crawl_delay(host)
             .map_or(0, |gap| gap.as_millis() as u64);
-        // One job ahead at most.
-        let take_next = ended.take_next && self.ahead.is_none();
-        // Links this worker knows the crawl has seen cost no write: the seen set only grows.
-        let layout = Arc::clone(&self.caller.layout);
-        let known = &self.known;
-        let children: Vec<(u16, NewJob<'_>)> =
-            NewJob::children(&ended.children, |key| !known.contains(key))
-                .into_iter()
-                .map(|job| (layout.partition_of(job.host()), job))
-                .collect();
-        let pushed: Vec<UrlKey> = children.iter().map(|(_, job)| job.key()).collect();
-        let (own, elsewhere): (Vec<_>, Vec<_>) =
-            children.into_iter().partition(|(n, _)| *n == home);
-        // Links of other partitions are queued first: if this worker dies before the page is
-        // acknowledged, the page is fetched again and its links are not lost.
-        let mut ops = Vec::new();
-        let new_elsewhere = self.push_to_partitions(elsewhere, &mut ops).await?;
-        let mut args = args![
+        let args = args![
             lease_id(&lease),
             host,
             ago,
             delay,
-            self.politeness.gap.as_millis(),
             ended.outcome,
             ended.links,
             ended.job.depth,
-            u8::from(take_next),
         ];
-        args.extend(self.take_args());
-        // Links of this partition that may be new (Redis tells after the call).
-        let maybe_new_here = own.len() as u64;
-        args.extend(job_args(own.into_iter().map(|(_, job)| job)));
-        let finish = Call::partition(Which::Finish, home, args);
-        // The freed slot and the links may be work for waiting workers.
-        let woken = 1 + new_elsewhere + maybe_new_here;
-        let (answers, _) = self.run_with_crawl(vec![finish], ops, woken).await?;
-        for key in pushed {
-            self.known.insert(key);
-        }
-        let answer: Vec<redis::Value> = answers
+        // Links this worker knows the crawl has seen cost no write: the seen set only grows.
+        let layout = Arc::clone(&self.caller.layout);
+        let known = &self.known;
+        let links = NewJob::children(&ended.children, |key| !known.contains(key))
             .into_iter()
-            .next()
-            .map(redis::from_redis_value)
-            .transpose()
-            .map_err(|err| FrontierError(format!("redis: {err}")))?
-            .unwrap_or_default();
-        let new_here = answer
-            .first()
-            .and_then(|value| redis::from_redis_value_ref::<u64>(value).ok())
-            .unwrap_or(0);
-        if new_here + new_elsewhere > 0 {
-            self.drained = false;
-        }
-        if take_next && answer.len() > 2 {
-            let taken = Taken::parse(&answer[2..])?;
-            self.saw(home, &taken);
-            if let Some((lease, leased)) = taken.job {
-                self.ahead = Some((home, lease, leased));
-            }
-        } else if let Some(view) = self.views.get_mut(&home) {
-            view.queued += new_here as usize;
-            view.leased = view.leased.saturating_sub(1);
-        }
+            .map(|job| {
+                let n = layout.partition_of(job.host());
+                (n, job.key(), job_args(std::iter::once(job)))
+            })
+            .collect();
+        self.outbox.add(Page { home, lease, args }, links);
         Ok(())
     }
 
-    async fn hand_back(&mut self, mut jobs: Vec<Job>) -> Result<(), FrontierError> {
-        if let Some((n, lease, leased)) = self.ahead.take() {
-            let mut job = parse_job(&leased)?;
-            let lease: Arc<str> = format!("{n}:{lease}").into();
-            self.held.insert(Arc::clone(&lease), n);
-            job.lease = Some(lease);
-            jobs.push(job);
-        }
-        self.give_back(jobs, true).await
+    async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError> {
+        self.flush(0).await?;
+        let handed: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
+        let unreserve = handed.len() as u64;
+        let mut leases = handed;
+        // Jobs taken ahead had no page of the budget yet.
+        leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
+        self.give_back(leases, unreserve).await
     }
 
     fn upkeep_due(&self) -> Option<Instant> {
-        (!self.held.is_empty()).then_some(self.renew_at)
+        let renew = (!self.held.is_empty()).then_some(self.renew_at);
+        [renew, self.outbox.due_at()].into_iter().flatten().min()
     }
 
     async fn upkeep(&mut self) -> Result<(), FrontierError> {
+        if self.outbox.is_due(self.running()) {
+            // No place was free to take a job with (or the scheduler would have asked).
+            self.flush(0).await?;
+        }
+        if self.renew_at > Instant::now() {
+            return Ok(());
+        }
         self.renew_at = Instant::now() + renewal(self.lease);
         let mut by_partition: HashMap<u16, Vec<&str>> = HashMap::new();
         for (lease, n) in &self.held {
@@ -729,7 +798,7 @@ impl Frontier for RedisFrontier {
         if self.spent {
             return 0;
         }
-        self.views.values().map(|view| view.queued).sum()
+        self.ready.len() + self.views.values().map(|view| view.queued).sum::<usize>()
     }
 
     fn is_drained(&self) -> bool {

@@ -1,9 +1,9 @@
--- Takes the next job of a partition (see `take`).
+-- Takes up to the jobs wanted of a partition (see `take`).
 -- KEYS: the partition's epoch key (see common.lua).
--- ARGV: prefix, epoch, call id, worker, then take's seven arguments.
+-- ARGV: prefix, epoch, call id, worker, then take's eight arguments.
 local p, call, worker = ARGV[1], ARGV[3], ARGV[4]
 local early = first_checks(p, ARGV[2], worker, call)
 if early then
   return early
 end
-return keep(p, worker, call, take(p, 5))
+return answer(p, worker, call, take(p, 5))

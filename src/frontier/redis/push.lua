@@ -8,4 +8,4 @@ if early then
   return early
 end
 local new = queue_unseen(p, 5)
-return keep(p, worker, call, {new, version(p)})
+return answer(p, worker, call, {new, version(p)})
