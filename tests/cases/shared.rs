@@ -686,3 +686,70 @@ fn a_link_the_worker_knows_was_seen_costs_redis_no_write(redis: SharedRedis) {
         PAGES + 1
     );
 }
+
+on_both!(the_seen_set_finds_every_url_once_while_its_buckets_split);
+fn the_seen_set_finds_every_url_once_while_its_buckets_split(redis: SharedRedis) {
+    // One host of 3,000 pages, each linking to four others spread over the site: two workers
+    // push each other's URLs, so most links reach Redis's seen set after the bucket they
+    // went to first has split (every 40 new URLs a bucket splits; at 3,000 URLs the names
+    // are 6 and 7 binary digits wide).
+    const PAGES: usize = 3_000;
+    let site = TestServer::start(|request| {
+        let Some(k) = request
+            .path
+            .strip_prefix("/p/")
+            .and_then(|k| k.parse::<usize>().ok())
+            .filter(|k| *k < PAGES)
+        else {
+            return Reply::status(404);
+        };
+        let links: String = [k + 1, 7 * k + 3, 13 * k + 5, k / 2]
+            .into_iter()
+            .map(|n| format!("<a href=\"/p/{0}\">{0}</a>", n % PAGES))
+            .collect();
+        Reply::html(format!("<!doctype html><body>{links}</body>"))
+    });
+    let url = redis.url();
+    let args = [
+        "urls.txt", "-o", "out.tsv", "-d", "100000", "-c", "8", "--redis", &url, "--crawl", "split",
+    ];
+    let workers: Vec<(Areq, Child)> = (0..2)
+        .map(|_| {
+            let areq = Areq::new();
+            areq.input(&[site.url("/p/0")]);
+            let child = areq.spawn(&args);
+            (areq, child)
+        })
+        .collect();
+    for (_areq, child) in workers {
+        finish(child).assert_success();
+    }
+
+    let mut fetched = std::collections::BTreeMap::new();
+    for request in site.requests() {
+        *fetched.entry(request.path).or_insert(0) += 1;
+    }
+    fetched.remove("/robots.txt");
+    assert_eq!(fetched.len(), PAGES, "every page was fetched");
+    let twice: Vec<_> = fetched.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "pages fetched twice: {twice:?}");
+
+    let seen = redis.stat("split", "seen");
+    assert_eq!(seen, PAGES as i64, "the seen count is the pages'");
+    let mut held = 0;
+    let mut buckets = 0;
+    for server in redis.servers() {
+        for key in server.keys("areq:{split:*}:seen:*") {
+            let size = server.int(&["HLEN", &key]);
+            let encoding = server.query(&["OBJECT", "ENCODING", &key]).text();
+            assert_eq!(encoding, "listpack", "{key} of {size} fingerprints");
+            held += size;
+            buckets += 1;
+        }
+    }
+    assert_eq!(held, seen, "each seen URL is in one bucket");
+    assert!(
+        buckets >= PAGES / 128,
+        "{buckets} buckets for {PAGES} fingerprints"
+    );
+}

@@ -95,36 +95,93 @@ local function version(p)
   return count_of(p, 'version')
 end
 
--- The seen set: 8-byte fingerprints in hashes small enough for Redis's compact encoding.
--- It grows in levels: level j has SEEN_BASE * 4^j buckets and takes new fingerprints until
--- they average SEEN_FILL a bucket, then the next level opens. A URL is looked for in every
--- level opened before, and added to the newest: a fingerprint's bucket at each level comes
--- from its seed, so it is the same for every worker.
-local SEEN_BASE = 16
-local SEEN_FILL = 64
+-- The seen set: a hash table of 10-byte fingerprints whose buckets are Redis hashes small
+-- enough for the compact encoding, grown by linear hashing so that a URL is looked for in
+-- one bucket, by one HSETNX that also adds it. A fingerprint's first 4 bytes are its seed,
+-- which the worker also sends as 32 binary digits: a bucket is named by the seed's last
+-- `width` digits (no number turned into text, which is costly in Redis's Lua). There are
+-- 16 + count / SEEN_FILL buckets: each SEEN_FILL new URLs split the next bucket in turn
+-- (the `split` first of the `width`-digit buckets are split, so those URLs go by
+-- `width` + 1 digits) and once every one is split the width grows by a digit. The shape
+-- follows from the partition's count of seen URLs alone, so it is the same for every worker.
+local SEEN_ROOT_WIDTH = 4
+local SEEN_FILL = 40
 
--- The level new fingerprints go to when the partition holds `count`, and its bucket count.
-local function seen_level(count)
-  local level, buckets, below = 0, SEEN_BASE, 0
-  while count >= below + buckets * SEEN_FILL do
-    below = below + buckets * SEEN_FILL
-    level = level + 1
-    buckets = buckets * 4
+-- `n` as `width` binary digits.
+local function binary_digits(n, width)
+  local digits = {}
+  for i = width, 1, -1 do
+    digits[i] = n % 2 == 1 and '1' or '0'
+    n = math.floor(n / 2)
   end
-  return level, buckets
+  return table.concat(digits)
 end
 
--- Adds `fingerprint` (bucket seed `seed`) to the seen set of `p`, whose count is `count` and
--- whose newest level is `level` of `buckets`. Returns whether it was new.
-local function mark_seen(p, seed, fingerprint, level, buckets)
-  local size = SEEN_BASE
-  for j = 0, level - 1 do
-    if redis.call('HEXISTS', p .. 'seen:' .. j .. ':' .. (seed % size), fingerprint) == 1 then
-      return false
+-- The seen set's shape when it holds `count` URLs: the width of a bucket's name, and the
+-- first bucket not yet split, as `width` digits. It changes every SEEN_FILL URLs, so the last
+-- one is kept.
+local shape = {splits = -1}
+local function seen_shape(count)
+  local splits = math.floor(count / SEEN_FILL)
+  if splits ~= shape.splits then
+    local buckets = 2 ^ SEEN_ROOT_WIDTH + splits
+    local width, round = SEEN_ROOT_WIDTH, 2 ^ SEEN_ROOT_WIDTH
+    while buckets >= 2 * round do
+      width, round = width + 1, round * 2
     end
-    size = size * 4
+    shape = {splits = splits, width = width, split = binary_digits(buckets - round, width)}
   end
-  return redis.call('HSETNX', p .. 'seen:' .. level .. ':' .. (seed % buckets), fingerprint, '') == 1
+  return shape.width, shape.split
+end
+
+-- The bucket of the seed `seed` (binary digits) when the set has shape `width`, `split`.
+local function seen_bucket(p, seed, width, split)
+  local low = string.sub(seed, -width)
+  if low < split then
+    low = string.sub(seed, -(width + 1))
+  end
+  return p .. 'seen:' .. low
+end
+
+-- Splits bucket `split` of width `width`: the fingerprints whose seed has a 1 in the next
+-- digit move to bucket `1 .. split`, the others stay, and the bucket becomes `0 .. split`.
+local function split_bucket(p, width, split)
+  local key = p .. 'seen:' .. split
+  local fingerprints = redis.call('HKEYS', key)
+  if #fingerprints == 0 then
+    return
+  end
+  -- The seed is the fingerprint's first 4 bytes, big-endian; digit `width` from the right
+  -- is bit `width` of it.
+  local byte_at, bit_at = 4 - math.floor(width / 8), width % 8
+  local moved, moved_pairs = {}, {}
+  for _, fingerprint in ipairs(fingerprints) do
+    if bit.band(bit.rshift(string.byte(fingerprint, byte_at), bit_at), 1) == 1 then
+      moved[#moved + 1] = fingerprint
+      moved_pairs[#moved_pairs + 1] = fingerprint
+      moved_pairs[#moved_pairs + 1] = ''
+    end
+  end
+  if #moved > 0 then
+    redis.call('HSET', p .. 'seen:1' .. split, unpack(moved_pairs))
+    redis.call('HDEL', key, unpack(moved))
+  end
+  if #moved < #fingerprints then
+    redis.call('RENAME', key, p .. 'seen:0' .. split)
+  end
+end
+
+-- Adds `fingerprint` (seed digits `seed`) to the seen set of `p`, which holds `count` URLs.
+-- Returns whether it was new.
+local function mark_seen(p, seed, fingerprint, count)
+  local width, split = seen_shape(count)
+  if redis.call('HSETNX', seen_bucket(p, seed, width, split), fingerprint, '') == 0 then
+    return false
+  end
+  if math.floor((count + 1) / SEEN_FILL) > math.floor(count / SEEN_FILL) then
+    split_bucket(p, width, split)
+  end
+  return true
 end
 
 -- Appends `values` to list `key` (in chunks: Lua passes a bounded number of arguments).
@@ -145,9 +202,8 @@ local function queue_unseen(p, first, last)
   local new = 0
   local hosts, by_host = {}, {}
   for i = first, last or #ARGV, 4 do
-    local seed, fingerprint, host, job = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    local level, buckets = seen_level(count)
-    if mark_seen(p, seed, fingerprint, level, buckets) then
+    local seed, fingerprint, host, job = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    if mark_seen(p, seed, fingerprint, count) then
       count = count + 1
       if not by_host[host] then
         by_host[host] = {}

@@ -130,7 +130,7 @@ pub(super) fn job_args<'a>(jobs: impl Iterator<Item = NewJob<'a>>) -> Vec<Vec<u8
     let mut args = Vec::with_capacity(jobs.size_hint().0 * 4);
     for job in jobs {
         let (seed, fingerprint) = seen_fields(job.key);
-        args.push(seed.to_string().into_bytes());
+        args.push(binary_digits(seed).to_vec());
         args.push(fingerprint.to_vec());
         args.push(job.host().as_bytes().to_vec());
         args.push(format_job(&job).into_bytes());
@@ -138,12 +138,29 @@ pub(super) fn job_args<'a>(jobs: impl Iterator<Item = NewJob<'a>>) -> Vec<Vec<u8
     args
 }
 
-/// How the seen set holds a URL key (see common.lua): a 32-bit seed its bucket at each level
-/// comes from, and the 8 bytes stored in the bucket. With the host's partition they keep 96
-/// bits of the key.
-fn seen_fields(key: UrlKey) -> (u32, [u8; 8]) {
+/// How the seen set holds a URL key (see common.lua): a 32-bit seed its bucket comes from,
+/// and the 10 bytes stored in the bucket, which start with the seed (a bucket is split by
+/// it). With the host's partition they keep 80 bits of the key.
+fn seen_fields(key: UrlKey) -> (u32, [u8; 10]) {
     let bits = key.bits();
-    ((bits >> 96) as u32, ((bits >> 32) as u64).to_be_bytes())
+    let kept = (bits >> 48).to_be_bytes();
+    let mut field = [0; 10];
+    field.copy_from_slice(&kept[6..]);
+    ((bits >> 96) as u32, field)
+}
+
+/// How the seen set names its buckets, stored with a crawl: a worker that named them
+/// otherwise would not find the crawl's seen URLs.
+pub(super) const SEEN_LAYOUT: &str = "linear hashing, 80 bits";
+
+/// A bucket seed as the seen set takes it: 32 binary digits, most significant first, so a
+/// bucket's name is the seed's last digits.
+fn binary_digits(seed: u32) -> [u8; 32] {
+    let mut digits = [b'0'; 32];
+    for (place, digit) in digits.iter_mut().rev().enumerate() {
+        *digit = b'0' + ((seed >> place) & 1) as u8;
+    }
+    digits
 }
 
 /// The stored ORIGIN of a job whose scope key is empty (`--scope any`): `/` is in no host.
@@ -263,11 +280,28 @@ mod tests {
     }
 
     #[test]
-    fn the_seen_set_keeps_96_bits_of_a_key_besides_the_host() {
+    fn a_seed_in_binary_ends_with_its_bucket_at_every_width() {
+        assert_eq!(&binary_digits(0), &[b'0'; 32]);
+        assert_eq!(&binary_digits(u32::MAX), &[b'1'; 32]);
+        assert!(binary_digits(0b1101).ends_with(b"01101"));
+        let seed = 0x9e37_79b9;
+        let digits = binary_digits(seed);
+        for width in 4..32 {
+            let tail = std::str::from_utf8(&digits[32 - width..]).unwrap();
+            let bucket = u64::from_str_radix(tail, 2).unwrap();
+            assert_eq!(bucket, u64::from(seed) % (1 << width), "width {width}");
+        }
+    }
+
+    #[test]
+    fn the_seen_set_keeps_80_bits_of_a_key_led_by_the_bucket_seed() {
         let key = UrlKey::of(&Url::parse("http://example.org/").unwrap());
-        let (seed, fingerprint) = seen_fields(key);
+        let (seed, field) = seen_fields(key);
         let bits = key.bits();
         assert_eq!(u128::from(seed), bits >> 96);
-        assert_eq!(u64::from_be_bytes(fingerprint), (bits >> 32) as u64);
+        assert_eq!(field[..4], seed.to_be_bytes());
+        let mut kept = [0; 16];
+        kept[6..].copy_from_slice(&field);
+        assert_eq!(u128::from_be_bytes(kept), bits >> 48);
     }
 }

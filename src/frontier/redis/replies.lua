@@ -8,6 +8,10 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A kept answer is stored as `CALL<LF>JSON`: the call id first (ids hold no line feed), so
+-- telling whether a call was answered before needs no decoding of an answer that may hold a
+-- batch of jobs.
+
 -- The answer kept for call `call` of `worker` in this slot, if this call was made before
 -- (the worker sends a call again when its reply was lost). A worker makes one call at a time
 -- in a partition, so one kept answer per worker is enough.
@@ -16,11 +20,9 @@ local function replay(p, worker, call)
     return nil
   end
   local kept = redis.call('GET', p .. 'reply:' .. worker)
-  if kept then
-    local decoded = cjson.decode(kept)
-    if decoded[1] == call then
-      return decoded[2]
-    end
+  local head = call .. '\n'
+  if kept and string.sub(kept, 1, #head) == head then
+    return cjson.decode(string.sub(kept, #head + 1))
   end
   return nil
 end
@@ -28,7 +30,7 @@ end
 -- Keeps `answer` as the answer to call `call` of `worker`, and returns it.
 local function keep(p, worker, call, answer)
   if call ~= '' then
-    redis.call('SET', p .. 'reply:' .. worker, cjson.encode({call, answer}), 'PX', 600000)
+    redis.call('SET', p .. 'reply:' .. worker, call .. '\n' .. cjson.encode(answer), 'PX', 600000)
   end
   return answer
 end

@@ -5,6 +5,7 @@ use futures_util::future::join_all;
 use redis::Script;
 
 use super::connection::{redis_error, settings_key, RedisConnection};
+use super::jobs::SEEN_LAYOUT;
 use super::partition::{crawl_prefix, Layout, NEW_CRAWL_PARTITIONS};
 use super::FrontierError;
 use crate::config::{Config, LinkAttributes};
@@ -35,6 +36,7 @@ impl CrawlSettings {
         let max_stalls = config.shared.as_ref().map_or(0, |shared| shared.max_stalls);
         CrawlSettings(vec![
             ("fingerprint", FINGERPRINT_SCHEME.to_owned()),
+            ("seen-layout", SEEN_LAYOUT.to_owned()),
             ("depth", crawl.depth.to_string()),
             ("scope", scope.to_owned()),
             ("include", patterns(&crawl.scope.include)),
