@@ -269,18 +269,26 @@ impl RedisCluster {
     /// until every node says the Cluster is ok. Panics when any of it fails: a test that
     /// needs a Cluster never passes without one.
     pub fn start() -> RedisCluster {
+        RedisCluster::start_with(&[])
+    }
+
+    /// [`RedisCluster::start`], each node started with `extra` `redis-server` arguments too
+    /// (such as `--enable-debug-command`).
+    pub fn start_with(extra: &[&str]) -> RedisCluster {
         let nodes: Vec<RedisServer> = (0..3)
             .map(|_| {
                 // The bus port is chosen too: the default (port + 10,000) may be past 65,535.
                 let bus = free_port().to_string();
-                RedisServer::start_with(&[
+                let mut args = vec![
                     "--cluster-enabled",
                     "yes",
                     "--cluster-config-file",
                     "nodes.conf",
                     "--cluster-port",
                     &bus,
-                ])
+                ];
+                args.extend(extra);
+                RedisServer::start_with(&args)
             })
             .collect();
         let addresses: Vec<String> = nodes
@@ -380,6 +388,29 @@ impl RedisCluster {
     }
 }
 
+/// Runs the test function `name(redis: SharedRedis)` twice: `name::single_server`, against
+/// one redis-server, and `name::cluster`, against a 3-master Cluster. String literals after
+/// the name are `redis-server` arguments every server is started with
+/// (`on_both!(name, "--enable-debug-command", "local")`).
+macro_rules! on_both {
+    ($name:ident $(, $arg:literal)* $(,)?) => {
+        mod $name {
+            use crate::support::redis::SharedRedis;
+
+            #[test]
+            fn single_server() {
+                super::$name(SharedRedis::single_with(&[$($arg),*]));
+            }
+
+            #[test]
+            fn cluster() {
+                super::$name(SharedRedis::cluster_with(&[$($arg),*]));
+            }
+        }
+    };
+}
+pub(crate) use on_both;
+
 /// What a shared-crawl test runs against: one redis-server, or a 3-master Cluster whose
 /// nodes the workers enter through in turn (most of them not owning the keys they use).
 pub struct SharedRedis {
@@ -392,18 +423,28 @@ pub struct SharedRedis {
 impl SharedRedis {
     /// One redis-server.
     pub fn single() -> SharedRedis {
+        SharedRedis::single_with(&[])
+    }
+
+    /// A 3-master Cluster.
+    pub fn cluster() -> SharedRedis {
+        SharedRedis::cluster_with(&[])
+    }
+
+    /// One redis-server started with `extra` arguments.
+    pub fn single_with(extra: &[&str]) -> SharedRedis {
         SharedRedis {
-            single: Some(RedisServer::start()),
+            single: Some(RedisServer::start_with(extra)),
             cluster: None,
             next: Cell::new(0),
         }
     }
 
-    /// A 3-master Cluster.
-    pub fn cluster() -> SharedRedis {
+    /// A 3-master Cluster whose every node is started with `extra` arguments.
+    pub fn cluster_with(extra: &[&str]) -> SharedRedis {
         SharedRedis {
             single: None,
-            cluster: Some(RedisCluster::start()),
+            cluster: Some(RedisCluster::start_with(extra)),
             next: Cell::new(0),
         }
     }
