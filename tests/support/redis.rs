@@ -1,7 +1,8 @@
 //! A real `redis-server` for the shared-crawl tests, on a free port of 127.0.0.1, with no
 //! persistence, stopped when dropped, and a small RESP client to read and change what it
-//! holds; and a real 3-master Redis Cluster of them ([`RedisCluster`]). The README's test
-//! command installs redis-server and redis-cli when the machine lacks them.
+//! holds; and a real 3-master Redis Cluster of them ([`RedisCluster`]). A shared-crawl test
+//! takes a [`SharedRedis`], either of them, and `on_both!` runs it against each. The README's
+//! test command installs redis-server and redis-cli when the machine lacks them.
 
 #![allow(dead_code)]
 
@@ -472,6 +473,68 @@ impl SharedRedis {
             .iter()
             .map(|server| server.stat(name, field))
             .sum()
+    }
+
+    /// Whether this is a Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// The server holding `key`: the one, or the Cluster node owning its slot.
+    pub fn owner(&self, key: &str) -> &RedisServer {
+        match &self.cluster {
+            Some(cluster) => &cluster.nodes()[cluster.owner_of(key)],
+            None => &self.servers()[0],
+        }
+    }
+
+    /// The fields and values of hash `key`, read on the server holding it.
+    pub fn hgetall(&self, key: &str) -> BTreeMap<String, String> {
+        self.owner(key).hgetall(key)
+    }
+
+    /// Key `suffix` of crawl `name` in each of its partitions that has it, on every server,
+    /// sorted.
+    pub fn partition_keys(&self, name: &str, suffix: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .servers()
+            .iter()
+            .flat_map(|server| server.partition_keys(name, suffix))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// `command` (`ZCARD`, `SCARD`, `LLEN`) of key `suffix` in every partition of crawl
+    /// `name`, added up over the servers (each server reads the keys it holds).
+    pub fn sum(&self, name: &str, command: &str, suffix: &str) -> i64 {
+        self.servers()
+            .iter()
+            .map(|server| server.sum(name, command, suffix))
+            .sum()
+    }
+
+    /// Every key of crawl `name` on every server, sorted.
+    pub fn crawl_keys(&self, name: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .servers()
+            .iter()
+            .flat_map(|server| server.crawl_keys(name))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Stops every server now (kill -9): the one, or each node of the Cluster.
+    pub fn kill(&mut self) {
+        if let Some(single) = &mut self.single {
+            single.kill();
+        }
+        if let Some(cluster) = &mut self.cluster {
+            for node in &mut cluster.nodes {
+                node.kill();
+            }
+        }
     }
 
     /// An integer answer to `command` added up over the servers; a server that does not own
