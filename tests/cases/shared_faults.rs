@@ -224,10 +224,9 @@ fn a_worker_gives_redis_one_lease_in_all_however_many_pages_end_during_the_outag
     );
 }
 
+on_both!(a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line);
 /// Issue 19, point 3: a Redis emptied mid-crawl read as a finished crawl (exit 0).
-#[test]
-fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line() {
-    let redis = SharedRedis::single();
+fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line(redis: SharedRedis) {
     let gate = Gate::new();
     let site = gated_tree_site(Duration::ZERO, &gate, 10);
     let args = ["-o", "out.tsv", "-d", "10", "-c", "2"];
@@ -235,10 +234,11 @@ fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line() {
         .map(|_| worker(&redis, "flushed", &[site.url("/")], &args))
         .collect();
     gate.wait_until_held(4);
-    assert_eq!(
-        redis.servers()[0].query(&["FLUSHALL"]),
-        Value::Status("OK".into())
-    );
+    // On a Cluster, FLUSHALL on every node: the crawl's settings, its partitions' epochs and
+    // everything else are gone wherever they were kept.
+    for server in redis.servers() {
+        assert_eq!(server.query(&["FLUSHALL"]), Value::Status("OK".into()));
+    }
     gate.open();
     for (_dir, child) in workers {
         let run = finish(child);
