@@ -257,11 +257,14 @@ fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line(redis: Shar
     );
 }
 
+on_both!(
+    a_call_sent_again_after_its_reply_was_lost_is_answered_once,
+    "--enable-debug-command",
+    "local"
+);
 /// Issue 19, point 4: a finish whose reply was lost was done twice when sent again: the
 /// first take's lease sat orphaned until it expired, and a late ack was counted.
-#[test]
-fn a_call_sent_again_after_its_reply_was_lost_is_answered_once() {
-    let redis = SharedRedis::single_with(&["--enable-debug-command", "local"]);
+fn a_call_sent_again_after_its_reply_was_lost_is_answered_once(redis: SharedRedis) {
     let gate = Gate::new();
     let held = gate.clone();
     let site = TestServer::start(move |request| match request.path.as_str() {
@@ -275,7 +278,15 @@ fn a_call_sent_again_after_its_reply_was_lost_is_answered_once() {
     let args = ["-o", "out.tsv", "-d", "0", "-c", "1", "--lease", "30"];
     let (_dir, child) = worker(&redis, "resent", &seeds, &args);
     gate.wait_until_held(1);
-    let sleeper = &redis.servers()[0];
+    // The call /a's end makes goes to the host's partition: on a Cluster, the node owning its
+    // slot is the one that sleeps (the others answer on).
+    let partitions = redis.partition_keys("resent", "leases");
+    assert_eq!(
+        partitions.len(),
+        1,
+        "one host, one partition: {partitions:?}"
+    );
+    let sleeper = redis.owner(&partitions[0]);
     let (run, took) = thread::scope(|scope| {
         // Longer than the worker's 5 s response timeout: the call made meanwhile is sent
         // again, and Redis runs both once it wakes.
