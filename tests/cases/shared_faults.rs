@@ -533,10 +533,9 @@ fn a_page_whose_fetchers_die_twice_is_abandoned_and_listed(redis: SharedRedis) {
     );
 }
 
+on_both!(a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker);
 /// Issue 19, point 10: the fingerprint scheme was not part of a crawl's settings.
-#[test]
-fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker() {
-    let redis = SharedRedis::single();
+fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker(redis: SharedRedis) {
     let site = TestServer::start(|_| Reply::html("<p>one</p>"));
     let args = ["-o", "out.tsv", "-d", "0"];
     let (_dir, child) = worker(&redis, "scheme", &[site.url("/")], &args);
@@ -549,7 +548,13 @@ fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker() {
             .map(String::as_str),
         Some("xxh3-128")
     );
-    redis.servers()[0].query(&["HSET", &settings, "fingerprint", "siphash"]);
+    // Changed on the server holding the settings: on a Cluster, the node owning their slot.
+    assert_eq!(
+        redis
+            .owner(&settings)
+            .query(&["HSET", &settings, "fingerprint", "siphash"]),
+        Value::Int(0)
+    );
     let (_dir, child) = worker(&redis, "scheme", &[site.url("/other")], &args);
     let run = finish(child);
     assert_eq!(run.code(), 1, "{}", run.stderr);
