@@ -21,12 +21,16 @@ use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, PAGE
 /// and `args` (the output and crawl flags) before the shared-crawl flags, entering through
 /// the next entry point of `redis` (on a Cluster, each worker through another node).
 fn worker(redis: &SharedRedis, name: &str, seeds: &[String], args: &[&str]) -> (Areq, Child) {
+    worker_at(&redis.url(), name, seeds, args)
+}
+
+/// [`worker`], entering through the server at `url`.
+fn worker_at(url: &str, name: &str, seeds: &[String], args: &[&str]) -> (Areq, Child) {
     let areq = Areq::new();
     areq.input(seeds);
-    let url = redis.url();
     let mut all = vec!["urls.txt", "--no-header"];
     all.extend(args);
-    all.extend(["--redis", &url, "--crawl", name]);
+    all.extend(["--redis", url, "--crawl", name]);
     let child = areq.spawn(&all);
     (areq, child)
 }
@@ -376,14 +380,29 @@ fn a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends(redis: SharedRedis) 
     );
 }
 
+on_both!(joining_a_redis_that_may_evict_keys_warns);
 /// Issue 19, point 6: joining a Redis that may evict keys said nothing.
-#[test]
-fn joining_a_redis_that_may_evict_keys_warns() {
+fn joining_a_redis_that_may_evict_keys_warns(redis: SharedRedis) {
     let site = TestServer::start(|_| Reply::html("<p>one</p>"));
     let args = ["-o", "out.tsv", "-d", "0"];
     for (policy, warned) in [("allkeys-lru", true), ("noeviction", false)] {
-        let redis = SharedRedis::single_with(&["--maxmemory-policy", policy]);
-        let (_dir, child) = worker(&redis, "evictable", &[site.url("/")], &args);
+        // On a Cluster every master is set alike, as the README asks of one that keeps a
+        // crawl, and the worker enters through a node that does not hold the crawl's settings.
+        for server in redis.servers() {
+            assert_eq!(
+                server.query(&["CONFIG", "SET", "maxmemory-policy", policy]),
+                Value::Status("OK".into())
+            );
+        }
+        let name = format!("evictable-{policy}");
+        let owner = redis.owner(&key(&name, "settings")).url();
+        let entry = redis
+            .servers()
+            .iter()
+            .map(|server| server.url())
+            .find(|url| *url != owner)
+            .unwrap_or(owner);
+        let (_dir, child) = worker_at(&entry, &name, &[site.url("/")], &args);
         let run = finish(child);
         run.assert_success();
         assert_eq!(
