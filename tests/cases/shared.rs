@@ -9,7 +9,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::{finish, send_signal, Areq, Run};
-use crate::support::redis::{RedisServer, SharedRedis};
+use crate::support::redis::{on_both, RedisServer, SharedRedis};
 use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
@@ -24,26 +24,6 @@ pub(super) const CRAWL: &[&str] = &[
     "-c",
     "4",
 ];
-
-/// Runs the test function `name(redis: SharedRedis)` twice: `name::single_server`, against
-/// one redis-server, and `name::cluster`, against a 3-master Cluster.
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            use crate::support::redis::SharedRedis;
-
-            #[test]
-            fn single_server() {
-                super::$name(SharedRedis::single());
-            }
-
-            #[test]
-            fn cluster() {
-                super::$name(SharedRedis::cluster());
-            }
-        }
-    };
-}
 
 /// Starts one worker of crawl `name` in a directory of its own, entering through the next
 /// entry point of `redis`.

@@ -1,7 +1,9 @@
 //! A shared crawl under the faults production brings: Ctrl-C or SIGTERM with a slow reader,
 //! Redis going away, emptied, stalled or evicting keys, workers killed, a page that kills
 //! whoever fetches it, a robots.txt that fails once, workers with other settings, and an
-//! operator forgetting a crawl. Each is measured at the HTTP server or in Redis.
+//! operator forgetting a crawl. Each is measured at the HTTP server or in Redis. Each test
+//! marked `on_both!` runs against one redis-server and against a 3-master Cluster, the fault
+//! caused there for real: on every node, or on the node owning the key it strikes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::AsRawFd;
@@ -11,30 +13,35 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::{finish, finish_within, send_signal, Areq, Run};
-use crate::support::redis::{RedisServer, Value};
+use crate::support::redis::{on_both, SharedRedis, Value};
 use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, PAGES};
 
 /// Starts one worker of crawl `name` in a directory of its own, with `seeds` as its input
-/// and `args` (the output and crawl flags) before the shared-crawl flags.
-fn worker(redis: &RedisServer, name: &str, seeds: &[String], args: &[&str]) -> (Areq, Child) {
+/// and `args` (the output and crawl flags) before the shared-crawl flags, entering through
+/// the next entry point of `redis` (on a Cluster, each worker through another node).
+fn worker(redis: &SharedRedis, name: &str, seeds: &[String], args: &[&str]) -> (Areq, Child) {
+    worker_at(&redis.url(), name, seeds, args)
+}
+
+/// [`worker`], entering through the server at `url`.
+fn worker_at(url: &str, name: &str, seeds: &[String], args: &[&str]) -> (Areq, Child) {
     let areq = Areq::new();
     areq.input(seeds);
-    let url = redis.url();
     let mut all = vec!["urls.txt", "--no-header"];
     all.extend(args);
-    all.extend(["--redis", &url, "--crawl", name]);
+    all.extend(["--redis", url, "--crawl", name]);
     let child = areq.spawn(&all);
     (areq, child)
 }
 
 /// `areq status` of crawl `name`.
-fn status(redis: &RedisServer, name: &str) -> Run {
+fn status(redis: &SharedRedis, name: &str) -> Run {
     Areq::new().run(&["status", "--redis", &redis.url(), "--crawl", name])
 }
 
 /// `areq forget` of crawl `name`, with `extra` flags.
-fn forget(redis: &RedisServer, name: &str, extra: &[&str]) -> Run {
+fn forget(redis: &SharedRedis, name: &str, extra: &[&str]) -> Run {
     let url = redis.url();
     let mut args = vec!["forget", "--redis", &url, "--crawl", name];
     args.extend(extra);
@@ -46,14 +53,31 @@ fn key(name: &str, suffix: &str) -> String {
     format!("areq:{{{name}}}:{suffix}")
 }
 
-/// A crawl-wide count: every partition's `stats` field, added up (0 when absent).
-fn stat(redis: &RedisServer, name: &str, field: &str) -> i64 {
+/// A crawl-wide count: every partition's `stats` field, added up over every server (0 when
+/// absent).
+fn stat(redis: &SharedRedis, name: &str, field: &str) -> i64 {
     redis.stat(name, field)
 }
 
-/// The leases held in crawl `name`, in all its partitions.
-fn leases(redis: &RedisServer, name: &str) -> i64 {
+/// The leases held in crawl `name`, in all its partitions, on every server.
+fn leases(redis: &SharedRedis, name: &str) -> i64 {
     redis.sum(name, "ZCARD", "leases")
+}
+
+/// Lease id → `HOST<TAB>JOB` of every lease held in crawl `name`, each partition's `leased`
+/// read on the server holding it.
+fn leased(redis: &SharedRedis, name: &str) -> BTreeMap<String, String> {
+    redis
+        .servers()
+        .iter()
+        .flat_map(|server| {
+            server
+                .partition_keys(name, "leased")
+                .iter()
+                .flat_map(|key| server.hgetall(key))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Waits (at most 20 s) until `done` holds.
@@ -111,10 +135,10 @@ fn pid_of_lease(lease: &str) -> u32 {
         .unwrap_or_else(|| panic!("no process id in lease {lease}"))
 }
 
+on_both!(ctrl_c_while_the_reader_lags_leaves_each_page_in_exactly_one_workers_output);
 /// Issue 19, point 1: a worker stopped while its output's reader lags wrote records of pages
 /// it handed back, and another worker wrote them again.
-#[test]
-fn ctrl_c_while_the_reader_lags_leaves_each_page_in_exactly_one_workers_output() {
+fn ctrl_c_while_the_reader_lags_leaves_each_page_in_exactly_one_workers_output(redis: SharedRedis) {
     const SEEDS: usize = 12;
     const LINKS: usize = 800;
     // Each page's records (about 180 KiB) are more than a pipe holds.
@@ -134,7 +158,6 @@ fn ctrl_c_while_the_reader_lags_leaves_each_page_in_exactly_one_workers_output()
         .assert_success();
     let expected = lines_of(&single.read("out.tsv"));
 
-    let redis = RedisServer::start();
     let (_first_dir, first) = worker(&redis, "lagging", &seeds, &["-o", "-", "-c", "4"]);
     // Bytes in the pipe nobody reads: the writer is in the middle of a page bigger than the
     // pipe, a page whose records are queued and not yet flushed.
@@ -165,17 +188,23 @@ fn ctrl_c_while_the_reader_lags_leaves_each_page_in_exactly_one_workers_output()
     );
 }
 
+on_both!(a_worker_gives_redis_one_lease_in_all_however_many_pages_end_during_the_outage);
 /// Issue 19, point 2: after Redis failed, each page that ended meanwhile waited another
 /// whole lease for it.
-#[test]
-fn a_worker_gives_redis_one_lease_in_all_however_many_pages_end_during_the_outage() {
+fn a_worker_gives_redis_one_lease_in_all_however_many_pages_end_during_the_outage(
+    mut redis: SharedRedis,
+) {
     let lease = Duration::from_secs(3);
-    let mut redis = RedisServer::start();
     let gate = Gate::new();
     let site = gated_tree_site(Duration::ZERO, &gate, 15);
     let args = ["-o", "out.tsv", "-d", "10", "-c", "8", "--lease", "3"];
     let (_dir, child) = worker(&redis, "outage", &[site.url("/")], &args);
     gate.wait_until_held(8);
+    // On a Cluster every node is killed: the pages' calls go to the node owning the host's
+    // partition and the crawl-wide ones to the node owning the crawl's slot, and a node left
+    // alive would answer what the worker sends it. With none answering, every call the
+    // worker makes fails, as with one server gone: the lease it gives Redis is its patience
+    // with all of them together.
     redis.kill();
     let killed = Instant::now();
     // Eight pages end while Redis is away, each with a frontier call to make.
@@ -199,10 +228,9 @@ fn a_worker_gives_redis_one_lease_in_all_however_many_pages_end_during_the_outag
     );
 }
 
+on_both!(a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line);
 /// Issue 19, point 3: a Redis emptied mid-crawl read as a finished crawl (exit 0).
-#[test]
-fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line() {
-    let redis = RedisServer::start();
+fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line(redis: SharedRedis) {
     let gate = Gate::new();
     let site = gated_tree_site(Duration::ZERO, &gate, 10);
     let args = ["-o", "out.tsv", "-d", "10", "-c", "2"];
@@ -210,7 +238,11 @@ fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line() {
         .map(|_| worker(&redis, "flushed", &[site.url("/")], &args))
         .collect();
     gate.wait_until_held(4);
-    assert_eq!(redis.query(&["FLUSHALL"]), Value::Status("OK".into()));
+    // On a Cluster, FLUSHALL on every node: the crawl's settings, its partitions' epochs and
+    // everything else are gone wherever they were kept.
+    for server in redis.servers() {
+        assert_eq!(server.query(&["FLUSHALL"]), Value::Status("OK".into()));
+    }
     gate.open();
     for (_dir, child) in workers {
         let run = finish(child);
@@ -229,11 +261,14 @@ fn a_crawl_flushed_from_redis_stops_every_worker_with_one_clear_line() {
     );
 }
 
+on_both!(
+    a_call_sent_again_after_its_reply_was_lost_is_answered_once,
+    "--enable-debug-command",
+    "local"
+);
 /// Issue 19, point 4: a finish whose reply was lost was done twice when sent again: the
 /// first take's lease sat orphaned until it expired, and a late ack was counted.
-#[test]
-fn a_call_sent_again_after_its_reply_was_lost_is_answered_once() {
-    let redis = RedisServer::start_with(&["--enable-debug-command", "local"]);
+fn a_call_sent_again_after_its_reply_was_lost_is_answered_once(redis: SharedRedis) {
     let gate = Gate::new();
     let held = gate.clone();
     let site = TestServer::start(move |request| match request.path.as_str() {
@@ -247,13 +282,22 @@ fn a_call_sent_again_after_its_reply_was_lost_is_answered_once() {
     let args = ["-o", "out.tsv", "-d", "0", "-c", "1", "--lease", "30"];
     let (_dir, child) = worker(&redis, "resent", &seeds, &args);
     gate.wait_until_held(1);
+    // The call /a's end makes goes to the host's partition: on a Cluster, the node owning its
+    // slot is the one that sleeps (the others answer on).
+    let partitions = redis.partition_keys("resent", "leases");
+    assert_eq!(
+        partitions.len(),
+        1,
+        "one host, one partition: {partitions:?}"
+    );
+    let sleeper = redis.owner(&partitions[0]);
     let (run, took) = thread::scope(|scope| {
         // Longer than the worker's 5 s response timeout: the call made meanwhile is sent
         // again, and Redis runs both once it wakes.
         let sleeping =
-            scope.spawn(|| redis.query_within(&["DEBUG", "SLEEP", "7"], Duration::from_secs(30)));
+            scope.spawn(|| sleeper.query_within(&["DEBUG", "SLEEP", "7"], Duration::from_secs(30)));
         wait_until("redis sleeps", || {
-            !redis.answers_within(Duration::from_millis(200))
+            !sleeper.answers_within(Duration::from_millis(200))
         });
         let opened = Instant::now();
         gate.open();
@@ -282,11 +326,10 @@ fn a_call_sent_again_after_its_reply_was_lost_is_answered_once() {
     );
 }
 
+on_both!(a_robots_txt_that_failed_once_is_asked_again_by_the_next_worker);
 /// Issue 19, point 5: one robots.txt 503 was stored for the crawl, and no later worker
 /// crawled the site.
-#[test]
-fn a_robots_txt_that_failed_once_is_asked_again_by_the_next_worker() {
-    let redis = RedisServer::start();
+fn a_robots_txt_that_failed_once_is_asked_again_by_the_next_worker(redis: SharedRedis) {
     let robots_asked = AtomicUsize::new(0);
     let site = TestServer::start(move |request| match request.path.as_str() {
         "/robots.txt" if robots_asked.fetch_add(1, Ordering::SeqCst) == 0 => Reply::status(503),
@@ -309,11 +352,10 @@ fn a_robots_txt_that_failed_once_is_asked_again_by_the_next_worker() {
     assert_eq!(site.hits("/c"), 1);
 }
 
+on_both!(a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends);
 /// Issue 19, point 6: a host whose queue key vanished (evicted, deleted) made the take
 /// script fail half-way, and the crawl never ended.
-#[test]
-fn a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends() {
-    let redis = RedisServer::start();
+fn a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends(redis: SharedRedis) {
     let gate = Gate::new();
     let site = gated_tree_site(Duration::ZERO, &gate, 10);
     let args = ["-o", "out.tsv", "-d", "10", "-c", "4"];
@@ -321,7 +363,8 @@ fn a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends() {
     gate.wait_until_held(4);
     let queues = redis.partition_keys("evicted", "q:*");
     assert_eq!(queues.len(), 1, "one host, one queue: {queues:?}");
-    assert_eq!(redis.int(&["DEL", &queues[0]]), 1);
+    // Deleted on the server holding it: on a Cluster, the node owning the partition's slot.
+    assert_eq!(redis.owner(&queues[0]).int(&["DEL", &queues[0]]), 1);
     gate.open();
     finish(child).assert_success();
     let run = status(&redis, "evicted");
@@ -337,14 +380,29 @@ fn a_crawl_whose_host_queue_is_deleted_mid_crawl_still_ends() {
     );
 }
 
+on_both!(joining_a_redis_that_may_evict_keys_warns);
 /// Issue 19, point 6: joining a Redis that may evict keys said nothing.
-#[test]
-fn joining_a_redis_that_may_evict_keys_warns() {
+fn joining_a_redis_that_may_evict_keys_warns(redis: SharedRedis) {
     let site = TestServer::start(|_| Reply::html("<p>one</p>"));
     let args = ["-o", "out.tsv", "-d", "0"];
     for (policy, warned) in [("allkeys-lru", true), ("noeviction", false)] {
-        let redis = RedisServer::start_with(&["--maxmemory-policy", policy]);
-        let (_dir, child) = worker(&redis, "evictable", &[site.url("/")], &args);
+        // On a Cluster every master is set alike, as the README asks of one that keeps a
+        // crawl, and the worker enters through a node that does not hold the crawl's settings.
+        for server in redis.servers() {
+            assert_eq!(
+                server.query(&["CONFIG", "SET", "maxmemory-policy", policy]),
+                Value::Status("OK".into())
+            );
+        }
+        let name = format!("evictable-{policy}");
+        let owner = redis.owner(&key(&name, "settings")).url();
+        let entry = redis
+            .servers()
+            .iter()
+            .map(|server| server.url())
+            .find(|url| *url != owner)
+            .unwrap_or(owner);
+        let (_dir, child) = worker_at(&entry, &name, &[site.url("/")], &args);
         let run = finish(child);
         run.assert_success();
         assert_eq!(
@@ -356,10 +414,9 @@ fn joining_a_redis_that_may_evict_keys_warns() {
     }
 }
 
+on_both!(sigterm_hands_a_workers_leases_back_at_once_and_ends_on_a_page_boundary);
 /// Issue 19, point 7: SIGTERM killed a worker like kill -9; its leases waited to expire.
-#[test]
-fn sigterm_hands_a_workers_leases_back_at_once_and_ends_on_a_page_boundary() {
-    let redis = RedisServer::start();
+fn sigterm_hands_a_workers_leases_back_at_once_and_ends_on_a_page_boundary(redis: SharedRedis) {
     let gate = Gate::new();
     let site = gated_tree_site(Duration::ZERO, &gate, 15);
     let args = ["-o", "out.tsv", "-d", "10", "-c", "4", "--lease", "30"];
@@ -399,10 +456,9 @@ fn sigterm_stops_a_single_process_run_as_ctrl_c_does() {
     gate.open();
 }
 
+on_both!(a_dead_workers_page_is_fetched_again_within_seconds_not_after_its_lease);
 /// Issue 19, point 8: the pages of a worker killed with kill -9 waited a whole lease.
-#[test]
-fn a_dead_workers_page_is_fetched_again_within_seconds_not_after_its_lease() {
-    let redis = RedisServer::start();
+fn a_dead_workers_page_is_fetched_again_within_seconds_not_after_its_lease(redis: SharedRedis) {
     let gate = Gate::new();
     let held = gate.clone();
     let asked = AtomicUsize::new(0);
@@ -438,10 +494,9 @@ fn a_dead_workers_page_is_fetched_again_within_seconds_not_after_its_lease() {
     gate.open();
 }
 
+on_both!(a_page_whose_fetchers_die_twice_is_abandoned_and_listed);
 /// Issue 19, point 9: a page that killed whoever fetched it was leased again forever.
-#[test]
-fn a_page_whose_fetchers_die_twice_is_abandoned_and_listed() {
-    let redis = RedisServer::start();
+fn a_page_whose_fetchers_die_twice_is_abandoned_and_listed(redis: SharedRedis) {
     let gate = Gate::new();
     let held = gate.clone();
     let site = TestServer::start(move |request| match request.path.as_str() {
@@ -462,12 +517,7 @@ fn a_page_whose_fetchers_die_twice_is_abandoned_and_listed() {
         // The worker holding /poison, found by its lease.
         let mut victim = None;
         wait_until("a running worker holds /poison", || {
-            let leased: BTreeMap<String, String> = redis
-                .partition_keys("poison", "leased")
-                .iter()
-                .flat_map(|key| redis.hgetall(key))
-                .collect();
-            victim = leased
+            victim = leased(&redis, "poison")
                 .iter()
                 .filter(|(_, job)| job.ends_with("/poison"))
                 .map(|(lease, _)| pid_of_lease(lease))
@@ -502,10 +552,9 @@ fn a_page_whose_fetchers_die_twice_is_abandoned_and_listed() {
     );
 }
 
+on_both!(a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker);
 /// Issue 19, point 10: the fingerprint scheme was not part of a crawl's settings.
-#[test]
-fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker() {
-    let redis = RedisServer::start();
+fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker(redis: SharedRedis) {
     let site = TestServer::start(|_| Reply::html("<p>one</p>"));
     let args = ["-o", "out.tsv", "-d", "0"];
     let (_dir, child) = worker(&redis, "scheme", &[site.url("/")], &args);
@@ -518,7 +567,13 @@ fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker() {
             .map(String::as_str),
         Some("xxh3-128")
     );
-    redis.query(&["HSET", &settings, "fingerprint", "siphash"]);
+    // Changed on the server holding the settings: on a Cluster, the node owning their slot.
+    assert_eq!(
+        redis
+            .owner(&settings)
+            .query(&["HSET", &settings, "fingerprint", "siphash"]),
+        Value::Int(0)
+    );
     let (_dir, child) = worker(&redis, "scheme", &[site.url("/other")], &args);
     let run = finish(child);
     assert_eq!(run.code(), 1, "{}", run.stderr);
@@ -531,13 +586,12 @@ fn a_crawl_made_with_another_fingerprint_scheme_refuses_the_worker() {
     assert_eq!(site.hits("/other"), 0);
 }
 
+on_both!(a_worker_whose_budget_is_spent_reads_the_rest_of_its_list_and_ends);
 /// Issue 19, point 11: `--max-pages` was a budget per worker, and a worker with another user
 /// agent, body limit, budget or stall limit was let in.
-#[test]
-fn a_worker_whose_budget_is_spent_reads_the_rest_of_its_list_and_ends() {
+fn a_worker_whose_budget_is_spent_reads_the_rest_of_its_list_and_ends(redis: SharedRedis) {
     // The list is read as the frontier runs low: once the budget was spent, the jobs still
     // queued kept the worker from reading the rest of its list, and it never ended.
-    let redis = RedisServer::start();
     let site = TestServer::start(|request| match request.path.as_str() {
         "/robots.txt" => Reply::status(404),
         _ => Reply::html("<p>listed</p>"),
@@ -550,9 +604,10 @@ fn a_worker_whose_budget_is_spent_reads_the_rest_of_its_list_and_ends() {
     assert_eq!(fetched, 20, "the budget held");
 }
 
-#[test]
-fn max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compared() {
-    let redis = RedisServer::start();
+on_both!(max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compared);
+fn max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compared(
+    redis: SharedRedis,
+) {
     let site = tree_site(Duration::from_millis(20));
     let base = ["-o", "out.tsv", "-d", "10", "-c", "4"];
     let args = [&base[..], &["--max-pages", "5"]].concat();
@@ -589,10 +644,11 @@ fn max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compare
     assert_eq!(pages_after, 5, "a refused worker fetches nothing");
 }
 
+on_both!(forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced);
 /// Issue 19, point 13: nothing removed a crawl's keys.
-#[test]
-fn forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced() {
-    let redis = RedisServer::start();
+fn forget_deletes_one_crawls_keys_and_refuses_while_pages_are_held_unless_forced(
+    redis: SharedRedis,
+) {
     let site = TestServer::start(|_| Reply::html("<a href=\"/next\">next</a>"));
     let args = ["-o", "out.tsv", "-d", "1"];
     for name in ["kept", "done"] {

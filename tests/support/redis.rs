@@ -1,7 +1,8 @@
 //! A real `redis-server` for the shared-crawl tests, on a free port of 127.0.0.1, with no
 //! persistence, stopped when dropped, and a small RESP client to read and change what it
-//! holds; and a real 3-master Redis Cluster of them ([`RedisCluster`]). The README's test
-//! command installs redis-server and redis-cli when the machine lacks them.
+//! holds; and a real 3-master Redis Cluster of them ([`RedisCluster`]). A shared-crawl test
+//! takes a [`SharedRedis`], either of them, and `on_both!` runs it against each. The README's
+//! test command installs redis-server and redis-cli when the machine lacks them.
 
 #![allow(dead_code)]
 
@@ -269,18 +270,26 @@ impl RedisCluster {
     /// until every node says the Cluster is ok. Panics when any of it fails: a test that
     /// needs a Cluster never passes without one.
     pub fn start() -> RedisCluster {
+        RedisCluster::start_with(&[])
+    }
+
+    /// [`RedisCluster::start`], each node started with `extra` `redis-server` arguments too
+    /// (such as `--enable-debug-command`).
+    pub fn start_with(extra: &[&str]) -> RedisCluster {
         let nodes: Vec<RedisServer> = (0..3)
             .map(|_| {
                 // The bus port is chosen too: the default (port + 10,000) may be past 65,535.
                 let bus = free_port().to_string();
-                RedisServer::start_with(&[
+                let mut args = vec![
                     "--cluster-enabled",
                     "yes",
                     "--cluster-config-file",
                     "nodes.conf",
                     "--cluster-port",
                     &bus,
-                ])
+                ];
+                args.extend(extra);
+                RedisServer::start_with(&args)
             })
             .collect();
         let addresses: Vec<String> = nodes
@@ -380,6 +389,29 @@ impl RedisCluster {
     }
 }
 
+/// Runs the test function `name(redis: SharedRedis)` twice: `name::single_server`, against
+/// one redis-server, and `name::cluster`, against a 3-master Cluster. String literals after
+/// the name are `redis-server` arguments every server is started with
+/// (`on_both!(name, "--enable-debug-command", "local")`).
+macro_rules! on_both {
+    ($name:ident $(, $arg:literal)* $(,)?) => {
+        mod $name {
+            use crate::support::redis::SharedRedis;
+
+            #[test]
+            fn single_server() {
+                super::$name(SharedRedis::single_with(&[$($arg),*]));
+            }
+
+            #[test]
+            fn cluster() {
+                super::$name(SharedRedis::cluster_with(&[$($arg),*]));
+            }
+        }
+    };
+}
+pub(crate) use on_both;
+
 /// What a shared-crawl test runs against: one redis-server, or a 3-master Cluster whose
 /// nodes the workers enter through in turn (most of them not owning the keys they use).
 pub struct SharedRedis {
@@ -392,18 +424,28 @@ pub struct SharedRedis {
 impl SharedRedis {
     /// One redis-server.
     pub fn single() -> SharedRedis {
+        SharedRedis::single_with(&[])
+    }
+
+    /// A 3-master Cluster.
+    pub fn cluster() -> SharedRedis {
+        SharedRedis::cluster_with(&[])
+    }
+
+    /// One redis-server started with `extra` arguments.
+    pub fn single_with(extra: &[&str]) -> SharedRedis {
         SharedRedis {
-            single: Some(RedisServer::start()),
+            single: Some(RedisServer::start_with(extra)),
             cluster: None,
             next: Cell::new(0),
         }
     }
 
-    /// A 3-master Cluster.
-    pub fn cluster() -> SharedRedis {
+    /// A 3-master Cluster whose every node is started with `extra` arguments.
+    pub fn cluster_with(extra: &[&str]) -> SharedRedis {
         SharedRedis {
             single: None,
-            cluster: Some(RedisCluster::start()),
+            cluster: Some(RedisCluster::start_with(extra)),
             next: Cell::new(0),
         }
     }
@@ -431,6 +473,68 @@ impl SharedRedis {
             .iter()
             .map(|server| server.stat(name, field))
             .sum()
+    }
+
+    /// Whether this is a Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// The server holding `key`: the one, or the Cluster node owning its slot.
+    pub fn owner(&self, key: &str) -> &RedisServer {
+        match &self.cluster {
+            Some(cluster) => &cluster.nodes()[cluster.owner_of(key)],
+            None => &self.servers()[0],
+        }
+    }
+
+    /// The fields and values of hash `key`, read on the server holding it.
+    pub fn hgetall(&self, key: &str) -> BTreeMap<String, String> {
+        self.owner(key).hgetall(key)
+    }
+
+    /// Key `suffix` of crawl `name` in each of its partitions that has it, on every server,
+    /// sorted.
+    pub fn partition_keys(&self, name: &str, suffix: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .servers()
+            .iter()
+            .flat_map(|server| server.partition_keys(name, suffix))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// `command` (`ZCARD`, `SCARD`, `LLEN`) of key `suffix` in every partition of crawl
+    /// `name`, added up over the servers (each server reads the keys it holds).
+    pub fn sum(&self, name: &str, command: &str, suffix: &str) -> i64 {
+        self.servers()
+            .iter()
+            .map(|server| server.sum(name, command, suffix))
+            .sum()
+    }
+
+    /// Every key of crawl `name` on every server, sorted.
+    pub fn crawl_keys(&self, name: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .servers()
+            .iter()
+            .flat_map(|server| server.crawl_keys(name))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Stops every server now (kill -9): the one, or each node of the Cluster.
+    pub fn kill(&mut self) {
+        if let Some(single) = &mut self.single {
+            single.kill();
+        }
+        if let Some(cluster) = &mut self.cluster {
+            for node in &mut cluster.nodes {
+                node.kill();
+            }
+        }
     }
 
     /// An integer answer to `command` added up over the servers; a server that does not own
