@@ -9,7 +9,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::{finish, send_signal, Areq, Run};
-use crate::support::redis::{on_both, RedisServer, SharedRedis};
+use crate::support::redis::{on_both, RedisCluster, RedisServer, SharedRedis};
 use crate::support::server::{Gate, Reply, TestServer};
 use crate::support::tree::{gated_tree_site, lines_of, page_hits, tree_site, wait_for_hits, PAGES};
 
@@ -451,6 +451,56 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
     assert!(
         areq.path("out.tsv.done").exists(),
         "the .done companion stays, for the next start"
+    );
+}
+
+#[test]
+fn a_cluster_master_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time() {
+    // The master holding the site's partition dies; the worker's Cluster client is answered
+    // `MOVED` to it by the others (or `CLUSTERDOWN` once they see it gone). Both are waited
+    // out for one lease, as a standalone Redis that went away is.
+    let lease = Duration::from_secs(2);
+    let mut cluster = RedisCluster::start();
+    let gate = Gate::new();
+    let site = gated_tree_site(Duration::from_millis(20), &gate, 15);
+    let leases = || cluster.keys("areq:{lost:*}:leases");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The partition's master is found once the worker holds pages there.
+    let (areq, child) = worker_at(&cluster.nodes()[0].url(), "lost", &site, &["--lease", "2"]);
+    gate.wait_until_held(4);
+    let key = loop {
+        if let Some(key) = leases().into_iter().next() {
+            break key;
+        }
+        assert!(Instant::now() < deadline, "the worker never leased a page");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let owner = cluster.owner_of(&key);
+    cluster.kill_node(owner);
+    let killed = Instant::now();
+    gate.open();
+    let run = finish(child);
+    let took = killed.elapsed();
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("areq: crawl lost: redis: "),
+        "one line says why: {}",
+        run.stderr
+    );
+    assert!(
+        took >= lease * 3 / 4,
+        "kept trying for most of a lease time before giving up: {took:?}\n{}",
+        run.stderr
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "gave up after about one lease time, not much later: {took:?}"
+    );
+    let out = areq.read("out.tsv");
+    assert!(
+        out.is_empty() || out.ends_with('\n'),
+        "the output ends on a whole line"
     );
 }
 

@@ -361,6 +361,11 @@ impl RedisCluster {
         keys
     }
 
+    /// Kills node `at` (kill -9): its slots have no master until it comes back.
+    pub fn kill_node(&mut self, at: usize) {
+        self.nodes[at].kill();
+    }
+
     /// How many keys of crawl `name` (its own and its partitions') each node holds.
     pub fn crawl_keys_per_node(&self, name: &str) -> Vec<usize> {
         self.nodes

@@ -172,7 +172,8 @@ pub(super) fn redis_error(url: &str, err: &redis::RedisError) -> FrontierError {
 }
 
 /// Redis went away, is busy loading, or its Cluster is failing over or moving a slot: worth
-/// waiting for.
+/// waiting for. A Cluster client follows `MOVED` and `ASK` itself; one that reaches the caller
+/// is a slot whose master it cannot reach (down, or not yet replaced by a replica).
 pub(super) fn is_transient(err: &redis::RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
     err.is_io_error()
@@ -187,6 +188,8 @@ pub(super) fn is_transient(err: &redis::RedisError) -> bool {
                         | ServerErrorKind::TryAgain
                         | ServerErrorKind::ClusterDown
                         | ServerErrorKind::MasterDown
+                        | ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
                 )
         )
 }
