@@ -426,28 +426,10 @@ fn a_redis_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_lease_time(
     let killed = Instant::now();
     gate.open();
     let run = finish(child);
-    let took = killed.elapsed();
-    assert_eq!(run.code(), 1, "{}", run.stderr);
-    let last = run.stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.starts_with("areq: crawl lost: redis: "),
-        "one line says why: {}",
-        run.stderr
-    );
-    assert!(
-        took >= lease * 3 / 4,
-        "kept trying for most of a lease time before giving up: {took:?}"
-    );
-    assert!(
-        took < Duration::from_secs(15),
-        "gave up after about one lease time, not much later: {took:?}"
-    );
+    assert_gave_up_after_one_lease(&run, killed.elapsed(), lease);
     let out = areq.read("out.tsv");
     assert!(out.lines().count() > 10, "what was written stays: {out}");
-    assert!(
-        out.is_empty() || out.ends_with('\n'),
-        "the output ends on a whole line"
-    );
+    assert!(out.ends_with('\n'), "the output ends on a whole line");
     assert!(
         areq.path("out.tsv.done").exists(),
         "the .done companion stays, for the next start"
@@ -480,7 +462,17 @@ fn a_cluster_master_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_le
     let killed = Instant::now();
     gate.open();
     let run = finish(child);
-    let took = killed.elapsed();
+    assert_gave_up_after_one_lease(&run, killed.elapsed(), lease);
+    let out = areq.read("out.tsv");
+    assert!(
+        out.is_empty() || out.ends_with('\n'),
+        "the output ends on a whole line"
+    );
+}
+
+/// A worker whose Redis went away `took` before it ended: it kept trying for most of one
+/// `lease`, not much longer, and said why in one line.
+fn assert_gave_up_after_one_lease(run: &Run, took: Duration, lease: Duration) {
     assert_eq!(run.code(), 1, "{}", run.stderr);
     let last = run.stderr.lines().last().unwrap_or_default();
     assert!(
@@ -494,13 +486,8 @@ fn a_cluster_master_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_le
         run.stderr
     );
     assert!(
-        took < Duration::from_secs(20),
+        took < lease + Duration::from_secs(14),
         "gave up after about one lease time, not much later: {took:?}"
-    );
-    let out = areq.read("out.tsv");
-    assert!(
-        out.is_empty() || out.ends_with('\n'),
-        "the output ends on a whole line"
     );
 }
 
