@@ -38,7 +38,7 @@ pub(super) struct Batch {
     pub(super) home_links: HashMap<u16, Vec<Vec<u8>>>,
     /// Links of other partitions: pushed there before any page of the batch is acknowledged.
     pub(super) links_elsewhere: HashMap<u16, Vec<Vec<u8>>>,
-    /// How many links of each kind.
+    /// How many links `home_links` holds.
     pub(super) home_link_count: u64,
     /// The keys of all the links: known to the crawl once the batch is sent.
     pub(super) keys: Vec<UrlKey>,
