@@ -460,11 +460,13 @@ local function take(p, from)
     add('queued', -#taken)
     bump()
     local answer = {'jobs', count_of(p, 'queued'), 0, version(p), requeued}
+    -- The expiry as text once: Redis turns a number argument into text with printf.
+    local expiry = tostring(now + lease_ms)
     local expiries, leased, ids = {}, {}, {}
     for i, job in ipairs(taken) do
       local id = worker .. ':' .. (first + i - 1)
       ids[i] = id
-      expiries[#expiries + 1] = now + lease_ms
+      expiries[#expiries + 1] = expiry
       expiries[#expiries + 1] = id
       leased[#leased + 1] = id
       leased[#leased + 1] = job

@@ -15,13 +15,23 @@ local now = now_ms()
 local ours = 0
 if lease_ms > 0 then
   redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
-end
-for i = 7, #ARGV do
-  local id = ARGV[i]
-  if lease_ms > 0 then
-    ours = ours + redis.call('ZADD', p .. 'leases', 'XX', 'CH', now + lease_ms, id)
-  elseif requeue(p, id) then
-    ours = ours + 1
+  -- A ZADD for up to 500 leases (Lua passes a bounded number of arguments): XX renews only
+  -- the leases still held, CH counts them. The expiry is text once: Redis turns a number
+  -- argument into text with printf.
+  local expiry = tostring(now + lease_ms)
+  for first = 7, #ARGV, 500 do
+    local renewals = {}
+    for i = first, math.min(first + 499, #ARGV) do
+      renewals[#renewals + 1] = expiry
+      renewals[#renewals + 1] = ARGV[i]
+    end
+    ours = ours + redis.call('ZADD', p .. 'leases', 'XX', 'CH', unpack(renewals))
+  end
+else
+  for i = 7, #ARGV do
+    if requeue(p, ARGV[i]) then
+      ours = ours + 1
+    end
   end
 end
 return answer(p, worker, call, ours)
