@@ -95,6 +95,10 @@ const ACTIVE_REFRESH: Duration = Duration::from_secs(1);
 /// Redis busy with end checks while the crawl ends.
 const END_CHECK_EVERY: Duration = Duration::from_millis(200);
 
+/// How many waiting workers a worker that found the crawl ended wakes (as many as one
+/// `wake` wakes): each of them checks the end for itself and wakes as many more.
+const END_WAKES: u64 = 16;
+
 /// How long a worker that found nothing counts as waiting for a wake-up: long enough that
 /// an idle worker, asking again every [`IDLE_POLL`], tells the crawl every other time.
 const IDLE_FOR: Duration = Duration::from_millis(2500);
@@ -642,6 +646,7 @@ impl Frontier for RedisFrontier {
         let mut ops = Vec::new();
         let mut earliest: Option<Duration> = None;
         let mut asked: Vec<u16> = Vec::with_capacity(PARTITIONS_PER_POP);
+        let mut all_empty = true;
         while asked.len() < PARTITIONS_PER_POP {
             if asked.is_empty() || self.rotation.is_empty() {
                 self.refresh_rotation().await?;
@@ -673,20 +678,29 @@ impl Frontier for RedisFrontier {
                 ops.extend(args!["retire", format!("{n}:{}", taken.version)]);
                 continue;
             }
+            all_empty = false;
             self.rotation.push_back(n);
             if !taken.busy {
                 earliest = Some(earliest.map_or(taken.wait, |at| at.min(taken.wait)));
             }
         }
-        let nothing_active = asked.is_empty();
-        if nothing_active && self.held.is_empty() {
-            // Nothing was asked, so `ops` has nothing to tell yet.
+        // Every active partition was asked and found empty, or none was active: the crawl
+        // may be over (the last page just ended, say).
+        let asked_all = asked.len() < PARTITIONS_PER_POP;
+        if all_empty && asked_all && self.held.is_empty() {
             if let Some(at) = self.end_check_at.filter(|at| *at > Instant::now()) {
+                if !ops.is_empty() {
+                    self.run_with_crawl(vec![], ops, 0).await?;
+                }
                 return Ok(Next::WaitUntil(at));
             }
             self.end_check_at = Some(Instant::now() + END_CHECK_EVERY);
             if self.end_check().await? {
                 self.drained = true;
+                // The workers waiting for work would otherwise learn of the end only when
+                // their wait lapses: wake them to check for themselves (whatever this worker
+                // last heard of how many wait).
+                ops.extend(args!["wake", END_WAKES]);
                 self.run_with_crawl(vec![], ops, 0).await?;
                 return Ok(Next::Empty);
             }
