@@ -445,7 +445,7 @@ fn a_cluster_master_that_goes_away_mid_crawl_stops_the_worker_cleanly_after_a_le
     let mut cluster = RedisCluster::start();
     let gate = Gate::new();
     let site = gated_tree_site(Duration::from_millis(20), &gate, 15);
-    let leases = || cluster.keys("areq:{lost:*}:leases");
+    let leases = || cluster.keys("areq:{lost:*}:leases:*");
     let deadline = Instant::now() + Duration::from_secs(20);
     // The partition's master is found once the worker holds pages there.
     let (areq, child) = worker_at(&cluster.nodes()[0].url(), "lost", &site, &["--lease", "2"]);

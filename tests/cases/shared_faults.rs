@@ -61,18 +61,18 @@ fn stat(redis: &SharedRedis, name: &str, field: &str) -> i64 {
 
 /// The leases held in crawl `name`, in all its partitions, on every server.
 fn leases(redis: &SharedRedis, name: &str) -> i64 {
-    redis.sum(name, "ZCARD", "leases")
+    redis.sum(name, "HLEN", "leases:*")
 }
 
-/// Lease id → `HOST<TAB>JOB` of every lease held in crawl `name`, each partition's `leased`
-/// read on the server holding it.
+/// Lease id → `HOST<TAB>JOB` of every lease held in crawl `name`, each worker's `leases:W`
+/// in each partition read on the server holding it.
 fn leased(redis: &SharedRedis, name: &str) -> BTreeMap<String, String> {
     redis
         .servers()
         .iter()
         .flat_map(|server| {
             server
-                .partition_keys(name, "leased")
+                .partition_keys(name, "leases:*")
                 .iter()
                 .flat_map(|key| server.hgetall(key))
                 .collect::<Vec<_>>()
@@ -284,7 +284,7 @@ fn a_call_sent_again_after_its_reply_was_lost_is_answered_once(redis: SharedRedi
     gate.wait_until_held(1);
     // The call /a's end makes goes to the host's partition: on a Cluster, the node owning its
     // slot is the one that sleeps (the others answer on).
-    let partitions = redis.partition_keys("resent", "leases");
+    let partitions = redis.partition_keys("resent", "leases:*");
     assert_eq!(
         partitions.len(),
         1,

@@ -245,19 +245,26 @@ local function free_slots(key, worker, n)
   end
 end
 
--- Releases the leases `ids` of `worker` at once: off the lease set and the worker's, their
--- host slots freed. Returns the leased jobs (`HOST<TAB>JOB`) in the order of `ids`, false
--- for a lease no longer held, and how many were held.
+-- The hash of the leases `worker` holds in partition `p`: lease id → `HOST<TAB>JOB`. A
+-- lease lives as long as its worker's heartbeat (the `alive` set): a worker renews all the
+-- leases it holds at once, so one deadline a worker is all a lease needs.
+local function leases_key(p, worker)
+  return p .. 'leases:' .. worker
+end
+
+-- Releases the leases `ids` of `worker` at once: off the worker's leases, their host slots
+-- freed. Returns the leased jobs (`HOST<TAB>JOB`) in the order of `ids`, false for a lease
+-- no longer held, and how many were held.
 local function release_all(p, worker, ids)
   if #ids == 0 then
     return {}, 0
   end
-  local scores = redis.call('ZMSCORE', p .. 'leases', unpack(ids))
-  local leased = redis.call('HMGET', p .. 'leased', unpack(ids))
+  local key = leases_key(p, worker)
+  local leased = redis.call('HMGET', key, unpack(ids))
   local jobs, held, hosts, per_host = {}, {}, {}, {}
   for i, id in ipairs(ids) do
     jobs[i] = false
-    if scores[i] and leased[i] then
+    if leased[i] then
       jobs[i] = leased[i]
       held[#held + 1] = id
       local host = leased_host(leased[i])
@@ -269,12 +276,11 @@ local function release_all(p, worker, ids)
     end
   end
   if #held > 0 then
-    redis.call('ZREM', p .. 'leases', unpack(held))
-    redis.call('HDEL', p .. 'leased', unpack(held))
-    redis.call('SREM', p .. 'held:' .. worker, unpack(held))
+    redis.call('HDEL', key, unpack(held))
     for _, host in ipairs(hosts) do
       free_slots(p .. 'host:' .. host, worker, per_host[host])
     end
+    add('leased', -#held)
     bump()
   end
   return jobs, #held
@@ -308,7 +314,7 @@ local function requeue(p, id)
   return true
 end
 
--- Lease `id` stalled: it expired, or its worker stopped beating. Its job goes back to the
+-- Lease `id` stalled: its worker stopped beating (or renewing its leases). Its job goes back to the
 -- queue, unless it has stalled `max_stalls` times: then it is given up (a page that kills
 -- whoever fetches it must not kill every worker in turn) and listed as abandoned. Returns
 -- whether the job went back to the queue.
@@ -329,26 +335,26 @@ local function stalled(p, id, max_stalls)
   return true
 end
 
--- Takes back what stalled: leases past their expiry, and the leases of workers whose
--- heartbeat stopped. Returns how many jobs went back to the queue.
+-- Takes back what stalled: the leases of workers whose heartbeat stopped. Returns how many
+-- jobs went back to the queue.
 local function reclaim(p, now, max_stalls)
   local requeued = 0
-  local function take_back(id)
-    if stalled(p, id, max_stalls) then
-      requeued = requeued + 1
-    end
-  end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 64)) do
-    take_back(id)
-  end
   for _, worker in ipairs(redis.call('ZRANGEBYSCORE', p .. 'alive', '-inf', now, 'LIMIT', 0, 8)) do
-    for _, id in ipairs(redis.call('SMEMBERS', p .. 'held:' .. worker)) do
-      take_back(id)
+    for _, id in ipairs(redis.call('HKEYS', leases_key(p, worker))) do
+      if stalled(p, id, max_stalls) then
+        requeued = requeued + 1
+      end
     end
-    redis.call('DEL', p .. 'held:' .. worker)
+    redis.call('DEL', leases_key(p, worker))
     redis.call('ZREM', p .. 'alive', worker)
   end
   return requeued
+end
+
+-- A worker's deadline: it counts as dead, and its leases as stalled, once it has neither
+-- beaten for `heartbeat_ms` nor renewed its leases for `lease_ms`.
+local function deadline(now, lease_ms, heartbeat_ms)
+  return now + math.min(lease_ms, heartbeat_ms)
 end
 
 -- How long a worker that found nothing to take in a partition counts as waiting for its
@@ -458,36 +464,29 @@ local function take(p, from)
     local first = count_of(p, 'lease_seq') + 1
     add('lease_seq', #taken)
     add('queued', -#taken)
+    add('leased', #taken)
     bump()
-    local answer = {'jobs', count_of(p, 'queued'), 0, version(p), requeued}
-    -- The expiry as text once: Redis turns a number argument into text with printf.
-    local expiry = tostring(now + lease_ms)
-    local expiries, leased, ids = {}, {}, {}
+    local answer = {'jobs', count_of(p, 'queued'), count_of(p, 'leased'), version(p), requeued}
+    local leased = {}
     for i, job in ipairs(taken) do
       local id = worker .. ':' .. (first + i - 1)
-      ids[i] = id
-      expiries[#expiries + 1] = expiry
-      expiries[#expiries + 1] = id
       leased[#leased + 1] = id
       leased[#leased + 1] = job
       answer[#answer + 1] = id
       answer[#answer + 1] = job
     end
-    redis.call('ZADD', p .. 'leases', unpack(expiries))
-    redis.call('HSET', p .. 'leased', unpack(leased))
-    redis.call('SADD', p .. 'held:' .. worker, unpack(ids))
+    redis.call('HSET', leases_key(p, worker), unpack(leased))
     -- A worker taking a page is alive: an old heartbeat of a worker that was idle must not
     -- make the others take this page back.
-    redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
+    redis.call('ZADD', p .. 'alive', deadline(now, lease_ms, heartbeat_ms), worker)
     if redis.call('ZSCORE', waiting, worker) then
       redis.call('ZREM', waiting, worker)
     end
-    answer[3] = redis.call('ZCARD', p .. 'leases')
     return answer
   end
 
   local queued = count_of(p, 'queued')
-  local leased = redis.call('ZCARD', p .. 'leases')
+  local leased = count_of(p, 'leased')
   if queued ~= 0 and redis.call('LLEN', p .. 'hosts') == 0 then
     -- No host has jobs queued, so none are: the count missed jobs whose queue was lost.
     add('lost', queued)

@@ -1,6 +1,7 @@
 -- Renews this worker's leases in a partition for another lifetime and beats its heartbeat
--- there (lifetime > 0), or gives them back (lifetime 0: the worker stops before finishing
--- them, and their jobs go back to the front of their hosts' queues).
+-- there (lifetime > 0: one deadline for the worker, see `deadline`), or gives them back
+-- (lifetime 0: the worker stops before finishing them, and their jobs go back to the front
+-- of their hosts' queues).
 -- KEYS: the partition's epoch key (see common.lua).
 -- ARGV: prefix, epoch, call id, worker, lifetime (ms), heartbeat (ms: the worker counts as
 --       dead when it has not beaten for this long), lease ids...
@@ -14,18 +15,15 @@ local lease_ms, heartbeat_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
 local ours = 0
 if lease_ms > 0 then
-  redis.call('ZADD', p .. 'alive', now + heartbeat_ms, worker)
-  -- A ZADD for up to 500 leases (Lua passes a bounded number of arguments): XX renews only
-  -- the leases still held, CH counts them. The expiry is text once: Redis turns a number
-  -- argument into text with printf.
-  local expiry = tostring(now + lease_ms)
+  redis.call('ZADD', p .. 'alive', deadline(now, lease_ms, heartbeat_ms), worker)
+  -- Counted in chunks of 500 (Lua passes a bounded number of arguments).
   for first = 7, #ARGV, 500 do
-    local renewals = {}
-    for i = first, math.min(first + 499, #ARGV) do
-      renewals[#renewals + 1] = expiry
-      renewals[#renewals + 1] = ARGV[i]
+    local held = redis.call('HMGET', leases_key(p, worker), unpack(ARGV, first, math.min(first + 499, #ARGV)))
+    for _, job in ipairs(held) do
+      if job then
+        ours = ours + 1
+      end
     end
-    ours = ours + redis.call('ZADD', p .. 'leases', 'XX', 'CH', unpack(renewals))
   end
 else
   for i = 7, #ARGV do

@@ -11,8 +11,8 @@
 //! | `hosts` | list | hosts with queued jobs, in serving order (round-robin) |
 //! | `q:HOST` | list | a host's queued jobs, breadth-first |
 //! | `host:HOST` | hash | in flight (and per worker), last request start (ms), gap (ms), probed |
-//! | `leases`, `leased`, `held:WORKER` | sorted set, hash, set | lease id → expiry, → job; a worker's leases |
-//! | `alive`, `waiting` | sorted sets | workers' heartbeats; workers waiting for this partition's work |
+//! | `leases:WORKER` | hash | a worker's leases: lease id → job |
+//! | `alive`, `waiting` | sorted sets | workers' deadlines (heartbeat and leases); workers waiting for this partition's work |
 //! | `robots` | hash | origin → robots.txt verdict, fetched once per crawl |
 //! | `checked` | hash | `--check`: link fingerprint → status, or a worker's claim while it checks |
 //! | `stats`, `depths`, `workers`, `hostset` | hash, hash, hash, set | counts, version, seen count |

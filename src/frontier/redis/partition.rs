@@ -126,7 +126,13 @@ mod tests {
         assert_eq!(layout.prefix(7), "areq:{docs-2026:7}:");
         assert_eq!(layout.epoch_key(7), "areq:{docs-2026:7}:epoch");
         let slot = slot_of;
-        for key in ["epoch", "q:example.com", "seen:0110", "leases", "reply:w-1"] {
+        for key in [
+            "epoch",
+            "q:example.com",
+            "seen:0110",
+            "leases:w-1",
+            "reply:w-1",
+        ] {
             assert_eq!(
                 slot(&format!("{}{key}", layout.prefix(7))),
                 layout.slot(7),

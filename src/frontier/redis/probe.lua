@@ -7,5 +7,5 @@ local gone = check_epoch(p, ARGV[2])
 if gone then
   return gone
 end
-local queued = tonumber(redis.call('HGET', p .. 'stats', 'queued')) or 0
-return {version(p), queued, redis.call('ZCARD', p .. 'leases')}
+local stats = redis.call('HMGET', p .. 'stats', 'version', 'queued', 'leased')
+return {tonumber(stats[1]) or 0, tonumber(stats[2]) or 0, tonumber(stats[3]) or 0}

@@ -13,9 +13,9 @@ for _, key in ipairs(KEYS) do
       .. '(restarted without persistence, flushed, failed over or forgotten)')
   end
   local p = string.sub(key, 1, #key - 5)
-  local stats = redis.call('HMGET', p .. 'stats', 'version', 'queued')
-  answer[#answer + 1] = tonumber(stats[1]) or 0
-  answer[#answer + 1] = tonumber(stats[2]) or 0
-  answer[#answer + 1] = redis.call('ZCARD', p .. 'leases')
+  local stats = redis.call('HMGET', p .. 'stats', 'version', 'queued', 'leased')
+  for i = 1, 3 do
+    answer[#answer + 1] = tonumber(stats[i]) or 0
+  end
 end
 return answer

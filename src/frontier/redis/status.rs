@@ -97,11 +97,6 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
     let count = |command: &'static str, suffix: &'static str| {
         move |prefix: &str| redis::cmd(command).arg(format!("{prefix}{suffix}")).clone()
     };
-    let leased: i64 = in_every_partition::<i64>(&redis, &layout, count("ZCARD", "leases"))
-        .await
-        .map_err(read_failed)?
-        .into_iter()
-        .sum();
     let hosts: i64 = in_every_partition::<i64>(&redis, &layout, count("SCARD", "hostset"))
         .await
         .map_err(read_failed)?
@@ -122,6 +117,7 @@ pub(crate) async fn show_status(url: &str, name: &str) -> Result<String, FatalEr
     .collect();
     let stat = |key: &str| stats.get(key).copied().unwrap_or(0);
     let queued = stat("queued");
+    let leased = stat("leased");
     let state = if queued == 0 && leased == 0 {
         "finished"
     } else {
@@ -185,12 +181,16 @@ pub(crate) async fn forget(url: &str, name: &str, force: bool) -> Result<u64, Fa
     let failed = |reason: String| failure(name, reason);
     let (mut redis, _, layout) = open_crawl(url, name).await?;
     let read_failed = |err: redis::RedisError| failure(name, format!("redis: {err}"));
-    let leased: i64 = in_every_partition::<i64>(&redis, &layout, |prefix| {
-        redis::cmd("ZCARD").arg(format!("{prefix}leases")).clone()
+    let leased: i64 = in_every_partition::<Option<i64>>(&redis, &layout, |prefix| {
+        redis::cmd("HGET")
+            .arg(format!("{prefix}stats"))
+            .arg("leased")
+            .clone()
     })
     .await
     .map_err(read_failed)?
     .into_iter()
+    .flatten()
     .sum();
     if leased > 0 && !force {
         return Err(failed(format!(
