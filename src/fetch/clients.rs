@@ -6,11 +6,14 @@
 //! descriptors. Here each host gets its own client (sharing the crawl's resolver), taken for
 //! the length of one request. While any request to a host is in flight its client, and with
 //! it keep-alive, stays. When its last request ends the client joins an idle list; only the
-//! most recently used idle clients are kept, at most [`IDLE_HOSTS_KEPT`] of them holding at
-//! most [`IDLE_CONNECTIONS_KEPT`] connections between them (a client may hold as many as
-//! it ever had requests in flight at once), and dropping an older one closes its
-//! connections. So at most `-c` connections are busy and a handful are idle, whatever the
-//! number of hosts, while a host with many pages in a row keeps its connections.
+//! most recently used idle clients are kept, at most [`IDLE_HOSTS_KEPT`] of them, and those
+//! before the last hold at most [`IDLE_CONNECTIONS_KEPT`] connections between them (a client
+//! may hold as many as it ever had requests in flight at once); dropping an older one closes
+//! its connections. The host that went idle last keeps all of its connections: a host whose
+//! pages come in waves (a crawl of one site, whose next pages wait for links the last ones
+//! found) is idle for a moment between them, and would otherwise reconnect for every wave.
+//! So at most `-c` connections are busy and at most `-c` plus a handful idle, whatever the
+//! number of hosts.
 //!
 //! A host has a client for each [`Reach`] it is asked with: a client held to public
 //! addresses resolves through a checking resolver, and its connections are its own.
@@ -22,8 +25,8 @@ use crate::fetch::reach::Reach;
 
 /// Idle hosts whose connections are kept open, in case they are asked again soon.
 const IDLE_HOSTS_KEPT: usize = 2;
-/// Connections the idle hosts kept may hold between them, counting for each host the most
-/// requests it had in flight at once.
+/// Connections the idle hosts kept before the last may hold between them, counting for each
+/// host the most requests it had in flight at once.
 const IDLE_CONNECTIONS_KEPT: usize = 8;
 
 /// Builds one more client with the crawl's settings, for requests held to a [`Reach`].
@@ -160,7 +163,8 @@ impl HostClients {
         state.idle_count += 1;
         state.idle_connections += peak;
         state.idle.push_back((key.clone(), tick));
-        state.evict_over(IDLE_HOSTS_KEPT, IDLE_CONNECTIONS_KEPT);
+        // The host idle last keeps its connections: the cap is for those before it.
+        state.evict_over(IDLE_HOSTS_KEPT, IDLE_CONNECTIONS_KEPT + peak);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -233,21 +237,46 @@ mod tests {
             .contains_key(&("busy.example".into(), Reach::Any)));
     }
 
-    #[test]
-    fn idle_hosts_are_capped_by_the_connections_they_may_hold() {
-        let clients = clients();
-        for host in ["wide.example", "other.example"] {
-            let leases: Vec<Lease> = (0..IDLE_CONNECTIONS_KEPT)
-                .map(|_| lease(&clients, host))
-                .collect();
-            drop(leases);
-        }
-        let state = clients.lock();
-        assert_eq!(state.idle_count, 1, "two hosts of 8 do not fit in 8");
-        assert!(state
+    /// Takes `n` leases of `host` at once and ends them: the host goes idle with a peak of
+    /// `n` connections.
+    fn idle_with(clients: &Arc<HostClients>, host: &str, n: usize) {
+        let leases: Vec<Lease> = (0..n).map(|_| lease(clients, host)).collect();
+        drop(leases);
+    }
+
+    fn has_client(clients: &Arc<HostClients>, host: &str) -> bool {
+        clients
+            .lock()
             .hosts
-            .contains_key(&("other.example".into(), Reach::Any)));
+            .contains_key(&(host.into(), Reach::Any))
+    }
+
+    #[test]
+    fn idle_hosts_before_the_last_are_capped_by_the_connections_they_may_hold() {
+        let clients = clients();
+        idle_with(&clients, "wide.example", IDLE_CONNECTIONS_KEPT + 1);
+        idle_with(&clients, "other.example", IDLE_CONNECTIONS_KEPT);
+        assert!(!has_client(&clients, "wide.example"), "9 do not fit in 8");
+        assert!(has_client(&clients, "other.example"));
+        let state = clients.lock();
+        assert_eq!(state.idle_count, 1);
         assert_eq!(state.idle_connections, IDLE_CONNECTIONS_KEPT);
+    }
+
+    #[test]
+    fn the_host_idle_last_keeps_all_its_connections() {
+        let clients = clients();
+        idle_with(&clients, "small.example", 2);
+        idle_with(&clients, "site.example", 64);
+        assert!(
+            has_client(&clients, "site.example"),
+            "a wave's connections stay"
+        );
+        assert!(has_client(&clients, "small.example"), "2 fit in 8");
+        idle_with(&clients, "next.example", 1);
+        assert!(!has_client(&clients, "site.example"), "64 do not fit in 8");
+        assert!(has_client(&clients, "next.example"));
+        assert_eq!(clients.lock().idle_count, 1, "the oldest go first");
     }
 
     #[test]
