@@ -17,8 +17,9 @@ local ours = 0
 if lease_ms > 0 then
   redis.call('ZADD', p .. 'alive', deadline(now, lease_ms, heartbeat_ms), worker)
   -- Counted in chunks of 500 (Lua passes a bounded number of arguments).
+  local key = leases_key(p, worker)
   for first = 7, #ARGV, 500 do
-    local held = redis.call('HMGET', leases_key(p, worker), unpack(ARGV, first, math.min(first + 499, #ARGV)))
+    local held = redis.call('HMGET', key, unpack(ARGV, first, math.min(first + 499, #ARGV)))
     for _, job in ipairs(held) do
       if job then
         ours = ours + 1
