@@ -314,10 +314,10 @@ local function requeue(p, id)
   return true
 end
 
--- Lease `id` stalled: its worker stopped beating (or renewing its leases). Its job goes back to the
--- queue, unless it has stalled `max_stalls` times: then it is given up (a page that kills
--- whoever fetches it must not kill every worker in turn) and listed as abandoned. Returns
--- whether the job went back to the queue.
+-- Lease `id` stalled: its worker stopped beating (or renewing its leases). Its job goes back
+-- to the queue, unless it has stalled `max_stalls` times: then it is given up (a page that
+-- kills whoever fetches it must not kill every worker in turn) and listed as abandoned.
+-- Returns whether the job went back to the queue.
 local function stalled(p, id, max_stalls)
   local leased = release(p, id)
   if not leased then

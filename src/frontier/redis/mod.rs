@@ -31,7 +31,7 @@
 //! batches (see [`outbox`]), and each batch's call takes the next jobs for every free place,
 //! so a one-site crawl costs a fraction of a script call a page.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -790,15 +790,12 @@ impl Frontier for RedisFrontier {
             return Ok(());
         }
         self.renew_at = Instant::now() + renewal(self.lease);
-        let mut by_partition: HashMap<u16, Vec<&str>> = HashMap::new();
-        for (lease, n) in &self.held {
-            by_partition.entry(*n).or_default().push(lease_id(lease));
-        }
-        let calls: Vec<Call> = by_partition
+        // One deadline a worker and partition covers all its leases there: no lease id is sent.
+        let partitions: HashSet<u16> = self.held.values().copied().collect();
+        let calls: Vec<Call> = partitions
             .into_iter()
-            .map(|(n, leases)| {
-                let mut args = args![self.lease.as_millis(), HEARTBEAT_GRACE.as_millis()];
-                args.extend(leases.iter().map(|lease| lease.as_bytes().to_vec()));
+            .map(|n| {
+                let args = args![self.lease.as_millis(), HEARTBEAT_GRACE.as_millis()];
                 Call::partition(Which::Leases, n, args)
             })
             .collect();
