@@ -203,17 +203,14 @@ impl Scheduler {
                 biased;
                 () = shutdown.cancelled() => return Ok(true),
                 () = context.output.closed() => return Ok(false),
-                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => match done {
-                    Ok((id, result)) => {
-                        self.leased.remove(&id);
-                        self.task_over(id);
-                        self.page_ended(result, frontier).await?;
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    self.task_done(done, frontier).await?;
+                    // Every other page that ended meanwhile too, before any starts: the
+                    // frontier hears of them together.
+                    while let Some(done) = tasks.try_join_next_with_id() {
+                        self.task_done(done, frontier).await?;
                     }
-                    Err(err) => {
-                        let lost: Vec<Job> = self.task_lost(&err).into_iter().collect();
-                        frontier.hand_back(lost).await?;
-                    }
-                },
+                }
                 Some(question) = next_question(&mut self.attendant) => {
                     self.answer(question, frontier).await?;
                 }
@@ -375,6 +372,25 @@ impl Scheduler {
         // The page may have stopped meanwhile.
         let _ = reply.send(ParkAnswer { awaited });
         Ok(())
+    }
+
+    /// A page task is over: its page ended, or the task was lost.
+    async fn task_done(
+        &mut self,
+        done: Result<(task::Id, PageResult), JoinError>,
+        frontier: &mut impl Frontier,
+    ) -> Result<(), FrontierError> {
+        match done {
+            Ok((id, result)) => {
+                self.leased.remove(&id);
+                self.task_over(id);
+                self.page_ended(result, frontier).await
+            }
+            Err(err) => {
+                let lost: Vec<Job> = self.task_lost(&err).into_iter().collect();
+                frontier.hand_back(lost).await
+            }
+        }
     }
 
     /// A page task ended: count it, and hand the job back to the frontier with the children
