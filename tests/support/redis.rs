@@ -166,6 +166,27 @@ impl RedisServer {
         let _ = self.child.wait();
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its connections and answers nothing until
+    /// [`RedisServer::resume`], as a stalled Redis would.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Thaws a server [`RedisServer::pause`] froze (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) with the pid of a child this test started and has not reaped.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "signal {signal} to redis"
+        );
+    }
+
     fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -528,6 +549,16 @@ impl SharedRedis {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// Freezes every server (see [`RedisServer::pause`]).
+    pub fn pause(&self) {
+        self.servers().iter().for_each(RedisServer::pause);
+    }
+
+    /// Thaws every server [`SharedRedis::pause`] froze.
+    pub fn resume(&self) {
+        self.servers().iter().for_each(RedisServer::resume);
     }
 
     /// Stops every server now (kill -9): the one, or each node of the Cluster.

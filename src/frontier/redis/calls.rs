@@ -3,6 +3,8 @@
 //! with one call id, sent again as a whole while Redis is away. Calls whose scripts answer the
 //! same when sent again (link statuses) go without a call id, from any task at once.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -133,9 +135,9 @@ pub(super) struct Caller {
     /// its first failure, whatever calls are made meanwhile.
     pub(super) patience: Duration,
     /// The last batch's call id.
-    calls: u64,
+    calls: AtomicU64,
     /// When Redis first failed to answer, if it has not answered since.
-    failing_since: Option<Instant>,
+    failing_since: Mutex<Option<Instant>>,
 }
 
 /// The error code a script answers when the crawl it was called for is gone (common.lua).
@@ -156,14 +158,14 @@ impl Caller {
             epoch,
             scripts: Scripts::new(),
             patience,
-            calls: 0,
-            failing_since: None,
+            calls: AtomicU64::new(0),
+            failing_since: Mutex::new(None),
         }
     }
 
     /// Runs one call; see [`Caller::run_all`].
     pub(super) async fn run<T: redis::FromRedisValue>(
-        &mut self,
+        &self,
         call: Call,
     ) -> Result<T, FrontierError> {
         let mut answers = self.run_all(vec![call]).await?;
@@ -176,20 +178,25 @@ impl Caller {
     /// order. While Redis is away the whole batch is sent again, with the same call id (the
     /// calls that were answered answer the same again), until one `--lease` has passed since
     /// Redis first failed: then every call fails at once, and the worker stops.
+    /// One batch at a time: a worker waits for a batch's answers before it sends the next.
     pub(super) async fn run_all(
-        &mut self,
+        &self,
         calls: Vec<Call>,
     ) -> Result<Vec<redis::Value>, FrontierError> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        self.calls += 1;
-        let call_id = self.calls.to_string();
-        let mut failing_since = self.failing_since;
+        let call_id = (self.calls.fetch_add(1, Ordering::Relaxed) + 1).to_string();
+        let failing = || {
+            self.failing_since
+                .lock()
+                .unwrap_or_else(|err| err.into_inner())
+        };
+        let mut failing_since = *failing();
         let answers = self
             .send_until_answered(&calls, &call_id, &mut failing_since)
             .await;
-        self.failing_since = failing_since;
+        *failing() = failing_since;
         answers
     }
 

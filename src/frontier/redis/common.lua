@@ -233,11 +233,12 @@ local function leased_host(leased)
   return string.match(leased, '^([^\t]*)')
 end
 
--- Frees `n` slots of `worker` at host key `key` (in flight, and the worker's share).
-local function free_slots(key, worker, n)
+-- Takes `n` slots of `worker` at host key `key`, or frees them when `n` < 0 (in flight, and
+-- the worker's share).
+local function shift_slots(key, worker, n)
   local state = redis.call('HMGET', key, 'inflight', 'w:' .. worker)
-  local mine = (tonumber(state[2]) or 0) - n
-  redis.call('HSET', key, 'inflight', math.max(0, (tonumber(state[1]) or 0) - n))
+  local mine = (tonumber(state[2]) or 0) + n
+  redis.call('HSET', key, 'inflight', math.max(0, (tonumber(state[1]) or 0) + n))
   if mine <= 0 then
     redis.call('HDEL', key, 'w:' .. worker)
   else
@@ -252,10 +253,19 @@ local function leases_key(p, worker)
   return p .. 'leases:' .. worker
 end
 
+-- The hash of the jobs `worker` took ahead in partition `p`: lease id → `HOST<TAB>JOB`.
+-- They are leased (and live as long as the worker's heartbeat) but hold no host slot: a job
+-- taken ahead starts only in the slot of a page of its host that ended at the worker, which
+-- hands the slot over (finish.lua), so the worker need not wait for Redis to start it.
+local function ahead_key(p, worker)
+  return p .. 'ahead:' .. worker
+end
+
 -- Releases the leases `ids` of `worker` at once: off the worker's leases, their host slots
--- freed. Returns the leased jobs (`HOST<TAB>JOB`) in the order of `ids`, false for a lease
--- no longer held, and how many were held.
-local function release_all(p, worker, ids)
+-- freed, but for the leases `kept[i]` names (their slots were handed over). Returns the
+-- leased jobs (`HOST<TAB>JOB`) in the order of `ids`, false for a lease no longer held, and
+-- how many were held.
+local function release_all(p, worker, ids, kept)
   if #ids == 0 then
     return {}, 0
   end
@@ -267,6 +277,8 @@ local function release_all(p, worker, ids)
     if leased[i] then
       jobs[i] = leased[i]
       held[#held + 1] = id
+    end
+    if leased[i] and not (kept and kept[i]) then
       local host = leased_host(leased[i])
       if not per_host[host] then
         per_host[host] = 0
@@ -278,7 +290,7 @@ local function release_all(p, worker, ids)
   if #held > 0 then
     redis.call('HDEL', key, unpack(held))
     for _, host in ipairs(hosts) do
-      free_slots(p .. 'host:' .. host, worker, per_host[host])
+      shift_slots(p .. 'host:' .. host, worker, -per_host[host])
     end
     add('leased', -#held)
     bump()
@@ -286,11 +298,60 @@ local function release_all(p, worker, ids)
   return jobs, #held
 end
 
--- Releases lease `id`: off the lease set and its worker's, its host slot freed. Returns the
+-- Releases the jobs `ids` that `worker` took ahead. Returns the leased jobs in the order of
+-- `ids`, false for one no longer held.
+local function release_ahead(p, worker, ids)
+  local key = ahead_key(p, worker)
+  local leased = redis.call('HMGET', key, unpack(ids))
+  local jobs, held = {}, {}
+  for i, id in ipairs(ids) do
+    jobs[i] = leased[i] or false
+    if leased[i] then
+      held[#held + 1] = id
+    end
+  end
+  if #held > 0 then
+    redis.call('HDEL', key, unpack(held))
+    add('leased', -#held)
+    bump()
+  end
+  return jobs
+end
+
+-- Releases lease `id`, a page's (its host slot freed) or a job's taken ahead. Returns the
 -- leased job (`HOST<TAB>JOB`), or nil when the lease was no longer held.
 local function release(p, id)
-  local jobs = release_all(p, lease_worker(id), {id})
+  local worker = lease_worker(id)
+  local jobs = release_all(p, worker, {id})
+  if not jobs[1] then
+    jobs = release_ahead(p, worker, {id})
+  end
   return jobs[1] or nil
+end
+
+-- Moves the jobs taken ahead `ids` to `worker`'s leases: the worker started them, each in
+-- the slot of a page of its host that ended. Returns, for each, whether it was still held
+-- (not taken back from a worker taken for dead). Runs before the ended pages are released:
+-- one of them may be a job just moved.
+local function start_ahead(p, worker, ids)
+  if #ids == 0 then
+    return {}
+  end
+  local key = ahead_key(p, worker)
+  local leased = redis.call('HMGET', key, unpack(ids))
+  local moved, pairs_ = {}, {}
+  for i, id in ipairs(ids) do
+    if leased[i] then
+      moved[#moved + 1] = id
+      pairs_[#pairs_ + 1] = id
+      pairs_[#pairs_ + 1] = leased[i]
+    end
+  end
+  if #moved > 0 then
+    redis.call('HDEL', key, unpack(moved))
+    redis.call('HSET', leases_key(p, worker), unpack(pairs_))
+  end
+  return leased
 end
 
 -- Puts a leased job back at the front of its host's queue.
@@ -340,12 +401,15 @@ end
 local function reclaim(p, now, max_stalls)
   local requeued = 0
   for _, worker in ipairs(redis.call('ZRANGEBYSCORE', p .. 'alive', '-inf', now, 'LIMIT', 0, 8)) do
-    for _, id in ipairs(redis.call('HKEYS', leases_key(p, worker))) do
-      if stalled(p, id, max_stalls) then
-        requeued = requeued + 1
+    -- Jobs taken ahead count as stalled too: the worker may have started them.
+    for _, key in ipairs({leases_key(p, worker), ahead_key(p, worker)}) do
+      for _, id in ipairs(redis.call('HKEYS', key)) do
+        if stalled(p, id, max_stalls) then
+          requeued = requeued + 1
+        end
       end
+      redis.call('DEL', key)
     end
-    redis.call('DEL', leases_key(p, worker))
     redis.call('ZREM', p .. 'alive', worker)
   end
   return requeued
@@ -368,13 +432,19 @@ local WAITING_MS = 2000
 -- partition's work, a worker does not take a host's slot while one of them holds fewer of
 -- the host's pages: a host's pages spread over the workers that want them instead of
 -- staying with the first, which would otherwise take back each slot it frees.
+-- A host gives jobs to take ahead (see `ahead_key`) only while no other worker waits for
+-- this partition's work, and only when nothing holds its requests apart: no gap, and its
+-- first page (which reads robots.txt, when probing first) ended.
 -- ARGV[4] is the worker (the lease id prefix); from `from` on: jobs wanted, per-host limit,
 -- probe first (1/0), default gap (ms), lease time (ms), hosts to look at, stalls before a
--- job is given up, heartbeat grace (ms).
--- Returns {'jobs', queued, leased, version, requeued, then lease id and HOST<TAB>JOB of each
--- job} or {'wait' | 'busy' | 'empty', ms, queued, leased, version, requeued}: counts of this
--- partition, and how many stalled jobs this call put back in the queue.
-local function take(p, from)
+-- job is given up, heartbeat grace (ms), jobs wanted ahead. `refill` lists {host, n}: hosts
+-- whose jobs taken ahead the worker just started, to take up to n more ahead each first.
+-- Returns {'jobs', queued, leased, version, requeued, jobs with a slot, then lease id and
+-- HOST<TAB>JOB of each job, those with a slot first} or {'wait' | 'busy' | 'empty', ms,
+-- queued, leased, version, requeued}: counts of this partition, and how many stalled jobs
+-- this call put back in the queue. With no jobs wanted, only the refill is taken: nil when
+-- it took nothing.
+local function take(p, from, refill)
   local worker = ARGV[4]
   local want = tonumber(ARGV[from])
   local per_host = tonumber(ARGV[from + 1])
@@ -384,9 +454,13 @@ local function take(p, from)
   local max_scan = tonumber(ARGV[from + 5])
   local max_stalls = tonumber(ARGV[from + 6])
   local heartbeat_ms = tonumber(ARGV[from + 7])
+  local ahead_left = tonumber(ARGV[from + 8])
   local now = now_ms()
 
-  local requeued = reclaim(p, now, max_stalls)
+  local requeued = 0
+  if want > 0 then
+    requeued = reclaim(p, now, max_stalls)
+  end
 
   -- Workers other than this one that found nothing to take here lately.
   local waiting = p .. 'waiting'
@@ -396,8 +470,31 @@ local function take(p, from)
       others[#others + 1] = other
     end
   end
+  if #others > 0 then
+    ahead_left = 0
+  end
+  -- Whether a host in state {gap, probed} may give jobs ahead.
+  local function gives_ahead(gap, probed)
+    return ahead_left > 0 and gap == 0 and (probed or not probe_first)
+  end
 
-  local taken = {}
+  local taken, ahead = {}, {}
+  for _, wanted in ipairs(refill or {}) do
+    local host, n = wanted[1], math.min(wanted[2], ahead_left)
+    local state = redis.call('HMGET', p .. 'host:' .. host, 'gap', 'probed')
+    if n > 0 and gives_ahead(tonumber(state[1]) or default_gap, state[2]) then
+      local jobs = redis.call('LPOP', p .. 'q:' .. host, n)
+      if jobs then
+        for _, job in ipairs(jobs) do
+          ahead[#ahead + 1] = host .. '\t' .. job
+        end
+        ahead_left = ahead_left - #jobs
+        if redis.call('EXISTS', p .. 'q:' .. host) == 0 then
+          redis.call('LREM', p .. 'hosts', 1, host)
+        end
+      end
+    end
+  end
   local earliest = -1
   local rotating = redis.call('LLEN', p .. 'hosts')
   for _ = 1, math.min(rotating, max_scan) do
@@ -446,43 +543,65 @@ local function take(p, from)
       if gap > 0 or poorer or #others > 0 then
         n = 1
       end
+      local extra = 0
+      if gives_ahead(gap, state[4]) then
+        extra = math.min(ahead_left, queued_here - n)
+        ahead_left = ahead_left - extra
+      end
       -- The host's last request start is set when the request is sent (turn.lua).
-      local jobs = redis.call('LPOP', queue, n)
+      local jobs = redis.call('LPOP', queue, n + extra)
       redis.call('HSET', key, 'inflight', inflight + n, 'w:' .. worker, mine + n)
-      if queued_here > n then
+      if queued_here > n + extra then
         redis.call('LMOVE', p .. 'hosts', p .. 'hosts', 'LEFT', 'RIGHT')
       else
         redis.call('LPOP', p .. 'hosts')
       end
-      for _, job in ipairs(jobs) do
-        taken[#taken + 1] = host .. '\t' .. job
+      for i, job in ipairs(jobs) do
+        if i <= n then
+          taken[#taken + 1] = host .. '\t' .. job
+        else
+          ahead[#ahead + 1] = host .. '\t' .. job
+        end
       end
     end
   end
 
-  if #taken > 0 then
+  if #taken + #ahead > 0 then
+    local all = #taken + #ahead
     local first = count_of(p, 'lease_seq') + 1
-    add('lease_seq', #taken)
-    add('queued', -#taken)
-    add('leased', #taken)
+    add('lease_seq', all)
+    add('queued', -all)
+    add('leased', all)
     bump()
-    local answer = {'jobs', count_of(p, 'queued'), count_of(p, 'leased'), version(p), requeued}
-    local leased = {}
-    for i, job in ipairs(taken) do
+    local answer = {
+      'jobs', count_of(p, 'queued'), count_of(p, 'leased'), version(p), requeued, #taken,
+    }
+    local slotted, unslotted = {}, {}
+    for i = 1, all do
       local id = worker .. ':' .. (first + i - 1)
-      leased[#leased + 1] = id
-      leased[#leased + 1] = job
+      local job = taken[i] or ahead[i - #taken]
+      local into = i <= #taken and slotted or unslotted
+      into[#into + 1] = id
+      into[#into + 1] = job
       answer[#answer + 1] = id
       answer[#answer + 1] = job
     end
-    redis.call('HSET', leases_key(p, worker), unpack(leased))
+    if #slotted > 0 then
+      redis.call('HSET', leases_key(p, worker), unpack(slotted))
+    end
+    if #unslotted > 0 then
+      redis.call('HSET', ahead_key(p, worker), unpack(unslotted))
+    end
     -- A worker taking a page is alive: an old heartbeat of a worker that was idle must not
     -- make the others take this page back.
     redis.call('ZADD', p .. 'alive', deadline(now, lease_ms, heartbeat_ms), worker)
-    if redis.call('ZSCORE', waiting, worker) then
+    if #taken > 0 and redis.call('ZSCORE', waiting, worker) then
       redis.call('ZREM', waiting, worker)
     end
     return answer
+  end
+  if want == 0 then
+    return nil
   end
 
   local queued = count_of(p, 'queued')

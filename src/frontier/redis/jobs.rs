@@ -9,9 +9,11 @@ use crate::seen::UrlKey;
 
 /// What a partition's take script answered.
 pub(super) struct Taken {
-    /// The jobs taken: each one's lease id in the partition, and the job as leased
-    /// (`HOST<TAB>JOB`).
+    /// The jobs taken with a host slot each: each one's lease id in the partition, and the
+    /// job as leased (`HOST<TAB>JOB`).
     pub(super) jobs: Vec<(String, String)>,
+    /// The jobs taken ahead, without a slot (see common.lua's `ahead_key`), as `jobs`.
+    pub(super) ahead: Vec<(String, String)>,
     /// The partition has nothing queued and nothing leased.
     pub(super) empty: bool,
     /// Nothing of the partition may start until a page of it ends (no politeness gap to
@@ -27,7 +29,8 @@ pub(super) struct Taken {
 }
 
 impl Taken {
-    /// `{'jobs', queued, leased, version, requeued, (lease id, job)…}` or `{kind, ms, queued,
+    /// `{'jobs', queued, leased, version, requeued, jobs with a slot, (lease id, job)…}` (those
+    /// with a slot first) or `{kind, ms, queued,
     /// leased, version, requeued}` (see common.lua's `take`); the leases held are not kept.
     pub(super) fn parse(values: &[redis::Value]) -> Result<Taken, FrontierError> {
         let unexpected = || FrontierError(format!("redis: unexpected answer {values:?}"));
@@ -49,17 +52,24 @@ impl Taken {
         // Jobs have no wait before their counts: {'jobs', queued, …} against {kind, ms, …}.
         let counts = if taken { 1 } else { 2 };
         let mut jobs = Vec::new();
+        let mut ahead = Vec::new();
         if taken {
-            let first = counts + 4;
+            let first = counts + 5;
             if values.len() <= first || !(values.len() - first).is_multiple_of(2) {
                 return Err(unexpected());
             }
-            for at in (first..values.len()).step_by(2) {
-                jobs.push((text(at)?, text(at + 1)?));
+            let slotted = number(counts + 4)? as usize;
+            for (i, at) in (first..values.len()).step_by(2).enumerate() {
+                let job = (text(at)?, text(at + 1)?);
+                match i < slotted {
+                    true => jobs.push(job),
+                    false => ahead.push(job),
+                }
             }
         }
         Ok(Taken {
             jobs,
+            ahead,
             empty: kind == "empty",
             busy: kind == "busy",
             wait: match taken {
@@ -225,6 +235,35 @@ mod tests {
     /// A job as a take leases it: with its host in front.
     fn leased(job: &NewJob<'_>) -> String {
         format!("{}\t{}", job.host(), format_job(job))
+    }
+
+    #[test]
+    fn a_take_answer_lists_the_jobs_with_a_slot_before_those_taken_ahead() {
+        let text = |s: &str| redis::Value::BulkString(s.as_bytes().to_vec());
+        let answer = [
+            text("jobs"),
+            redis::Value::Int(5),
+            redis::Value::Int(3),
+            redis::Value::Int(9),
+            redis::Value::Int(0),
+            redis::Value::Int(1),
+            text("w:1"),
+            text("a\tslotted"),
+            text("w:2"),
+            text("a\tahead"),
+        ];
+        let taken = Taken::parse(&answer).unwrap();
+        assert_eq!(taken.jobs, vec![("w:1".into(), "a\tslotted".into())]);
+        assert_eq!(taken.ahead, vec![("w:2".into(), "a\tahead".into())]);
+        assert_eq!((taken.queued, taken.version, taken.requeued), (5, 9, 0));
+
+        let waiting = [4, 7, 2, 11, 1].map(redis::Value::Int);
+        let mut busy = vec![text("wait")];
+        busy.extend(waiting);
+        let taken = Taken::parse(&busy).unwrap();
+        assert!(taken.jobs.is_empty() && taken.ahead.is_empty());
+        assert_eq!(taken.wait, Duration::from_millis(4));
+        assert_eq!((taken.queued, taken.version, taken.requeued), (7, 11, 1));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | `q:HOST` | list | a host's queued jobs, breadth-first |
 //! | `host:HOST` | hash | in flight (and per worker), last request start (ms), gap (ms), probed |
 //! | `leases:WORKER` | hash | a worker's leases: lease id → job |
+//! | `ahead:WORKER` | hash | jobs a worker took ahead, leased without a host slot: lease id → job |
 //! | `alive`, `waiting` | sorted sets | workers' deadlines (heartbeat and leases); workers waiting for this partition's work |
 //! | `robots` | hash | origin → robots.txt verdict, fetched once per crawl |
 //! | `checked` | hash | `--check`: link fingerprint → status, or a worker's claim while it checks |
@@ -29,13 +30,17 @@
 //! own: a worker dying between the two loses nothing (the page is fetched again) and
 //! duplicates nothing (the seen sets take the links once). Pages are acknowledged in
 //! batches (see [`outbox`]), and each batch's call takes the next jobs for every free place,
-//! so a one-site crawl costs a fraction of a script call a page.
+//! so a one-site crawl costs a fraction of a script call a page. Batches go from a task of
+//! their own while the worker goes on: a page that ends starts the next job its worker took
+//! ahead of the same host, in its slot, without waiting for Redis (see common.lua's
+//! `ahead_key`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 mod calls;
 mod checks;
@@ -103,11 +108,38 @@ const END_WAKES: u64 = 16;
 /// an idle worker, asking again every [`IDLE_POLL`], tells the crawl every other time.
 const IDLE_FOR: Duration = Duration::from_millis(2500);
 
+/// The most jobs a worker holds taken ahead, and never more than its places (`-c`): enough to
+/// start the next page in every slot that frees while a batch's call is out (see common.lua's
+/// `ahead_key`).
+const TAKE_AHEAD: usize = 64;
+
 /// Script arguments, as Redis takes them: each value's text.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {
         vec![$($value.to_string().into_bytes()),*]
     };
+}
+
+/// Calls on their way from a task of their own (see [`RedisFrontier::send`]): a batch, or
+/// the lease renewals.
+struct Sending {
+    task: JoinHandle<Result<Vec<redis::Value>, FrontierError>>,
+    /// What the batch's answers are taken in with; none for the renewals.
+    batch: Option<SentBatch>,
+}
+
+/// What a batch sent needs to take its answers in.
+struct SentBatch {
+    /// The partitions of the batch's calls, in order; the crawl-slot call follows them when
+    /// `with_crawl`.
+    homes: Vec<u16>,
+    with_crawl: bool,
+    /// The leases of the pages the batch acknowledges.
+    acked: Vec<Arc<str>>,
+    /// The keys of the links the batch queues: known to the crawl once it is answered.
+    keys: Vec<UrlKey>,
+    /// How many links of other partitions were new, pushed before the batch went.
+    new_elsewhere: u64,
 }
 
 /// What a worker last saw of a partition.
@@ -118,7 +150,7 @@ struct View {
 
 /// A crawl's frontier in Redis, shared by every worker that joins the crawl.
 pub(crate) struct RedisFrontier {
-    caller: Caller,
+    caller: Arc<Caller>,
     politeness: Politeness,
     /// This process's pacer: what this worker learned of each host's pace goes to Redis.
     pacer: Arc<Pacer>,
@@ -159,8 +191,22 @@ pub(crate) struct RedisFrontier {
     known: KnownSeen,
     /// Jobs taken and not yet handed out, each with its partition and lease (held).
     ready: VecDeque<(u16, Arc<str>, String)>,
+    /// Jobs taken ahead, by host, as `ready`: each goes to `ready` when a page of its host
+    /// ends here, in that page's slot.
+    ahead: HashMap<String, VecDeque<(u16, Arc<str>, String)>>,
+    /// How many jobs `ahead` holds.
+    ahead_held: usize,
+    /// The most places the scheduler had free at once: its `-c`, once it has been idle.
+    places: usize,
+    /// Pages of this worker in flight, by host: a job taken ahead starts only when one of its
+    /// host's ends.
+    running_at: HashMap<String, usize>,
+    /// Jobs taken ahead for hosts with no page in flight here any more: to hand back.
+    stranded: Vec<Arc<str>>,
     /// Pages ended and not yet acknowledged (their leases are still held).
     outbox: Outbox,
+    /// The outbox's last batch, when its answers have not been taken in.
+    sending: Option<Sending>,
 }
 
 impl RedisFrontier {
@@ -179,7 +225,13 @@ impl RedisFrontier {
         let layout = Arc::new(joined.layout);
         warn_about_eviction(&mut redis, url, &layout).await;
         let waker = Waker::start(url, format!("{}wake", layout.crawl_prefix()));
-        let caller = Caller::new(redis, layout, worker_name(), joined.epoch, shared.lease);
+        let caller = Arc::new(Caller::new(
+            redis,
+            layout,
+            worker_name(),
+            joined.epoch,
+            shared.lease,
+        ));
         Ok(RedisFrontier {
             caller,
             politeness,
@@ -202,7 +254,13 @@ impl RedisFrontier {
             known: KnownSeen::default(),
             waker,
             ready: VecDeque::new(),
+            ahead: HashMap::new(),
+            ahead_held: 0,
+            places: 0,
+            running_at: HashMap::new(),
+            stranded: Vec::new(),
             outbox: Outbox::default(),
+            sending: None,
         })
     }
 
@@ -212,8 +270,8 @@ impl RedisFrontier {
 
     /// The take script's arguments: jobs wanted, per-host limit, probe first, default gap
     /// (ms), lease time (ms), hosts to look at, stalls before a job is given up, heartbeat
-    /// grace (ms).
-    fn take_args(&self, want: usize) -> Vec<Vec<u8>> {
+    /// grace (ms), jobs wanted ahead (when `ahead`, up to [`TAKE_AHEAD`] held).
+    fn take_args(&self, want: usize, ahead: bool) -> Vec<Vec<u8>> {
         let Politeness {
             per_host,
             gap,
@@ -228,6 +286,10 @@ impl RedisFrontier {
             HOSTS_PER_TAKE,
             self.max_stalls,
             HEARTBEAT_GRACE.as_millis(),
+            match ahead {
+                true => TAKE_AHEAD.min(self.places).saturating_sub(self.ahead_held),
+                false => 0,
+            },
         ]
     }
 
@@ -314,6 +376,7 @@ impl RedisFrontier {
         ops: Vec<Vec<u8>>,
         woken: u64,
     ) -> Result<(Vec<redis::Value>, u64), FrontierError> {
+        self.settle().await?;
         let crawl = self.crawl_call(ops, woken);
         let with_crawl = crawl.is_some();
         calls.extend(crawl);
@@ -327,13 +390,81 @@ impl RedisFrontier {
         Ok((answers, granted))
     }
 
-    /// Notes the jobs a take in partition `n` answered: held now, ready to hand out.
-    fn received(&mut self, n: u16, jobs: Vec<(String, String)>) {
-        for (id, leased) in jobs {
+    /// Notes the jobs a take in partition `n` answered: held now, ready to hand out or
+    /// taken ahead.
+    fn received(&mut self, n: u16, taken: &mut Taken) {
+        for (id, leased) in taken.jobs.drain(..) {
             let lease: Arc<str> = format!("{n}:{id}").into();
             self.held.insert(Arc::clone(&lease), n);
             self.ready.push_back((n, lease, leased));
         }
+        for (id, leased) in taken.ahead.drain(..) {
+            let lease: Arc<str> = format!("{n}:{id}").into();
+            self.held.insert(Arc::clone(&lease), n);
+            let host = leased.split('\t').next().unwrap_or_default().to_owned();
+            self.ahead
+                .entry(host)
+                .or_default()
+                .push_back((n, lease, leased));
+            self.ahead_held += 1;
+        }
+    }
+
+    /// A job of `host` taken ahead, to start in the slot of a page of that host that ended.
+    fn next_ahead(&mut self, host: &str) -> Option<(u16, Arc<str>, String)> {
+        let jobs = self.ahead.get_mut(host)?;
+        let job = jobs.pop_front();
+        if jobs.is_empty() {
+            self.ahead.remove(host);
+        }
+        self.ahead_held -= usize::from(job.is_some());
+        job
+    }
+
+    /// A page of `host` that this worker handed out is over.
+    fn page_over(&mut self, host: &str) {
+        if let Some(running) = self.running_at.get_mut(host) {
+            *running -= 1;
+            if *running == 0 {
+                self.running_at.remove(host);
+            }
+        }
+    }
+
+    /// Moves the jobs taken ahead for hosts with no page in flight here, nor ready to start,
+    /// to `stranded`: no page's end would start them.
+    fn strand_idle_ahead(&mut self) {
+        let starting: HashSet<&str> = self
+            .ready
+            .iter()
+            .map(|(_, _, leased)| leased.split('\t').next().unwrap_or_default())
+            .collect();
+        let idle: Vec<String> = self
+            .ahead
+            .keys()
+            .filter(|host| {
+                !self.running_at.contains_key(*host) && !starting.contains(host.as_str())
+            })
+            .cloned()
+            .collect();
+        for host in idle {
+            let jobs = self.ahead.remove(&host).unwrap_or_default();
+            self.ahead_held -= jobs.len();
+            self.stranded
+                .extend(jobs.into_iter().map(|(_, lease, _)| lease));
+        }
+    }
+
+    /// Every job taken ahead, off this worker's hands: their leases.
+    fn drain_ahead(&mut self) -> Vec<Arc<str>> {
+        self.ahead_held = 0;
+        let mut leases = std::mem::take(&mut self.stranded);
+        leases.extend(
+            self.ahead
+                .drain()
+                .flat_map(|(_, jobs)| jobs.into_iter().map(|(_, lease, _)| lease)),
+        );
+        leases
     }
 
     /// The next job taken ahead, if any; with a budget, one page of it taken first. When the
@@ -347,12 +478,15 @@ impl RedisFrontier {
         let mut job = parse_job(&leased)?;
         self.known.insert(UrlKey::of(&job.url));
         job.lease = Some(Arc::clone(&lease));
+        *self.running_at.entry(job.host().to_owned()).or_default() += 1;
         if self.budgeted {
             let (_, granted) = self.run_with_crawl(vec![], args!["reserve", 1], 0).await?;
             if granted == 0 {
+                self.page_over(job.host());
                 self.spent = true;
                 let mut leases = vec![lease];
                 leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
+                leases.extend(self.drain_ahead());
                 self.give_back(leases, 0).await?;
                 return Ok(Some(Next::Empty));
             }
@@ -360,17 +494,34 @@ impl RedisFrontier {
         Ok(Some(Next::Ready(job)))
     }
 
-    /// Pages of this worker in flight: leases held for neither a job taken ahead nor a page
-    /// waiting in the outbox.
+    /// Pages of this worker in flight: leases held for neither a job ready or taken ahead nor
+    /// a page waiting in the outbox.
     fn running(&self) -> usize {
-        self.held.len() - self.ready.len() - self.outbox.len()
+        self.held.len() - self.ready.len() - self.ahead_held - self.outbox.len()
+    }
+
+    /// Sends the outbox (see [`RedisFrontier::send`]) and waits for its answers.
+    async fn flush(&mut self, room: usize) -> Result<(), FrontierError> {
+        self.settle().await?;
+        self.send(room, false).await?;
+        self.settle().await
+    }
+
+    /// Whether no batch is on its way, or its answers came: another call may go.
+    fn settled(&self) -> bool {
+        self.sending
+            .as_ref()
+            .is_none_or(|sending| sending.task.is_finished())
     }
 
     /// Sends the outbox: the links its pages found in other partitions first, all at once,
     /// then each partition's pages with the links found there, in one call a partition,
     /// which also takes jobs for the `room` places this worker has free (each partition as
-    /// many as its pages freed, the first the rest).
-    async fn flush(&mut self, room: usize) -> Result<(), FrontierError> {
+    /// many as its pages freed, the first the rest) and, when `ahead`, jobs ahead. The pages' calls go from a
+    /// task of their own: the scheduler goes on starting pages (jobs taken ahead, in the
+    /// slots of pages that ended) while Redis answers, and the answers wake it. No batch may
+    /// be on its way (see [`RedisFrontier::settle`]).
+    async fn send(&mut self, room: usize, ahead: bool) -> Result<(), FrontierError> {
         if self.outbox.is_empty() {
             return Ok(());
         }
@@ -391,18 +542,21 @@ impl RedisFrontier {
             pages.entry(page.home).or_default().push(page);
         }
         let mut home_links = batch.home_links;
-        let mut spare = room.saturating_sub(pages.values().map(Vec::len).sum());
+        // A page whose slot went to a job taken ahead freed no place.
+        let freed = |ended: &[Page]| ended.iter().filter(|page| !page.handed_over).count();
+        let mut spare = room.saturating_sub(pages.values().map(|ended| freed(ended)).sum());
+        let mut ahead = ahead;
         let mut acked = Vec::new();
-        let mut calls = Vec::with_capacity(homes.len());
+        let mut calls = Vec::with_capacity(homes.len() + 1);
         for n in &homes {
             let ended = pages.remove(n).unwrap_or_default();
             let want = if room == 0 {
                 0
             } else {
-                ended.len() + std::mem::take(&mut spare)
+                freed(&ended) + std::mem::take(&mut spare)
             };
             let mut args = args![self.politeness.gap.as_millis(), ended.len()];
-            args.extend(self.take_args(want));
+            args.extend(self.take_args(want, std::mem::take(&mut ahead)));
             for page in ended {
                 args.extend(page.args);
                 acked.push(page.lease);
@@ -412,15 +566,59 @@ impl RedisFrontier {
         }
         // The freed slots and the links may be work for waiting workers.
         let woken = acked.len() as u64 + new_elsewhere + batch.home_link_count;
-        let (answers, _) = self.run_with_crawl(calls, ops, woken).await?;
-        for lease in acked {
+        let crawl = self.crawl_call(ops, woken);
+        let with_crawl = crawl.is_some();
+        calls.extend(crawl);
+        let sent = SentBatch {
+            homes,
+            with_crawl,
+            acked,
+            keys: batch.keys,
+            new_elsewhere,
+        };
+        self.send_calls(calls, Some(sent));
+        Ok(())
+    }
+
+    /// Sends `calls` from a task of their own, whose end wakes the scheduler. No call may be
+    /// on its way (see [`RedisFrontier::settle`]).
+    fn send_calls(&mut self, calls: Vec<Call>, batch: Option<SentBatch>) {
+        let caller = Arc::clone(&self.caller);
+        let answered = self.waker.woken();
+        let task = tokio::spawn(async move {
+            let answers = caller.run_all(calls).await;
+            answered.notify_one();
+            answers
+        });
+        self.sending = Some(Sending { task, batch });
+    }
+
+    /// Waits for the answers of the batch on its way, if any, and takes them in: the pages
+    /// acknowledged, the jobs taken.
+    async fn settle(&mut self) -> Result<(), FrontierError> {
+        let Some(sending) = self.sending.take() else {
+            return Ok(());
+        };
+        let mut answers = sending
+            .task
+            .await
+            .map_err(|err| FrontierError(format!("redis: a batch's task failed: {err}")))??;
+        let Some(sending) = sending.batch else {
+            return Ok(());
+        };
+        if sending.with_crawl {
+            if let Some(answer) = answers.pop() {
+                self.crawl_answered(&answer);
+            }
+        }
+        for lease in sending.acked {
             self.held.remove(&lease);
         }
-        for key in batch.keys {
+        for key in sending.keys {
             self.known.insert(key);
         }
-        let mut new = new_elsewhere;
-        for (n, answer) in homes.into_iter().zip(answers) {
+        let mut new = sending.new_elsewhere;
+        for (n, answer) in sending.homes.into_iter().zip(answers) {
             let answer: Vec<redis::Value> = redis::from_redis_value(answer)
                 .map_err(|err| FrontierError(format!("redis: {err}")))?;
             let new_here = answer
@@ -429,9 +627,9 @@ impl RedisFrontier {
                 .unwrap_or(0);
             new += new_here;
             if answer.len() > 2 {
-                let taken = Taken::parse(&answer[2..])?;
+                let mut taken = Taken::parse(&answer[2..])?;
                 self.saw(n, &taken);
-                self.received(n, taken.jobs);
+                self.received(n, &mut taken);
             } else if let Some(view) = self.views.get_mut(&n) {
                 view.queued += new_here as usize;
             }
@@ -439,6 +637,7 @@ impl RedisFrontier {
         if new > 0 {
             self.drained = false;
         }
+        self.strand_idle_ahead();
         Ok(())
     }
 
@@ -449,6 +648,7 @@ impl RedisFrontier {
         leases: Vec<Arc<str>>,
         unreserve: u64,
     ) -> Result<(), FrontierError> {
+        self.settle().await?;
         self.quiet = None;
         let mut by_partition: HashMap<u16, Vec<Arc<str>>> = HashMap::new();
         for lease in leases {
@@ -500,6 +700,7 @@ impl RedisFrontier {
     /// Every partition's {version, queued, leased}: on a single server in one call, in a
     /// Cluster one call a partition (each at its master).
     async fn probe_all(&mut self) -> Result<Vec<(u64, u64, u64)>, FrontierError> {
+        self.settle().await?;
         if matches!(self.caller.redis, RedisConnection::Single(_)) {
             let counts: Vec<u64> = self.caller.run(Call::probe_all()).await?;
             let probes: Vec<(u64, u64, u64)> = counts
@@ -594,6 +795,7 @@ impl Frontier for RedisFrontier {
         if jobs.is_empty() {
             return Ok(0);
         }
+        self.settle().await?;
         self.quiet = None;
         let layout = Arc::clone(&self.caller.layout);
         let mut by_partition: HashMap<u16, Vec<Vec<u8>>> = HashMap::new();
@@ -619,20 +821,27 @@ impl Frontier for RedisFrontier {
     }
 
     async fn pop(&mut self, _now: Instant, room: usize) -> Result<Next, FrontierError> {
+        self.places = self.places.max(room);
+        if let Some(next) = self.next_ready().await? {
+            return Ok(next);
+        }
+        if !self.settled() {
+            // The batch's answers wake the scheduler.
+            return Ok(Next::Busy);
+        }
+        self.settle().await?;
+        if !self.stranded.is_empty() {
+            let stranded = std::mem::take(&mut self.stranded);
+            self.give_back(stranded, 0).await?;
+        }
         if let Some(next) = self.next_ready().await? {
             return Ok(next);
         }
         if !self.outbox.is_empty() {
-            // The pages ended go in one batch; their call takes the next jobs.
-            if !self.outbox.is_due(self.running()) {
-                if let Some(at) = self.outbox.due_at() {
-                    return Ok(Next::WaitUntil(at));
-                }
-            }
-            self.flush(room).await?;
-            if let Some(next) = self.next_ready().await? {
-                return Ok(next);
-            }
+            // The pages ended go in one batch, at once: pages that end while it is on its way
+            // make the next. Its call takes the next jobs.
+            self.send(room, true).await?;
+            return Ok(Next::Busy);
         }
         if self.drained || self.spent {
             return Ok(Next::Empty);
@@ -662,7 +871,7 @@ impl Frontier for RedisFrontier {
             asked.push(n);
             let answer: Vec<redis::Value> = self
                 .caller
-                .run(Call::partition(Which::Pop, n, self.take_args(room)))
+                .run(Call::partition(Which::Pop, n, self.take_args(room, true)))
                 .await?;
             let mut taken = Taken::parse(&answer)?;
             self.saw(n, &taken);
@@ -671,7 +880,7 @@ impl Frontier for RedisFrontier {
                 if !ops.is_empty() || self.unreserve > 0 {
                     self.run_with_crawl(vec![], ops, 0).await?;
                 }
-                self.received(n, std::mem::take(&mut taken.jobs));
+                self.received(n, &mut taken);
                 return Ok(self.next_ready().await?.unwrap_or(Next::Empty));
             }
             if taken.empty {
@@ -743,6 +952,9 @@ impl Frontier for RedisFrontier {
             .pacer
             .crawl_delay(host)
             .map_or(0, |gap| gap.as_millis() as u64);
+        self.page_over(host);
+        // The page's slot goes to the next job of its host taken ahead, which starts at once.
+        let successor = self.next_ahead(host);
         let args = args![
             lease_id(&lease),
             host,
@@ -751,7 +963,14 @@ impl Frontier for RedisFrontier {
             ended.outcome,
             ended.links,
             ended.job.depth,
+            successor
+                .as_ref()
+                .map_or("", |(_, lease, _)| lease_id(lease)),
         ];
+        let handed_over = successor.is_some();
+        if let Some(job) = successor {
+            self.ready.push_front(job);
+        }
         // Links this worker knows the crawl has seen cost no write: the seen set only grows.
         let layout = Arc::clone(&self.caller.layout);
         let known = &self.known;
@@ -762,31 +981,56 @@ impl Frontier for RedisFrontier {
                 (n, job.key(), job_args(std::iter::once(job)))
             })
             .collect();
-        self.outbox.add(Page { home, lease, args }, links);
+        self.outbox.add(
+            Page {
+                home,
+                lease,
+                args,
+                handed_over,
+            },
+            links,
+        );
         Ok(())
     }
 
     async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError> {
+        for job in &jobs {
+            self.page_over(job.host());
+        }
         self.flush(0).await?;
         let handed: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
         let unreserve = handed.len() as u64;
         let mut leases = handed;
-        // Jobs taken ahead had no page of the budget yet.
+        // Jobs ready or taken ahead had no page of the budget yet.
         leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
+        leases.extend(self.drain_ahead());
         self.give_back(leases, unreserve).await
     }
 
     fn upkeep_due(&self) -> Option<Instant> {
-        let renew = (!self.held.is_empty()).then_some(self.renew_at);
-        [renew, self.outbox.due_at()].into_iter().flatten().min()
+        let renew = (!self.held.is_empty() && self.sending.is_none()).then_some(self.renew_at);
+        // A batch's answers are taken in as soon as they come; the outbox goes when no batch
+        // is on its way.
+        let batch = match &self.sending {
+            None => self.outbox.due_at(),
+            Some(sending) if sending.task.is_finished() => Some(Instant::now()),
+            Some(_) => None,
+        };
+        [renew, batch].into_iter().flatten().min()
     }
 
     async fn upkeep(&mut self) -> Result<(), FrontierError> {
-        if self.outbox.is_due(self.running()) {
+        if self.sending.is_some() {
+            if self.settled() {
+                // The scheduler pops next, and the pop sends the outbox with the places free.
+                self.settle().await?;
+            }
+        } else if self.outbox.is_due(self.running()) {
             // No place was free to take a job with (or the scheduler would have asked).
-            self.flush(0).await?;
+            self.send(0, true).await?;
         }
-        if self.renew_at > Instant::now() {
+        if self.renew_at > Instant::now() || self.sending.is_some() {
+            // Renewed once no call is on its way (that call's end wakes the scheduler).
             return Ok(());
         }
         self.renew_at = Instant::now() + renewal(self.lease);
@@ -799,7 +1043,8 @@ impl Frontier for RedisFrontier {
                 Call::partition(Which::Leases, n, args)
             })
             .collect();
-        self.caller.run_all(calls).await?;
+        // Sent like a batch, so that a slow Redis holds up no page.
+        self.send_calls(calls, None);
         Ok(())
     }
 
@@ -809,7 +1054,9 @@ impl Frontier for RedisFrontier {
         if self.spent {
             return 0;
         }
-        self.ready.len() + self.views.values().map(|view| view.queued).sum::<usize>()
+        self.ready.len()
+            + self.ahead_held
+            + self.views.values().map(|view| view.queued).sum::<usize>()
     }
 
     fn is_drained(&self) -> bool {

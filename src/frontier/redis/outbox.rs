@@ -25,8 +25,10 @@ pub(super) struct Page {
     /// Its lease, as the worker holds it (`PARTITION:ID`).
     pub(super) lease: Arc<str>,
     /// Lease id, host, ms since the host's last request, Crawl-delay (ms), outcome, links,
-    /// depth.
+    /// depth, the lease of the job taken ahead its slot went to.
     pub(super) args: Vec<Vec<u8>>,
+    /// Its slot went to a job taken ahead: it freed no place.
+    pub(super) handed_over: bool,
 }
 
 /// A batch to send: the pages, and the links they found, by partition.
