@@ -205,7 +205,8 @@ pub(crate) struct RedisFrontier {
     stranded: Vec<Arc<str>>,
     /// Pages ended and not yet acknowledged (their leases are still held).
     outbox: Outbox,
-    /// The outbox's last batch, when its answers have not been taken in.
+    /// The calls on their way (a batch, or the lease renewals), until their answers are
+    /// taken in.
     sending: Option<Sending>,
 }
 
@@ -593,16 +594,15 @@ impl RedisFrontier {
         self.sending = Some(Sending { task, batch });
     }
 
-    /// Waits for the answers of the batch on its way, if any, and takes them in: the pages
-    /// acknowledged, the jobs taken.
+    /// Waits for the answers of the calls on their way, if any, and takes a batch's in: the
+    /// pages acknowledged, the jobs taken. Every other call of this worker waits for this.
     async fn settle(&mut self) -> Result<(), FrontierError> {
         let Some(sending) = self.sending.take() else {
             return Ok(());
         };
-        let mut answers = sending
-            .task
-            .await
-            .map_err(|err| FrontierError(format!("redis: a batch's task failed: {err}")))??;
+        let mut answers = sending.task.await.map_err(|err| {
+            FrontierError(format!("redis: the task sending calls failed: {err}"))
+        })??;
         let Some(sending) = sending.batch else {
             return Ok(());
         };
