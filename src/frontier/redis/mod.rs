@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+mod ahead;
 mod calls;
 mod checks;
 mod connection;
@@ -59,6 +60,7 @@ pub(crate) use settings::CrawlSettings;
 pub(crate) use shared::{RedisRobots, RedisTurns};
 pub(crate) use status::{forget, show_status};
 
+use self::ahead::{HeldJob, TakenAhead};
 use self::calls::{Call, Caller, Which};
 use self::connection::{connect, settings_key, worker_name, RedisConnection};
 use self::jobs::{job_args, parse_job, NewJob, Taken};
@@ -190,19 +192,12 @@ pub(crate) struct RedisFrontier {
     /// URLs this worker knows the crawl has seen: pushing them again is skipped.
     known: KnownSeen,
     /// Jobs taken and not yet handed out, each with its partition and lease (held).
-    ready: VecDeque<(u16, Arc<str>, String)>,
-    /// Jobs taken ahead, by host, as `ready`: each goes to `ready` when a page of its host
-    /// ends here, in that page's slot.
-    ahead: HashMap<String, VecDeque<(u16, Arc<str>, String)>>,
-    /// How many jobs `ahead` holds.
-    ahead_held: usize,
+    ready: VecDeque<HeldJob>,
+    /// Jobs taken ahead: each goes to `ready` when a page of its host ends here, in that
+    /// page's slot.
+    ahead: TakenAhead,
     /// The most places the scheduler had free at once: its `-c`, once it has been idle.
     places: usize,
-    /// Pages of this worker in flight, by host: a job taken ahead starts only when one of its
-    /// host's ends.
-    running_at: HashMap<String, usize>,
-    /// Jobs taken ahead for hosts with no page in flight here any more: to hand back.
-    stranded: Vec<Arc<str>>,
     /// Pages ended and not yet acknowledged (their leases are still held).
     outbox: Outbox,
     /// The calls on their way (a batch, or the lease renewals), until their answers are
@@ -255,11 +250,8 @@ impl RedisFrontier {
             known: KnownSeen::default(),
             waker,
             ready: VecDeque::new(),
-            ahead: HashMap::new(),
-            ahead_held: 0,
+            ahead: TakenAhead::default(),
             places: 0,
-            running_at: HashMap::new(),
-            stranded: Vec::new(),
             outbox: Outbox::default(),
             sending: None,
         })
@@ -288,7 +280,7 @@ impl RedisFrontier {
             self.max_stalls,
             HEARTBEAT_GRACE.as_millis(),
             match ahead {
-                true => TAKE_AHEAD.min(self.places).saturating_sub(self.ahead_held),
+                true => TAKE_AHEAD.min(self.places).saturating_sub(self.ahead.len()),
                 false => 0,
             },
         ]
@@ -402,70 +394,8 @@ impl RedisFrontier {
         for (id, leased) in taken.ahead.drain(..) {
             let lease: Arc<str> = format!("{n}:{id}").into();
             self.held.insert(Arc::clone(&lease), n);
-            let host = leased.split('\t').next().unwrap_or_default().to_owned();
-            self.ahead
-                .entry(host)
-                .or_default()
-                .push_back((n, lease, leased));
-            self.ahead_held += 1;
+            self.ahead.add((n, lease, leased));
         }
-    }
-
-    /// A job of `host` taken ahead, to start in the slot of a page of that host that ended.
-    fn next_ahead(&mut self, host: &str) -> Option<(u16, Arc<str>, String)> {
-        let jobs = self.ahead.get_mut(host)?;
-        let job = jobs.pop_front();
-        if jobs.is_empty() {
-            self.ahead.remove(host);
-        }
-        self.ahead_held -= usize::from(job.is_some());
-        job
-    }
-
-    /// A page of `host` that this worker handed out is over.
-    fn page_over(&mut self, host: &str) {
-        if let Some(running) = self.running_at.get_mut(host) {
-            *running -= 1;
-            if *running == 0 {
-                self.running_at.remove(host);
-            }
-        }
-    }
-
-    /// Moves the jobs taken ahead for hosts with no page in flight here, nor ready to start,
-    /// to `stranded`: no page's end would start them.
-    fn strand_idle_ahead(&mut self) {
-        let starting: HashSet<&str> = self
-            .ready
-            .iter()
-            .map(|(_, _, leased)| leased.split('\t').next().unwrap_or_default())
-            .collect();
-        let idle: Vec<String> = self
-            .ahead
-            .keys()
-            .filter(|host| {
-                !self.running_at.contains_key(*host) && !starting.contains(host.as_str())
-            })
-            .cloned()
-            .collect();
-        for host in idle {
-            let jobs = self.ahead.remove(&host).unwrap_or_default();
-            self.ahead_held -= jobs.len();
-            self.stranded
-                .extend(jobs.into_iter().map(|(_, lease, _)| lease));
-        }
-    }
-
-    /// Every job taken ahead, off this worker's hands: their leases.
-    fn drain_ahead(&mut self) -> Vec<Arc<str>> {
-        self.ahead_held = 0;
-        let mut leases = std::mem::take(&mut self.stranded);
-        leases.extend(
-            self.ahead
-                .drain()
-                .flat_map(|(_, jobs)| jobs.into_iter().map(|(_, lease, _)| lease)),
-        );
-        leases
     }
 
     /// The next job taken ahead, if any; with a budget, one page of it taken first. When the
@@ -479,15 +409,15 @@ impl RedisFrontier {
         let mut job = parse_job(&leased)?;
         self.known.insert(UrlKey::of(&job.url));
         job.lease = Some(Arc::clone(&lease));
-        *self.running_at.entry(job.host().to_owned()).or_default() += 1;
+        self.ahead.started(job.host());
         if self.budgeted {
             let (_, granted) = self.run_with_crawl(vec![], args!["reserve", 1], 0).await?;
             if granted == 0 {
-                self.page_over(job.host());
+                self.ahead.handed_back(job.host());
                 self.spent = true;
                 let mut leases = vec![lease];
                 leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
-                leases.extend(self.drain_ahead());
+                leases.extend(self.ahead.drain());
                 self.give_back(leases, 0).await?;
                 return Ok(Some(Next::Empty));
             }
@@ -498,7 +428,7 @@ impl RedisFrontier {
     /// Pages of this worker in flight: leases held for neither a job ready or taken ahead nor
     /// a page waiting in the outbox.
     fn running(&self) -> usize {
-        self.held.len() - self.ready.len() - self.ahead_held - self.outbox.len()
+        self.held.len() - self.ready.len() - self.ahead.len() - self.outbox.len()
     }
 
     /// Sends the outbox (see [`RedisFrontier::send`]) and waits for its answers.
@@ -518,10 +448,10 @@ impl RedisFrontier {
     /// Sends the outbox: the links its pages found in other partitions first, all at once,
     /// then each partition's pages with the links found there, in one call a partition,
     /// which also takes jobs for the `room` places this worker has free (each partition as
-    /// many as its pages freed, the first the rest) and, when `ahead`, jobs ahead. The pages' calls go from a
-    /// task of their own: the scheduler goes on starting pages (jobs taken ahead, in the
-    /// slots of pages that ended) while Redis answers, and the answers wake it. No batch may
-    /// be on its way (see [`RedisFrontier::settle`]).
+    /// many as its pages freed, the first the rest) and, when `ahead`, jobs ahead. The pages'
+    /// calls go from a task of their own: the scheduler goes on starting pages (jobs taken
+    /// ahead, in the slots of pages that ended) while Redis answers, and the answers wake it.
+    /// No call may be on its way (see [`RedisFrontier::settle`]).
     async fn send(&mut self, room: usize, ahead: bool) -> Result<(), FrontierError> {
         if self.outbox.is_empty() {
             return Ok(());
@@ -637,7 +567,7 @@ impl RedisFrontier {
         if new > 0 {
             self.drained = false;
         }
-        self.strand_idle_ahead();
+        self.ahead.strand_idle(&self.ready);
         Ok(())
     }
 
@@ -830,8 +760,8 @@ impl Frontier for RedisFrontier {
             return Ok(Next::Busy);
         }
         self.settle().await?;
-        if !self.stranded.is_empty() {
-            let stranded = std::mem::take(&mut self.stranded);
+        let stranded = self.ahead.take_stranded();
+        if !stranded.is_empty() {
             self.give_back(stranded, 0).await?;
         }
         if let Some(next) = self.next_ready().await? {
@@ -952,9 +882,8 @@ impl Frontier for RedisFrontier {
             .pacer
             .crawl_delay(host)
             .map_or(0, |gap| gap.as_millis() as u64);
-        self.page_over(host);
         // The page's slot goes to the next job of its host taken ahead, which starts at once.
-        let successor = self.next_ahead(host);
+        let successor = self.ahead.ended(host);
         let args = args![
             lease_id(&lease),
             host,
@@ -995,7 +924,7 @@ impl Frontier for RedisFrontier {
 
     async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError> {
         for job in &jobs {
-            self.page_over(job.host());
+            self.ahead.handed_back(job.host());
         }
         self.flush(0).await?;
         let handed: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
@@ -1003,7 +932,7 @@ impl Frontier for RedisFrontier {
         let mut leases = handed;
         // Jobs ready or taken ahead had no page of the budget yet.
         leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
-        leases.extend(self.drain_ahead());
+        leases.extend(self.ahead.drain());
         self.give_back(leases, unreserve).await
     }
 
@@ -1055,7 +984,7 @@ impl Frontier for RedisFrontier {
             return 0;
         }
         self.ready.len()
-            + self.ahead_held
+            + self.ahead.len()
             + self.views.values().map(|view| view.queued).sum::<usize>()
     }
 
