@@ -48,12 +48,7 @@ impl TakenAhead {
     /// A page of `host` that started here is over: the next job of its host taken ahead, to
     /// start in its slot, if any.
     pub(super) fn ended(&mut self, host: &str) -> Option<HeldJob> {
-        if let Some(running) = self.running_at.get_mut(host) {
-            *running -= 1;
-            if *running == 0 {
-                self.running_at.remove(host);
-            }
-        }
+        self.over(host);
         let jobs = self.by_host.get_mut(host)?;
         let job = jobs.pop_front();
         if jobs.is_empty() {
@@ -63,9 +58,9 @@ impl TakenAhead {
         job
     }
 
-    /// A page of `host` that started here was handed back, not ended: its slot is not handed
-    /// over.
-    pub(super) fn handed_back(&mut self, host: &str) {
+    /// A page of `host` that started here is over; one handed back, not ended, hands its
+    /// slot to no job.
+    pub(super) fn over(&mut self, host: &str) {
         if let Some(running) = self.running_at.get_mut(host) {
             *running -= 1;
             if *running == 0 {

@@ -257,10 +257,9 @@ mod tests {
         assert_eq!(taken.ahead, vec![("w:2".into(), "a\tahead".into())]);
         assert_eq!((taken.queued, taken.version, taken.requeued), (5, 9, 0));
 
-        let waiting = [4, 7, 2, 11, 1].map(redis::Value::Int);
-        let mut busy = vec![text("wait")];
-        busy.extend(waiting);
-        let taken = Taken::parse(&busy).unwrap();
+        let mut wait = vec![text("wait")];
+        wait.extend([4, 7, 2, 11, 1].map(redis::Value::Int));
+        let taken = Taken::parse(&wait).unwrap();
         assert!(taken.jobs.is_empty() && taken.ahead.is_empty());
         assert_eq!(taken.wait, Duration::from_millis(4));
         assert_eq!((taken.queued, taken.version, taken.requeued), (7, 11, 1));

@@ -413,7 +413,7 @@ impl RedisFrontier {
         if self.budgeted {
             let (_, granted) = self.run_with_crawl(vec![], args!["reserve", 1], 0).await?;
             if granted == 0 {
-                self.ahead.handed_back(job.host());
+                self.ahead.over(job.host());
                 self.spent = true;
                 let mut leases = vec![lease];
                 leases.extend(self.ready.drain(..).map(|(_, lease, _)| lease));
@@ -924,7 +924,7 @@ impl Frontier for RedisFrontier {
 
     async fn hand_back(&mut self, jobs: Vec<Job>) -> Result<(), FrontierError> {
         for job in &jobs {
-            self.ahead.handed_back(job.host());
+            self.ahead.over(job.host());
         }
         self.flush(0).await?;
         let handed: Vec<Arc<str>> = jobs.into_iter().filter_map(|job| job.lease).collect();
