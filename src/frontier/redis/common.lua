@@ -19,26 +19,34 @@ if KEYS[1] ~= ARGV[1] .. 'epoch' then
   return redis.error_reply('AREQ_KEYS KEYS[1] must be the epoch key of the partition at ARGV[1]')
 end
 
--- An error reply unless the partition at `p` still belongs to the crawl joined at `epoch`:
+-- The error reply of a call to a partition that no longer belongs to the crawl joined:
 -- Redis restarted without persistence, was flushed, failed over to an empty replica, or the
 -- crawl was forgotten (and maybe made anew).
+local function gone_reply()
+  return redis.error_reply('AREQ_GONE the crawl is no longer in this Redis '
+    .. '(restarted without persistence, flushed, failed over or forgotten)')
+end
+
+-- The gone reply unless the partition at `p` still belongs to the crawl joined at `epoch`.
 local function check_epoch(p, epoch)
   if redis.call('GET', p .. 'epoch') ~= epoch then
-    return redis.error_reply('AREQ_GONE the crawl is no longer in this Redis '
-      .. '(restarted without persistence, flushed, failed over or forgotten)')
+    return gone_reply()
   end
   return nil
 end
 
--- What every call of a worker checks before anything else: the crawl is still the one
--- joined, and the call was not answered before. Returns the reply to send at once (an error,
--- or the kept answer), or nil to go on.
+-- What every call of a worker checks before anything else, in one read: the crawl is still
+-- the one joined, and the call was not answered before. Returns the reply to send at once
+-- (an error, or the kept answer), or nil to go on.
 local function first_checks(p, epoch, worker, call)
-  local gone = check_epoch(p, epoch)
-  if gone then
-    return gone
+  if call == '' then
+    return check_epoch(p, epoch)
   end
-  return replay(p, worker, call)
+  local found = redis.call('MGET', p .. 'epoch', p .. 'reply:' .. worker)
+  if found[1] ~= epoch then
+    return gone_reply()
+  end
+  return replayed(found[2], call)
 end
 
 -- The worker a lease id belongs to: ids are `WORKER:SEQUENCE`.
@@ -46,35 +54,43 @@ local function lease_worker(id)
   return string.match(id, '^(.*):%d+$') or ''
 end
 
--- Counts kept in the partition's `stats` hash, added to during a call and written once at its
+-- Counts kept in the partition's `stats` hash: read at most once a call (one HGETALL, at the
+-- first count the call reads or adds to), added to during the call and written once at its
 -- end (one HSET however many pages and jobs the call saw), by `answer`. A count read during
 -- the call is the stored value plus what the call added.
-local added = {}
+local stored, added = nil, {}
+
+local function stored_counts(p)
+  if not stored then
+    stored = {}
+    local flat = redis.call('HGETALL', p .. 'stats')
+    for i = 1, #flat, 2 do
+      stored[flat[i]] = tonumber(flat[i + 1])
+    end
+  end
+  return stored
+end
 
 local function add(field, delta)
   added[field] = (added[field] or 0) + delta
 end
 
 local function count_of(p, field)
-  return (tonumber(redis.call('HGET', p .. 'stats', field)) or 0) + (added[field] or 0)
+  return (stored_counts(p)[field] or 0) + (added[field] or 0)
 end
 
 -- Writes the counts the call added.
 local function write_counts(p)
-  local fields = {}
-  for field in pairs(added) do
-    fields[#fields + 1] = field
-  end
-  if #fields == 0 then
-    return
-  end
-  local stored = redis.call('HMGET', p .. 'stats', unpack(fields))
+  local counts = stored_counts(p)
   local pairs_ = {}
-  for i, field in ipairs(fields) do
+  for field, delta in pairs(added) do
+    counts[field] = (counts[field] or 0) + delta
     pairs_[#pairs_ + 1] = field
-    pairs_[#pairs_ + 1] = (tonumber(stored[i]) or 0) + added[field]
+    pairs_[#pairs_ + 1] = counts[field]
   end
-  redis.call('HSET', p .. 'stats', unpack(pairs_))
+  if #pairs_ > 0 then
+    redis.call('HSET', p .. 'stats', unpack(pairs_))
+  end
   added = {}
 end
 
@@ -237,12 +253,13 @@ end
 -- the worker's share).
 local function shift_slots(key, worker, n)
   local state = redis.call('HMGET', key, 'inflight', 'w:' .. worker)
+  local inflight = math.max(0, (tonumber(state[1]) or 0) + n)
   local mine = (tonumber(state[2]) or 0) + n
-  redis.call('HSET', key, 'inflight', math.max(0, (tonumber(state[1]) or 0) + n))
   if mine <= 0 then
+    redis.call('HSET', key, 'inflight', inflight)
     redis.call('HDEL', key, 'w:' .. worker)
   else
-    redis.call('HSET', key, 'w:' .. worker, mine)
+    redis.call('HSET', key, 'inflight', inflight, 'w:' .. worker, mine)
   end
 end
 
