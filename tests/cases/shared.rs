@@ -688,6 +688,28 @@ fn an_idle_worker_waits_for_a_wake_up_instead_of_polling_redis(redis: SharedRedi
     assert_eq!(site.hits("/slow"), 1);
 }
 
+on_both!(a_lone_worker_never_wakes_itself);
+fn a_lone_worker_never_wakes_itself(redis: SharedRedis) {
+    // A chain: each page links to the next only, so the worker finds nothing to take while
+    // each page is in flight and waits for work, and each page that ends brings the next.
+    // As long as the crawl's depth allows (-d 10).
+    let chain = 10;
+    let site = TestServer::start(move |request| {
+        let at: usize = request.path.trim_start_matches('/').parse().unwrap_or(0);
+        match at < chain {
+            true => Reply::html(format!(r#"<a href="/{}">next</a>"#, at + 1)),
+            false => Reply::html("<p>the end</p>"),
+        }
+    });
+    let (_areq, child) = worker(&redis, "lone", &site, &[]);
+    finish(child).assert_success();
+    assert_eq!(page_hits(&site).len(), chain + 1);
+    // A wake-up pushes tokens (LPUSH) and trims the list (LTRIM, used by nothing else): the
+    // work a worker makes comes back to it with its own calls, so it wakes no one.
+    let trims = redis.calls(|command| command == "ltrim");
+    assert_eq!(trims, 0, "a lone worker pushed {trims} wake-ups");
+}
+
 on_both!(a_link_the_worker_knows_was_seen_costs_redis_no_write);
 fn a_link_the_worker_knows_was_seen_costs_redis_no_write(redis: SharedRedis) {
     // Every page of the tree site links back to the root and to itself: without the worker's

@@ -11,7 +11,7 @@
 --   idle MS        this worker found nothing to take: it waits for a wake-up, for MS
 --   reserve N      takes up to N pages of the budget (settings field `max-pages`)
 --   unreserve N    gives N pages back (jobs handed back or taken back from a dead worker)
--- Returns {workers waiting now, pages of the budget granted by reserve}.
+-- Returns {other workers waiting now, pages of the budget granted by reserve}.
 if KEYS[1] ~= ARGV[1] .. 'settings' then
   return redis.error_reply('AREQ_KEYS KEYS[1] must be the settings key of the crawl at ARGV[1]')
 end
@@ -28,6 +28,17 @@ end
 local now = now_ms()
 local waiting = p .. 'waiting'
 local granted = 0
+
+-- How many workers other than this one wait for work now: a worker needs no wake-up for the
+-- work it makes itself (its own calls bring it).
+local function others_waiting()
+  local n = redis.call('ZCOUNT', waiting, now, '+inf')
+  local mine = tonumber(redis.call('ZSCORE', waiting, worker))
+  if mine and mine >= now then
+    n = n - 1
+  end
+  return n
+end
 for i = 5, #ARGV, 2 do
   local op, arg = ARGV[i], ARGV[i + 1]
   if op == 'activate' then
@@ -41,7 +52,7 @@ for i = 5, #ARGV, 2 do
     end
   elseif op == 'wake' then
     local n = math.min(tonumber(arg), 16)
-    if n > 0 and redis.call('ZCOUNT', waiting, now, '+inf') > 0 then
+    if n > 0 and others_waiting() > 0 then
       local tokens = {}
       for j = 1, n do
         tokens[j] = '1'
@@ -65,4 +76,4 @@ for i = 5, #ARGV, 2 do
   end
 end
 redis.call('ZREMRANGEBYSCORE', waiting, '-inf', now)
-return keep(p, worker, call, {redis.call('ZCARD', waiting), granted})
+return keep(p, worker, call, {others_waiting(), granted})

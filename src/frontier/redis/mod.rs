@@ -171,7 +171,7 @@ pub(crate) struct RedisFrontier {
     views: HashMap<u16, View>,
     /// Pages of the budget to give back (jobs handed back or taken back from dead workers).
     unreserve: u64,
-    /// Workers waiting for work, as last seen, and when.
+    /// Other workers waiting for work, as last seen, and when.
     waiting: (u64, Option<Instant>),
     /// Until when the crawl counts this worker as waiting for a wake-up.
     idle_until: Option<Instant>,
