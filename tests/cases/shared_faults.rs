@@ -652,6 +652,34 @@ fn a_worker_whose_budget_is_spent_reads_the_rest_of_its_list_and_ends(redis: Sha
     assert_eq!(fetched, 20, "the budget held");
 }
 
+on_both!(a_budget_is_spent_breadth_first);
+fn a_budget_is_spent_breadth_first(redis: SharedRedis) {
+    // The index links 200 pages, each of which links 20 pages of the next level: a budget of
+    // the index and its 200 pages fetches exactly those, as one process does. Jobs a worker
+    // took ahead of the host and had not started when the budget ran out went back to the
+    // queue while newer jobs of the next level had been started.
+    let site = TestServer::start(|request| match request.path.as_str() {
+        "/" => Reply::html(
+            (0..200)
+                .map(|i| format!(r#"<a href="/p{i}">p{i}</a>"#))
+                .collect::<String>(),
+        ),
+        path if path.starts_with("/p") => Reply::html(
+            (0..20)
+                .map(|i| format!(r#"<a href="{path}/c{i}">c{i}</a>"#))
+                .collect::<String>(),
+        ),
+        _ => Reply::html("<p>next level</p>"),
+    });
+    let args = ["-o", "out.tsv", "-d", "2", "-c", "16", "--max-pages", "201"];
+    let (_dir, child) = worker(&redis, "breadth", &[site.url("/")], &args);
+    finish(child).assert_success();
+    let hits = page_hits(&site);
+    let deeper: Vec<&String> = hits.keys().filter(|path| path.contains("/c")).collect();
+    assert!(deeper.is_empty(), "pages of the next level: {deeper:?}");
+    assert_eq!(hits.len(), 201, "the index and its 200 pages");
+}
+
 on_both!(max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compared);
 fn max_pages_is_one_budget_for_the_crawl_and_settings_that_change_it_are_compared(
     redis: SharedRedis,

@@ -243,7 +243,10 @@ impl RedisFrontier {
 
     /// The take script's arguments: jobs wanted, per-host limit, probe first, default gap
     /// (ms), lease time (ms), hosts to look at, stalls before a job is given up, heartbeat
-    /// grace (ms), jobs wanted ahead (when `ahead`, up to [`TAKE_AHEAD`] held).
+    /// grace (ms), jobs wanted ahead (when `ahead`, up to [`TAKE_AHEAD`] held; none with a
+    /// page budget, which is spent breadth-first: a job taken ahead would wait for a page of
+    /// its host to end while jobs taken after it start in free places, and each page started
+    /// costs a call for the budget anyway).
     fn take_args(&self, want: usize, ahead: bool) -> Vec<Vec<u8>> {
         let Politeness {
             per_host,
@@ -259,7 +262,7 @@ impl RedisFrontier {
             HOSTS_PER_TAKE,
             self.max_stalls,
             HEARTBEAT_GRACE.as_millis(),
-            match ahead {
+            match ahead && !self.budgeted {
                 true => TAKE_AHEAD.min(self.places).saturating_sub(self.ahead.len()),
                 false => 0,
             },
