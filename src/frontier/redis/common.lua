@@ -60,6 +60,7 @@ end
 -- the call is the stored value plus what the call added.
 local stored, added = nil, {}
 
+-- The counts as stored when the call began (read at the first use), plus what the call wrote.
 local function stored_counts(p)
   if not stored then
     stored = {}

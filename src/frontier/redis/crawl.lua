@@ -39,6 +39,7 @@ local function others_waiting()
   end
   return n
 end
+
 for i = 5, #ARGV, 2 do
   local op, arg = ARGV[i], ARGV[i + 1]
   if op == 'activate' then
