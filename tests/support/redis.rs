@@ -14,6 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::cmd::send_signal;
+
 /// A running redis-server.
 pub struct RedisServer {
     child: Child,
@@ -169,22 +171,12 @@ impl RedisServer {
     /// Freezes the server (SIGSTOP): it keeps its connections and answers nothing until
     /// [`RedisServer::resume`], as a stalled Redis would.
     pub fn pause(&self) {
-        self.signal(libc::SIGSTOP);
+        send_signal(&self.child, libc::SIGSTOP);
     }
 
     /// Thaws a server [`RedisServer::pause`] froze (SIGCONT).
     pub fn resume(&self) {
-        self.signal(libc::SIGCONT);
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
-        // SAFETY: kill(2) with the pid of a child this test started and has not reaped.
-        assert_eq!(
-            unsafe { libc::kill(pid, signal) },
-            0,
-            "signal {signal} to redis"
-        );
+        send_signal(&self.child, libc::SIGCONT);
     }
 
     fn wait_until_ready(&self) {

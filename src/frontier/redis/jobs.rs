@@ -30,8 +30,8 @@ pub(super) struct Taken {
 
 impl Taken {
     /// `{'jobs', queued, leased, version, requeued, jobs with a slot, (lease id, job)…}` (those
-    /// with a slot first) or `{kind, ms, queued,
-    /// leased, version, requeued}` (see common.lua's `take`); the leases held are not kept.
+    /// with a slot first) or `{kind, ms, queued, leased, version, requeued}` (see common.lua's
+    /// `take`); the leases held are not kept.
     pub(super) fn parse(values: &[redis::Value]) -> Result<Taken, FrontierError> {
         let unexpected = || FrontierError(format!("redis: unexpected answer {values:?}"));
         let text = |at: usize| -> Result<String, FrontierError> {

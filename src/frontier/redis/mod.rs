@@ -370,15 +370,21 @@ impl RedisFrontier {
     /// taken ahead.
     fn received(&mut self, n: u16, taken: &mut Taken) {
         for (id, leased) in taken.jobs.drain(..) {
-            let lease: Arc<str> = format!("{n}:{id}").into();
-            self.held.insert(Arc::clone(&lease), n);
+            let lease = self.hold(n, &id);
             self.ready.push_back((n, lease, leased));
         }
         for (id, leased) in taken.ahead.drain(..) {
-            let lease: Arc<str> = format!("{n}:{id}").into();
-            self.held.insert(Arc::clone(&lease), n);
+            let lease = self.hold(n, &id);
             self.ahead.add((n, lease, leased));
         }
+    }
+
+    /// Holds the lease `id` a take in partition `n` answered; returns it as the worker holds
+    /// it (`PARTITION:ID`).
+    fn hold(&mut self, n: u16, id: &str) -> Arc<str> {
+        let lease: Arc<str> = format!("{n}:{id}").into();
+        self.held.insert(Arc::clone(&lease), n);
+        lease
     }
 
     /// The next job taken ahead, if any; with a budget, one page of it taken first. When the
