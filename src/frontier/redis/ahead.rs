@@ -49,6 +49,11 @@ impl TakenAhead {
     /// start in its slot, if any.
     pub(super) fn ended(&mut self, host: &str) -> Option<HeldJob> {
         self.over(host);
+        self.next_at(host)
+    }
+
+    /// The next job of `host` taken ahead, off this list, if any.
+    pub(super) fn next_at(&mut self, host: &str) -> Option<HeldJob> {
         let jobs = self.by_host.get_mut(host)?;
         let job = jobs.pop_front();
         if jobs.is_empty() {

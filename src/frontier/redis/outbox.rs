@@ -31,6 +31,22 @@ pub(super) struct Page {
     pub(super) handed_over: bool,
 }
 
+/// Where in a page's `args` the lease of the job taken ahead its slot went to is.
+const SUCCESSOR_ARG: usize = 7;
+
+impl Page {
+    /// The host of the page.
+    fn host(&self) -> &[u8] {
+        &self.args[1]
+    }
+
+    /// Hands the page's slot to the job taken ahead whose lease id is `id`.
+    pub(super) fn hand_over(&mut self, id: &str) {
+        self.args[SUCCESSOR_ARG] = id.as_bytes().to_vec();
+        self.handed_over = true;
+    }
+}
+
 /// A batch to send: the pages, and the links they found, by partition.
 #[derive(Default)]
 pub(super) struct Batch {
@@ -100,9 +116,62 @@ impl Outbox {
                 || self.due_at().is_some_and(|at| at <= Instant::now()))
     }
 
+    /// Hands the slots of the pages that gave theirs to no job to jobs taken ahead that came
+    /// since: `successor` starts the next job taken ahead of a host, if any, and returns its
+    /// lease id. A page holds its slot until its batch goes, so handing it over late is the
+    /// same as handing it over when the page ended.
+    pub(super) fn hand_over_late(&mut self, mut successor: impl FnMut(&[u8]) -> Option<String>) {
+        for page in self.batch.pages.iter_mut().filter(|page| !page.handed_over) {
+            if let Some(id) = successor(page.host()) {
+                page.hand_over(&id);
+            }
+        }
+    }
+
     /// The batch, leaving the outbox empty.
     pub(super) fn take(&mut self) -> Batch {
         self.since = None;
         std::mem::take(&mut self.batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(lease: &str, host: &str, successor: &str) -> Page {
+        let args = [lease, host, "-1", "0", "ok", "3", "1", successor];
+        Page {
+            home: 0,
+            lease: format!("0:{lease}").into(),
+            args: args.iter().map(|arg| arg.as_bytes().to_vec()).collect(),
+            handed_over: !successor.is_empty(),
+        }
+    }
+
+    #[test]
+    fn pages_that_handed_their_slot_to_no_job_hand_it_to_a_job_that_came_later() {
+        let mut outbox = Outbox::default();
+        outbox.add(page("w:1", "a", ""), Vec::new());
+        outbox.add(page("w:2", "a", "w:7"), Vec::new());
+        outbox.add(page("w:3", "b", ""), Vec::new());
+        outbox.add(page("w:4", "a", ""), Vec::new());
+        // One job came for host a, none for b.
+        let mut jobs_of_a = vec!["w:9".to_owned()];
+        let mut asked = Vec::new();
+        outbox.hand_over_late(|host| {
+            asked.push(String::from_utf8_lossy(host).into_owned());
+            match host {
+                b"a" => jobs_of_a.pop(),
+                _ => None,
+            }
+        });
+        // Only the pages that had handed their slot to no job were asked for.
+        assert_eq!(asked, ["a", "b", "a"]);
+        let pages = outbox.take().pages;
+        let successors: Vec<&[u8]> = pages.iter().map(|page| &page.args[7][..]).collect();
+        assert_eq!(successors, [&b"w:9"[..], b"w:7", b"", b""]);
+        let handed: Vec<bool> = pages.iter().map(|page| page.handed_over).collect();
+        assert_eq!(handed, [true, true, false, false]);
     }
 }

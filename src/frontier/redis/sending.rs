@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use super::calls::{Call, Which};
 use super::jobs::Taken;
 use super::outbox::Page;
-use super::{FrontierError, RedisFrontier};
+use super::{lease_id, FrontierError, RedisFrontier};
 use crate::seen::UrlKey;
 
 /// Calls on their way from a task of their own (see [`RedisFrontier::send`]): a batch, or the
@@ -178,6 +178,15 @@ impl RedisFrontier {
         if new > 0 {
             self.drained = false;
         }
+        // Pages that ended while the batch was on its way found no job taken ahead to hand
+        // their slots to; the jobs it brought take them now, instead of being stranded.
+        let (ahead, ready) = (&mut self.ahead, &mut self.ready);
+        self.outbox.hand_over_late(|host| {
+            let job = ahead.next_at(std::str::from_utf8(host).ok()?)?;
+            let id = lease_id(&job.1).to_owned();
+            ready.push_back(job);
+            Some(id)
+        });
         self.ahead.strand_idle(&self.ready);
         Ok(())
     }
