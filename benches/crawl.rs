@@ -56,6 +56,8 @@ mod linkcheck_site;
 mod measure;
 #[path = "crawl/peers.rs"]
 mod peers;
+#[path = "crawl/pinning.rs"]
+mod pinning;
 #[path = "crawl/process.rs"]
 mod process;
 #[path = "crawl/redis.rs"]

@@ -64,6 +64,11 @@ impl Redis {
         Some(redis)
     }
 
+    /// The process id of redis-server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `redis://127.0.0.1:PORT`, database 0.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

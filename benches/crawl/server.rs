@@ -105,6 +105,11 @@ impl Server {
         ])
     }
 
+    /// The process id of the server (nginx's master, or the bundled server).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port

@@ -2,7 +2,10 @@
 //! recursively from their `index.html` with the docs crawl's flags (`-d` unbounded `-c 64
 //! --per-host 64`), runs interleaved. Rows: pages/s of each with the worker's CPU, the ratio
 //! (target ≥ 0.85x), Redis CPU a page (`INFO cpu`, target ≤ 25 µs) and Redis write commands a
-//! page (`INFO commandstats`, which counts the commands scripts run; target ≤ 3).
+//! page (`INFO commandstats`, which counts the commands scripts run; target ≤ 3). Then the
+//! pair again with Redis on a core of its own and the crawl and its server on the others (see
+//! [`crate::pinning`]): one row, the ratio when Redis's CPU is not taken from the crawl's, as
+//! when Redis runs on a machine of its own.
 
 use std::ffi::OsString;
 use std::fs;
@@ -11,6 +14,7 @@ use std::time::Duration;
 
 use crate::docs;
 use crate::measure::{median, run_areq, Output, Run};
+use crate::pinning::CoreOfItsOwn;
 use crate::redis::{Redis, Writes};
 use crate::report::{count, verdict, Row};
 use crate::server::Server;
@@ -34,8 +38,38 @@ struct OnRedis {
     writes: Writes,
 }
 
-/// The docs crawl's rows on the memory frontier and on Redis; none, with a note, without
-/// the docs.
+/// The crawls of one placement, interleaved: on the memory frontier and on Redis.
+struct Pair {
+    results: Vec<Vec<Run>>,
+    reached: [Vec<Reached>; 2],
+    on_redis: Vec<OnRedis>,
+}
+
+impl Pair {
+    /// Median pages fetched by the memory (0) or Redis (1) crawl.
+    fn pages(&self, i: usize) -> f64 {
+        median(self.reached[i].iter().map(|r| r.fetched as f64))
+    }
+
+    /// Median pages/s of the memory (0) or Redis (1) crawl.
+    fn rate(&self, i: usize) -> f64 {
+        self.pages(i) / median(self.results[i].iter().map(|r| r.wall.as_secs_f64()))
+    }
+
+    /// Median worker CPU a page of the memory (0) or Redis (1) crawl, in seconds.
+    fn worker_cpu(&self, i: usize) -> f64 {
+        median(self.results[i].iter().map(|r| r.cpu.as_secs_f64())) / self.pages(i)
+    }
+
+    /// Pages/s of one worker on Redis over the memory frontier's.
+    fn ratio(&self) -> f64 {
+        self.rate(1) / self.rate(0)
+    }
+}
+
+/// The docs crawl's rows on the memory frontier and on Redis, all sharing every core, then
+/// again with Redis on a core of its own (as on a machine of its own); none, with a note,
+/// without the docs.
 pub fn docs_pair(redis: &Redis, settings: &SharedSettings, work: &Path) -> (Vec<Row>, Vec<String>) {
     let dir = match docs::docs_dir() {
         Ok(dir) => dir,
@@ -57,16 +91,46 @@ pub fn docs_pair(redis: &Redis, settings: &SharedSettings, work: &Path) -> (Vec<
     let seeds = work.join("shared-docs-seed.txt");
     let seed = format!("{}/index.html", server.origin());
     write_urls(&seeds, 1, |_| seed.clone()).expect("cannot write the seed");
-    let depth = settings.docs_depth;
+    let mut turn = 0;
+    let mut crawl_pair =
+        |labels: &[&str; 2]| run_pair(redis, settings, work, &seeds, labels, &mut turn);
+    let shared = crawl_pair(&["shared docs crawl, memory", "shared docs crawl, redis"]);
+    let (mut rows, mut notes) = shared_rows(&shared, settings.docs_depth);
+    match CoreOfItsOwn::pin(redis.pid(), &[server.pid()]) {
+        Ok(pinned) => {
+            let alone = crawl_pair(&[
+                "shared docs crawl, memory (Redis's core spared)",
+                "shared docs crawl, redis on a core of its own",
+            ]);
+            drop(pinned);
+            rows.push(alone_row(&alone));
+        }
+        Err(reason) => {
+            notes.push(format!(
+                "shared docs crawl with Redis on a core of its own left out: {reason}"
+            ));
+        }
+    }
+    (rows, notes)
+}
+
+/// Crawls the docs from `seeds` on the memory frontier and on Redis, `settings.runs` times
+/// each, interleaved.
+fn run_pair(
+    redis: &Redis,
+    settings: &SharedSettings,
+    work: &Path,
+    seeds: &Path,
+    labels: &[&str; 2],
+    turn: &mut usize,
+) -> Pair {
     let mut reached: [Vec<Reached>; 2] = [Vec::new(), Vec::new()];
     let mut on_redis = Vec::new();
-    let mut turn = 0;
-    let labels = ["shared docs crawl, memory", "shared docs crawl, redis"];
-    let results = interleave(&labels, settings.runs, |i| {
-        turn += 1;
+    let results = interleave(labels, settings.runs, |i| {
+        *turn += 1;
         let output = work.join(format!("shared-docs-{turn}.tsv"));
         let summary = work.join(format!("shared-docs-{turn}.json"));
-        let mut args = crawl_args(&seeds, depth, &summary);
+        let mut args = crawl_args(seeds, settings.docs_depth, &summary);
         let (cpu, scripts, calls) = (redis.cpu(), script_calls(redis), redis.command_calls());
         if i == 1 {
             args.extend(
@@ -88,11 +152,17 @@ pub fn docs_pair(redis: &Redis, settings: &SharedSettings, work: &Path) -> (Vec<
         let _ = fs::remove_file(&summary);
         run
     });
-    let pages = |i: usize| median(reached[i].iter().map(|r| r.fetched as f64));
-    let (memory_pages, redis_pages) = (pages(0), pages(1));
-    let wall = |runs: &[Run]| median(runs.iter().map(|r| r.wall.as_secs_f64()));
-    let rate = |i: usize| pages(i) / wall(&results[i]);
-    let worker_cpu = |i: usize| median(results[i].iter().map(|r| r.cpu.as_secs_f64())) / pages(i);
+    Pair {
+        results,
+        reached,
+        on_redis,
+    }
+}
+
+/// The rows of the crawls sharing every core: pages/s of each, the ratio against its target,
+/// Redis CPU and writes a page.
+fn shared_rows(pair: &Pair, depth: u32) -> (Vec<Row>, Vec<String>) {
+    let (memory_pages, redis_pages) = (pair.pages(0), pair.pages(1));
     let input = format!(
         "{} pages fetched, -d {} -c 64 --per-host 64",
         count(memory_pages as u64),
@@ -103,18 +173,19 @@ pub fn docs_pair(redis: &Redis, settings: &SharedSettings, work: &Path) -> (Vec<
         input: input.clone(),
         rate: format!(
             "{:.0} pages/s; worker CPU {:.0} µs a page",
-            rate(i),
-            worker_cpu(i) * 1e6
+            pair.rate(i),
+            pair.worker_cpu(i) * 1e6
         ),
-        ..common(&results[i])
+        ..common(&pair.results[i])
     };
-    let ratio = rate(1) / rate(0);
+    let ratio = pair.ratio();
     let mut redis_row = row(1, "1 worker, standalone Redis");
     redis_row.floor = format!(
         "target ≥ {RATE_TARGET}x the memory frontier's {:.0} pages/s",
-        rate(0)
+        pair.rate(0)
     );
     redis_row.ratio = verdict(&format!("{ratio:.2}x"), ratio >= RATE_TARGET);
+    let on_redis = &pair.on_redis;
     let per_page = |value: f64| value / redis_pages;
     let cpu_us = per_page(median(on_redis.iter().map(|r| r.cpu))) * 1e6;
     let writes = per_page(median(on_redis.iter().map(|r| r.writes.total as f64)));
@@ -159,6 +230,26 @@ pub fn docs_pair(redis: &Redis, settings: &SharedSettings, work: &Path) -> (Vec<
         ],
         notes,
     )
+}
+
+/// The row of the crawls with Redis on a core of its own: the ratio, what the protocol costs
+/// when Redis's CPU is not taken from the crawl's.
+fn alone_row(pair: &Pair) -> Row {
+    let ratio = pair.ratio();
+    Row {
+        workload: "shared: docs crawl, 1 worker, Redis on a core of its own".to_owned(),
+        input: "the crawls above again, Redis pinned to the last CPU, areq and the server to the \
+                others (taskset)"
+            .to_owned(),
+        rate: format!(
+            "{:.0} pages/s on Redis, {:.0} on the memory frontier",
+            pair.rate(1),
+            pair.rate(0)
+        ),
+        floor: format!("target ≥ {RATE_TARGET}x, as above"),
+        ratio: verdict(&format!("{ratio:.2}x"), ratio >= RATE_TARGET),
+        ..common(&pair.results[1])
+    }
 }
 
 /// `SEEDS -d DEPTH -c 64 --per-host 64 --summary-json SUMMARY -q`: the docs crawl's flags.
