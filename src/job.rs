@@ -1,6 +1,7 @@
 //! The crawl's core data: a page to fetch ([`Job`]) and the links a page's crawl follows
 //! ([`Children`]), as the scheduler, the page task, the frontier and `--resume` pass them on.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use url::Url;
@@ -26,6 +27,18 @@ pub(crate) struct Job {
     /// A shared frontier's lease on the job, once handed out: the job is someone's until the
     /// lease is released or expires.
     pub(crate) lease: Option<Arc<str>>,
+}
+
+/// The origin of `url` as [`url::Origin::ascii_serialization`] writes it
+/// (`scheme://host[:port]`), sliced from the URL's own text when that starts the same (a
+/// special scheme with a host, no user info), so that no text is formatted.
+pub(crate) fn origin_text(url: &Url) -> Cow<'_, str> {
+    let tuple = matches!(url.scheme(), "http" | "https" | "ws" | "wss" | "ftp");
+    if tuple && url.has_host() && url.username().is_empty() && url.password().is_none() {
+        Cow::Borrowed(&url[..url::Position::BeforePath])
+    } else {
+        Cow::Owned(url.origin().ascii_serialization())
+    }
 }
 
 impl Job {
@@ -86,4 +99,34 @@ pub(crate) struct Lineage<'a> {
     pub(crate) seed_origin: &'a str,
     /// The request is for the input URL itself, not for something found below it.
     pub(crate) input: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_sliced_from_its_url_is_the_origin_serialized() {
+        let urls = [
+            "http://example.com/a?b#c",
+            "https://example.com:443/",
+            "https://example.com:8443/x",
+            "http://127.0.0.1:18080/std/index.html",
+            "http://[::1]:8080/",
+            "http://bücher.example/",
+            "http://user:pw@example.com/",
+            "http://user@example.com:81/",
+            "ftp://example.com/file",
+            "file:///etc/hosts",
+            "mailto:a@example.com",
+        ];
+        for text in urls {
+            let url = Url::parse(text).unwrap();
+            assert_eq!(
+                origin_text(&url),
+                url.origin().ascii_serialization(),
+                "{text}"
+            );
+        }
+    }
 }

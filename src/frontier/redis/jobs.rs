@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::super::{Children, FrontierError, Job};
+use crate::job::origin_text;
 use crate::seen::UrlKey;
 
 /// What a partition's take script answered.
@@ -189,7 +190,7 @@ fn format_job(job: &NewJob<'_>) -> String {
         "" => NO_ORIGIN,
         other => other,
     };
-    let seed_origin = if *job.seed_origin == *job.url.origin().ascii_serialization() {
+    let seed_origin = if *job.seed_origin == *origin_text(job.url) {
         ""
     } else {
         job.seed_origin
@@ -214,7 +215,7 @@ pub(super) fn parse_job(leased: &str) -> Result<Job, FrontierError> {
         other => other,
     };
     let seed_origin = match seed_origin {
-        "" => url.origin().ascii_serialization(),
+        "" => origin_text(&url).into_owned(),
         given => given.to_owned(),
     };
     Ok(Job {
