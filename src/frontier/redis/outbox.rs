@@ -31,13 +31,15 @@ pub(super) struct Page {
     pub(super) handed_over: bool,
 }
 
+/// Where in a page's `args` (see [`Page::args`]) its host is.
+const HOST_ARG: usize = 1;
 /// Where in a page's `args` the lease of the job taken ahead its slot went to is.
 const SUCCESSOR_ARG: usize = 7;
 
 impl Page {
     /// The host of the page.
     fn host(&self) -> &[u8] {
-        &self.args[1]
+        &self.args[HOST_ARG]
     }
 
     /// Hands the page's slot to the job taken ahead whose lease id is `id`.
@@ -169,7 +171,10 @@ mod tests {
         // Only the pages that had handed their slot to no job were asked for.
         assert_eq!(asked, ["a", "b", "a"]);
         let pages = outbox.take().pages;
-        let successors: Vec<&[u8]> = pages.iter().map(|page| &page.args[7][..]).collect();
+        let successors: Vec<&[u8]> = pages
+            .iter()
+            .map(|page| &page.args[SUCCESSOR_ARG][..])
+            .collect();
         assert_eq!(successors, [&b"w:9"[..], b"w:7", b"", b""]);
         let handed: Vec<bool> = pages.iter().map(|page| page.handed_over).collect();
         assert_eq!(handed, [true, true, false, false]);
