@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::job::Lineage;
+use crate::job::{origin_text, Lineage};
 use crate::shared::SharedRobots;
 
 /// The most of a robots.txt that is read, as RFC 9309 asks parsers to handle.
@@ -200,7 +200,7 @@ impl RobotsCache {
     /// The rules for `url`'s origin, fetching its robots.txt on first use (for a page of
     /// `lineage`), and again once what was fetched no longer holds.
     pub(crate) async fn rules_for(&self, url: &Url, lineage: Lineage<'_>) -> Arc<Rules> {
-        let origin = url.origin().ascii_serialization();
+        let origin = origin_text(url).into_owned();
         let cell = {
             // Held only to clone the cell out; never across an await.
             let mut origins = self.origins.lock().expect("robots cache lock poisoned");

@@ -35,7 +35,7 @@ use crate::fetch::health::HostHealth;
 use crate::fetch::proxy::{proxy_hosts, Route};
 use crate::fetch::reach::{Addresses, Guarded, Reach};
 use crate::fetch::retry::{retry_after, Failure};
-use crate::job::Lineage;
+use crate::job::{origin_text, Lineage};
 use crate::politeness::Pacer;
 
 pub(crate) use failure::FetchError;
@@ -235,7 +235,7 @@ impl Fetcher {
     /// `all`, everywhere, but credentials are not sent on to another origin by a redirect.
     fn headers_for(&self, current: &Url, url: &Url, lineage: Lineage<'_>) -> HeaderMap {
         match self.header_scope {
-            HeaderScope::Input if current.origin().ascii_serialization() == lineage.seed_origin => {
+            HeaderScope::Input if origin_text(current) == lineage.seed_origin => {
                 self.headers.clone()
             }
             HeaderScope::Input => self.plain_headers.clone(),
